@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from facebench.expressions import EXPRESSIONS, normalize_expression
+from facebench.registry import Registry, UnknownNameError
+
+
+def test_register_get_meta_and_suggestions():
+    reg: Registry[type] = Registry("widget")
+
+    @reg.register("offline", aliases=("cpu",), licence="MIT")
+    class Offline:  # noqa: D401
+        pass
+
+    assert reg.get("offline") is Offline and reg.get("CPU") is Offline
+    assert reg.meta("offline") == {"licence": "MIT"}
+    assert "offline" in reg and len(reg) == 1 and reg.names() == ["offline"]
+    with pytest.raises(UnknownNameError, match="did you mean offline"):
+        reg.get("ofline")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add("offline", Offline)
+
+
+def test_expressions():
+    assert len(EXPRESSIONS) == 12
+    assert normalize_expression("Surprise") == "surprised"
+    with pytest.raises(ValueError, match="unknown expression 'grumpy'.*happy, sad"):
+        normalize_expression("grumpy")
+    assert normalize_expression("neutral", allow_neutral=True) == "neutral"
