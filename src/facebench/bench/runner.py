@@ -1,0 +1,362 @@
+"""Run editors over a suite, judge every edit, measure identity, and build the results table.
+
+A run goes in stages, each over the items the cache does not hold yet, each committed item by item
+to the :class:`~facebench.bench.store.Store` (so killing a run loses at most the items in flight,
+and a rerun continues where it stopped):
+
+1. sources (and ground truths for the ``fed`` track) are read and hashed;
+2. **edits**: every (editor, task, alpha) -> edited image;
+3. **judgements**: every judge scores every source, ground truth and edit;
+4. **identity**: every recogniser compares every edit with its source.
+
+Failures (missing image, editor crash or wrong size, judge timeout or malformed answer, no face)
+are recorded with their reason and the run goes on; they are not cached, so a rerun tries them
+again. The results table (:mod:`facebench.bench.results`) is assembled from the cache alone, so an
+interrupted-then-resumed run gives exactly the table of an uninterrupted one.
+
+Cache keys (SHA-256 over JSON): edit = (editor fingerprint, source pixel hash, expression, alpha,
+face box, editor context such as the task id); judgement = (judge id, image pixel hash, face box);
+identity = (recogniser fingerprint, source hash, edited hash, face box).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..imageio import image_hash, load_image
+from .components import Component
+from .executors import run_units
+from .manifest import Manifest, Task, load_manifest
+from .results import build_results, failures_frame
+from .store import Store
+from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
+
+#: Default alpha grid of the linear track (uniform in [0, alpha_max], PixelSmile sec. 3.2).
+DEFAULT_ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def key_of(*parts: Any) -> str:
+    """SHA-256 hex of the JSON of ``parts`` (the cache key of an item)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def track_alphas(track: str, alphas: Sequence[float] | None) -> tuple[float, ...]:
+    """The alpha grid of a track: ``(1.0,)`` for general and fed; the given (or default) grid for linear."""
+    if track in ("general", "fed"):
+        if alphas is not None and tuple(float(a) for a in alphas) != (1.0,):
+            raise ValueError(f"the {track} track edits at alpha 1 only; use --track linear for an alpha grid")
+        return (1.0,)
+    if track != "linear":
+        raise ValueError(f"unknown track {track!r}; expected general, linear or fed")
+    grid = tuple(sorted({round(float(a), 10) for a in (alphas or DEFAULT_ALPHAS)}))
+    if len(grid) < 2:
+        raise ValueError(f"the linear track needs at least 2 distinct alphas, got {list(alphas or [])}")
+    if grid[0] < 0:
+        raise ValueError(f"alphas must be >= 0, got {grid[0]}")
+    return grid
+
+
+def parse_alphas(text: str) -> tuple[float, ...]:
+    """``"0,0.5,1"`` or ``"0:1:5"`` (start:stop:count, uniform, inclusive) -> alphas."""
+    t = text.strip()
+    try:
+        if ":" in t:
+            a, b, n = t.split(":")
+            return tuple(float(x) for x in np.linspace(float(a), float(b), int(n)))
+        return tuple(float(x) for x in t.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"alphas {text!r}: expected a comma list (0,0.5,1) or start:stop:count (0:1:5)") from None
+
+
+@dataclass
+class StageStats:
+    """What one stage did: items planned, found in the cache, computed now, failed, seconds."""
+
+    planned: int = 0
+    cached: int = 0
+    computed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        """Computed items per second of stage time (nan when nothing was computed)."""
+        return self.computed / self.seconds if self.computed and self.seconds > 0 else float("nan")
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run_benchmark`."""
+
+    results: pd.DataFrame
+    failures: pd.DataFrame
+    stats: dict[str, StageStats]
+    config: dict[str, Any]
+    examples: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Source:
+    task: Task
+    hash: str | None = None
+    gt_hash: str | None = None
+    error: str | None = None
+    stage: str = ""
+
+
+@dataclass
+class _Plan:
+    editor: Component
+    task: Task
+    alpha: float
+    key: str
+    src: _Source
+    ctx: tuple[tuple[str, str], ...] = ()
+
+
+def _ref(store: Store, executor: str, key: str) -> ImageRef:
+    """A reference to a cached edit: bytes for Ray (no shared disk), (file, key) locally."""
+    if executor == "ray":
+        rec = store.get("edit", key)
+        return ImageRef(png=rec.blob if rec else None)
+    return ImageRef(cached=(str(store.path), key))
+
+
+def run_benchmark(
+    manifest: Manifest | str | Path,
+    *,
+    editors: Sequence[Component],
+    judges: Sequence[Component],
+    store: Store | str | Path,
+    track: str = "linear",
+    alphas: Sequence[float] | None = None,
+    recognisers: Sequence[Component] = (),
+    executor: str = "serial",
+    workers: int = 1,
+    progress: bool = True,
+    ray_address: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run every editor over every task (and alpha), judge everything, measure identity.
+
+    ``manifest``: a :class:`~facebench.bench.manifest.Manifest` or a path (invalid rows become
+    failures); ``store``: the cache (a :class:`Store` or a path); ``executor``/``workers``: see
+    :mod:`facebench.bench.executors`. Returns the results table (one row per edit and judge),
+    the failures table and per-stage statistics.
+    """
+    if not editors:
+        raise ValueError("name at least one editor")
+    if not judges:
+        raise ValueError("name at least one judge")
+    labels = [e.label for e in editors]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"editor labels must be unique, got {labels} (give each a label)")
+    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, track=track)
+    st = store if isinstance(store, Store) else Store(store)
+    grid = track_alphas(track, alphas)
+    say = log or (lambda s: None)
+    stats: dict[str, StageStats] = {}
+    failures: list[dict[str, Any]] = [
+        {"stage": "manifest", "model": "", "judge": "", "task_id": e.task_id or "", "alpha": np.nan,
+         "line": e.line, "reason": str(e)} for e in m.errors
+    ]
+    if track == "fed":
+        missing_gt = [t for t in m.tasks if t.ground_truth is None]
+        for t in missing_gt:
+            failures.append({"stage": "manifest", "model": "", "judge": "", "task_id": t.task_id, "alpha": np.nan,
+                             "line": t.line, "reason": f"task {t.task_id}: the fed track needs ground_truth"})
+        tasks = [t for t in m.tasks if t.ground_truth is not None]
+    else:
+        tasks = list(m.tasks)
+
+    # 1. sources --------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    sources: dict[str, _Source] = {}
+    for t in tasks:
+        s = _Source(t)
+        try:
+            s.hash = image_hash(load_image(t.image))
+        except Exception as exc:  # noqa: BLE001 - ImageError and friends
+            s.error, s.stage = f"source image: {exc}", "source"
+        if s.error is None and track == "fed" and t.ground_truth is not None:
+            try:
+                gt = load_image(t.ground_truth)
+                s.gt_hash = image_hash(gt)
+            except Exception as exc:  # noqa: BLE001
+                s.error, s.stage = f"ground truth: {exc}", "ground_truth"
+        sources[t.task_id] = s
+    stats["sources"] = StageStats(planned=len(tasks), computed=sum(s.error is None for s in sources.values()),
+                                  failed=sum(s.error is not None for s in sources.values()),
+                                  seconds=time.perf_counter() - t0)
+
+    # 2. edits ----------------------------------------------------------------------------------
+    plans: list[_Plan] = []
+    edit_fail: dict[str, str] = {}
+    for comp in editors:
+        editor = comp.build()
+        fp = comp.fingerprint()
+        ctx_names = [n for n, flag in (("task", "uses_task"), ("prompt", "uses_prompt")) if getattr(editor, flag, False)]
+        for t in tasks:
+            s = sources[t.task_id]
+            ctx = tuple((n, t.task_id if n == "task" else t.prompt) for n in ctx_names)
+            content = None
+            if s.error is None and hasattr(editor, "content_id"):
+                content = [_safe_content_id(editor, t, a) for a in grid]
+            for i, a in enumerate(grid):
+                k = key_of("edit", fp, s.hash, t.expression, a, t.face_box, ctx, content[i] if content else None)
+                plans.append(_Plan(comp, t, a, k, s, ctx))
+    todo: dict[str, EditUnit] = {}
+    have = st.has_many("edit", [p.key for p in plans if p.src.error is None])
+    for p in plans:
+        if p.src.error is None and p.key not in have and p.key not in todo:
+            todo[p.key] = EditUnit(p.editor, ImageRef(path=str(p.task.image)), p.task.expression, p.alpha,
+                                   p.task.face_box, p.ctx)
+    stats["edits"] = _stage(st, "edit", todo, do_edit, "edits", executor, workers, progress, ray_address,
+                            edit_fail, planned=len({p.key for p in plans if p.src.error is None}),
+                            store_fn=lambda k, o: st.put("edit", k, {"hash": o["hash"], "seconds": o["seconds"],
+                                                                     "info": o["info"]}, o["png"]))
+    edits = st.get_many("edit", [p.key for p in plans])
+    edit_hash = {k: r.value["hash"] for k, r in edits.items()}
+    say(f"edits: {stats['edits'].computed} computed, {stats['edits'].cached} cached, {stats['edits'].failed} failed")
+
+    # 3. judgements -----------------------------------------------------------------------------
+    judge_fail: dict[str, str] = {}
+    judge_keys: dict[tuple[str, str, Any], str] = {}  # (judge fingerprint, image hash, box) -> key
+    jtodo: dict[str, JudgeUnit] = {}
+    jplanned: set[str] = set()
+    jfps = {j: j.fingerprint() for j in judges}
+    for j in judges:
+        jobs: list[tuple[str, Any, ImageRef]] = []
+        for s in sources.values():
+            if s.error is None:
+                jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image))))
+                if s.gt_hash:
+                    jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth))))
+        for p in plans:
+            if p.key in edit_hash:
+                jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key)))
+        for h, box, ref in jobs:
+            k = key_of("judgement", jfps[j], h, box)
+            judge_keys[(jfps[j], h, _box_key(box))] = k
+            jplanned.add(k)
+            if k not in jtodo:
+                jtodo[k] = JudgeUnit(j, ref, box)
+    have = st.has_many("judgement", jplanned)
+    jtodo = {k: u for k, u in jtodo.items() if k not in have}
+    stats["judgements"] = _stage(st, "judgement", jtodo, do_judge, "judgements", executor, workers, progress,
+                                 ray_address, judge_fail, planned=len(jplanned),
+                                 store_fn=lambda k, o: st.put("judgement", k, {"scores": o["scores"], "info": o["info"],
+                                                                               "seconds": o["seconds"]}))
+    judgements = st.get_many("judgement", jplanned)
+    say(f"judgements: {stats['judgements'].computed} computed, {stats['judgements'].cached} cached, "
+        f"{stats['judgements'].failed} failed")
+
+    # 4. identity -------------------------------------------------------------------------------
+    id_fail: dict[str, str] = {}
+    id_keys: dict[tuple[str, str], str] = {}  # (recogniser label, edit key) -> key
+    itodo: dict[str, IdentityUnit] = {}
+    iplanned: set[str] = set()
+    identical: dict[str, float] = {}
+    for r in recognisers:
+        rfp = r.fingerprint()
+        for p in plans:
+            if p.key not in edit_hash:
+                continue
+            k = key_of("identity", rfp, p.src.hash, edit_hash[p.key], p.task.face_box)
+            id_keys[(r.label, p.key)] = k
+            if edit_hash[p.key] == p.src.hash:
+                identical[k] = 1.0  # the editor returned the source pixels: same embedding
+                continue
+            iplanned.add(k)
+            if k not in itodo:
+                itodo[k] = IdentityUnit(r, ImageRef(path=str(p.task.image)), _ref(st, executor, p.key), p.task.face_box)
+    have = st.has_many("identity", iplanned)
+    itodo = {k: u for k, u in itodo.items() if k not in have}
+    stats["identity"] = _stage(st, "identity", itodo, do_identity, "identity", executor, workers, progress,
+                               ray_address, id_fail, planned=len(iplanned),
+                               store_fn=lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
+    sims = {k: r.value["sim"] for k, r in st.get_many("identity", iplanned).items()}
+    sims.update(identical)
+
+    # 5. tables ---------------------------------------------------------------------------------
+    results = build_results(
+        plans=plans, track=track, judges=judges, jfps=jfps, recognisers=recognisers,
+        edit_hash=edit_hash, edit_fail=edit_fail, judgements=judgements, judge_keys=judge_keys,
+        judge_fail=judge_fail, id_keys=id_keys, sims=sims, id_fail=id_fail,
+    )
+    fails = failures_frame(failures, results, id_fail_rows=_identity_failures(plans, recognisers, id_keys, id_fail))
+    config = {
+        "track": track, "alphas": list(grid), "editors": [{"label": e.label, "name": e.name, "options": _public(e.options)} for e in editors],
+        "judges": [{"label": j.label, "name": j.name, "id": j.build().judge_id(), "judged": list(j.build().judged)} for j in judges],
+        "recognisers": [r.label for r in recognisers], "manifest": str(m.path) if m.path else None,
+        "tasks": len(m.tasks), "invalid_rows": len(m.errors), "cache": str(st.path), "executor": executor, "workers": workers,
+    }
+    return RunResult(results, fails, stats, config)
+
+
+def _public(opts: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("***" if "key" in k.lower() else v) for k, v in opts.items()}
+
+
+def _box_key(box: Any) -> Any:
+    return None if box is None else tuple(float(v) for v in box)
+
+
+def _safe_content_id(editor: Any, task: Task, alpha: float) -> str | None:
+    try:
+        return editor.content_id(task.task_id, task.expression, alpha)
+    except Exception:  # noqa: BLE001 - a missing file fails in the edit stage with its reason
+        return None
+
+
+def _identity_failures(plans: list[_Plan], recognisers: Sequence[Component], id_keys: dict[tuple[str, str], str],
+                       id_fail: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for p in plans:
+        for r in recognisers:
+            k = id_keys.get((r.label, p.key))
+            if k in id_fail:
+                out.append({"stage": "identity", "model": p.editor.label, "judge": "", "task_id": p.task.task_id,
+                            "alpha": p.alpha, "line": p.task.line, "reason": f"{r.label}: {id_fail[k]}"})
+    return out
+
+
+def _stage(store: Store, kind: str, todo: dict[str, Any], fn: Callable[[Any], dict[str, Any]], desc: str,
+           executor: str, workers: int, progress: bool, ray_address: str | None, fail: dict[str, str], *,
+           planned: int, store_fn: Callable[[str, dict[str, Any]], None]) -> StageStats:
+    """Run the ``todo`` units of one stage, committing each success as it arrives."""
+    keys = list(todo)
+    units = [todo[k] for k in keys]
+    s = StageStats(planned=planned, cached=planned - len(units))
+    t0 = time.perf_counter()
+    for i, out in run_units(fn, units, executor=executor, workers=workers, desc=desc, progress=progress,
+                            ray_address=ray_address):
+        if out.get("ok"):
+            store_fn(keys[i], out)
+            s.computed += 1
+        else:
+            fail[keys[i]] = str(out.get("reason", "unknown failure"))
+            s.failed += 1
+    s.seconds = time.perf_counter() - t0
+    return s
+
+
+def stats_frame(stats: dict[str, StageStats]) -> pd.DataFrame:
+    """One row per stage: planned, cached, computed, failed, seconds, per_second."""
+    return pd.DataFrame([{"stage": k, "planned": v.planned, "cached": v.cached, "computed": v.computed,
+                          "failed": v.failed, "seconds": round(v.seconds, 3), "per_second": v.per_second}
+                         for k, v in stats.items()])
+
+
+def count_stages(stats: dict[str, StageStats]) -> Counter:
+    """``Counter`` of computed items per stage (for tests and benchmarks)."""
+    return Counter({k: v.computed for k, v in stats.items()})

@@ -1,0 +1,167 @@
+"""The benchmark cache: one SQLite file holding every edit, judgement and identity score.
+
+Every record is content-addressed: its key is a SHA-256 over what determines it (the editor's id
+and options, the source image's pixel hash, the control; the judge's id and the image's pixel
+hash; ...), see :mod:`facebench.bench.keys`. A record is committed the moment it is computed, so a run
+killed at any point loses at most the items in flight, and a rerun computes only what is missing.
+
+Layout: one table ``records(kind, key, value, blob, created)``; ``kind`` is ``"edit"``,
+``"judgement"``, ``"identity"`` or a cache name such as ``"vlm_responses"``; ``value`` is JSON;
+``blob`` holds an edited image as PNG. WAL mode lets worker processes read while the runner writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, MutableMapping
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    blob BLOB,
+    created REAL NOT NULL,
+    PRIMARY KEY (kind, key)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One cached item: its JSON ``value`` and optional binary ``blob``."""
+
+    value: dict[str, Any]
+    blob: bytes | None = None
+
+
+class Store:
+    """A content-addressed cache in one SQLite file (created with its folder when missing).
+
+    Safe to use from several threads (one connection per thread); each :meth:`put` is its own
+    committed transaction.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise ValueError(f"cache {self.path}: is a folder; give a file path such as {self.path / 'cache.sqlite'}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        try:
+            con = self._con()
+            con.execute(_SCHEMA)
+            con.commit()
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"cache {self.path}: not a facebench cache ({exc})") from None
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None or getattr(self._local, "pid", None) != os.getpid():
+            con = sqlite3.connect(self.path, timeout=60.0)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con, self._local.pid = con, os.getpid()
+        return con
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable: reopen on the other side
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self._local = threading.local()
+
+    # -- access ---------------------------------------------------------------------------------
+    def get(self, kind: str, key: str) -> Record | None:
+        """The record ``(kind, key)`` or None."""
+        row = self._con().execute("SELECT value, blob FROM records WHERE kind=? AND key=?", (kind, key)).fetchone()
+        return None if row is None else Record(json.loads(row[0]), row[1])
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Record]:
+        """``{key: record}`` for the keys that are present."""
+        out: dict[str, Record] = {}
+        ks = list(dict.fromkeys(keys))
+        con = self._con()
+        for i in range(0, len(ks), 500):
+            chunk = ks[i:i + 500]
+            q = f"SELECT key, value, blob FROM records WHERE kind=? AND key IN ({','.join('?' * len(chunk))})"
+            for k, v, b in con.execute(q, (kind, *chunk)):
+                out[k] = Record(json.loads(v), b)
+        return out
+
+    def has_many(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """The subset of ``keys`` present for ``kind`` (values not loaded)."""
+        ks = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        con = self._con()
+        for i in range(0, len(ks), 500):
+            chunk = ks[i:i + 500]
+            q = f"SELECT key FROM records WHERE kind=? AND key IN ({','.join('?' * len(chunk))})"
+            found.update(k for (k,) in con.execute(q, (kind, *chunk)))
+        return found
+
+    def put(self, kind: str, key: str, value: dict[str, Any], blob: bytes | None = None) -> None:
+        """Insert or replace one record and commit."""
+        con = self._con()
+        with con:
+            con.execute("INSERT OR REPLACE INTO records (kind, key, value, blob, created) VALUES (?, ?, ?, ?, ?)",
+                        (kind, key, json.dumps(value, sort_keys=True), blob, time.time()))
+
+    def delete(self, kind: str, key: str) -> None:
+        """Remove one record (no error when absent)."""
+        con = self._con()
+        with con:
+            con.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
+
+    def count(self, kind: str | None = None) -> int:
+        """Number of records (of one kind, or all)."""
+        con = self._con()
+        if kind is None:
+            return int(con.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+        return int(con.execute("SELECT COUNT(*) FROM records WHERE kind=?", (kind,)).fetchone()[0])
+
+    def mapping(self, kind: str) -> "SqliteMapping":
+        """A str -> str mapping over the records of ``kind`` (e.g. a VLM response cache)."""
+        return SqliteMapping(self.path, table=kind, store=self)
+
+
+class SqliteMapping(MutableMapping[str, str]):
+    """A persistent ``dict[str, str]`` stored as records of kind ``table`` in a :class:`Store` file."""
+
+    def __init__(self, path: str | os.PathLike, *, table: str, store: Store | None = None) -> None:
+        self.store = store if store is not None else Store(path)
+        self.kind = table
+
+    def __getitem__(self, key: str) -> str:
+        rec = self.store.get(self.kind, key)
+        if rec is None:
+            raise KeyError(key)
+        return str(rec.value["text"])
+
+    def __setitem__(self, key: str, text: str) -> None:
+        self.store.put(self.kind, key, {"text": str(text)})
+
+    def __delitem__(self, key: str) -> None:
+        if self.store.get(self.kind, key) is None:
+            raise KeyError(key)
+        self.store.delete(self.kind, key)
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self.store._con().execute("SELECT key FROM records WHERE kind=?", (self.kind,)).fetchall()
+        return iter([k for (k,) in rows])
+
+    def __len__(self) -> int:
+        return self.store.count(self.kind)

@@ -1,0 +1,325 @@
+"""Action units (FACS) as mesh displacement fields in the canonical frame.
+
+Each action unit is a few *handles*: a group of mesh vertices that moves by a given vector, with
+the motion spreading to nearby vertices by a Gaussian falloff that does not cross the eye or mouth
+openings (so an upper lid never drags the lower lid, nor the jaw the upper lip). Eyelid action
+units are fractions of the person's own eye opening, so a lid never passes the other lid.
+
+Units: canonical frame of :mod:`facebench.edit.canonical` (1 = distance between the outer eye
+corners, y down); a vector is ``(out, up, forward)`` for the subject's *right* half and is mirrored
+for the left half. Intensity 1 is an apex (FACS "E"-level) activation, the scale of py-feat's
+AU-to-mesh model. Magnitudes: where py-feat's linear model (``au_to_mesh_pls_v4``) is local at a
+handle -- AU1, AU2, AU4, AU12, AU24, AU26 -- the handle vector is the mean of its rigid-removed
+field over the handle's vertices (see ``python -m facebench.edit.actions``, which prints the
+comparison); elsewhere the model mixes in co-occurring motion, and the vectors follow the FACS
+descriptions (Ekman, Friesen & Hager 2002, *Facial Action Coding System*, "appearance changes").
+Handles with ``move="pls"`` use py-feat's field itself on their vertices (its learnt lip shape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Union
+
+import numpy as np
+
+from . import landmarks as lm
+from .canonical import load_canonical
+
+Vec = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Handle:
+    """Vertices ``group`` move by ``move`` (out, up, forward) per unit of intensity, or by
+    py-feat's field when ``move == "pls"``; neighbours follow with a Gaussian of ``radius``."""
+
+    group: tuple[int, ...]
+    move: Union[Vec, str]
+    radius: float
+    side: str = "both"  # "both", or only the subject's "right" / "left" half
+    pin: tuple[int, ...] = ()  # vertices held still, so the motion fades out toward them
+
+
+@dataclass(frozen=True)
+class LidHandle:
+    """An eyelid moving by ``fraction`` of the eye's own opening per unit (positive closes).
+
+    ``lid`` is ``"upper"`` or ``"lower"``; the skin above an upper lid (below a lower lid)
+    follows within ``radius``."""
+
+    lid: str
+    fraction: float
+    radius: float = 0.12
+    side: str = "both"
+
+
+AnyHandle = Union[Handle, LidHandle]
+
+_LIP_UPPER = lm.LIPS_OUTER_UPPER[1:-1] + lm.LIPS_INNER_UPPER[1:-1]
+_LIP_LOWER = lm.LIPS_OUTER_LOWER[1:-1] + lm.LIPS_INNER_LOWER[1:-1]
+_CORNERS = lm.MOUTH_CORNERS
+_BROW_INNER = lm.BROW_R_INNER + lm.BROW_L_INNER
+_BROW_OUTER = lm.BROW_R_OUTER + lm.BROW_L_OUTER
+_BROW_MID = (105, 52, 334, 282)
+_CHEEKS = lm.CHEEK_R + lm.CHEEK_L
+_JAW = lm.CHIN + (176, 400, 149, 378, 150, 379, 171, 396, 140, 369, 32, 262, 208, 428, 199, 200, 18)
+_NOSE_WINGS = lm.NOSE_WINGS
+_NASOLABIAL = (206, 426, 203, 423, 36, 266, 142, 371, 92, 322, 165, 391)
+_GLABELLA = (9, 8, 168, 107, 336, 55, 285)
+_LIP_CENTRE = (0, 13, 14, 17)
+_CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
+
+#: The action-unit catalogue: AU name -> handles. Unilateral variants are made by the expression
+#: table with a side suffix (``"AU12R"``).
+ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
+    # AU1 inner brow raiser (frontalis, pars medialis): inner brows up, medial forehead follows.
+    "AU1": (Handle(_BROW_INNER, (0.004, 0.045, 0.0), 0.22),
+            Handle((105, 334), (0.0, 0.015, 0.0), 0.12)),
+    # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up and out a little.
+    "AU2": (Handle(_BROW_OUTER, (0.008, 0.045, 0.0), 0.22),
+            Handle(_BROW_MID, (0.004, 0.03, 0.0), 0.15)),
+    # AU4 brow lowerer (corrugator, procerus, depressor supercilii): brows down and together.
+    "AU4": (Handle(_BROW_INNER, (-0.03, -0.045, 0.0), 0.2),
+            Handle(_BROW_MID + _BROW_OUTER, (-0.01, -0.025, 0.0), 0.18),
+            Handle((9, 8), (0.0, -0.02, 0.0), 0.1)),
+    # AU5 upper lid raiser (levator palpebrae superioris): more of the eye shows.
+    "AU5": (LidHandle("upper", -0.45, 0.12),),
+    # AU6 cheek raiser (orbicularis oculi, pars orbitalis): cheeks up, lower lid bagged up.
+    "AU6": (Handle(_CHEEKS, (0.005, 0.035, -0.01), 0.2),
+            LidHandle("lower", 0.18, 0.1)),
+    # AU7 lid tightener (orbicularis oculi, pars palpebralis): lids narrow, mostly the lower one.
+    "AU7": (LidHandle("lower", 0.3, 0.08), LidHandle("upper", 0.15, 0.08)),
+    # AU9 nose wrinkler (levator labii superioris alaeque nasi): nose wings and upper lip up,
+    # inner brows pulled down by the skin over the nose.
+    "AU9": (Handle(_NOSE_WINGS, (0.01, 0.04, 0.0), 0.12),
+            Handle(lm.LIPS_OUTER_UPPER[3:8] + lm.LIPS_INNER_UPPER[3:8], (0.0, 0.03, 0.0), 0.12),
+            Handle(_GLABELLA, (-0.01, -0.03, 0.0), 0.12)),
+    # AU10 upper lip raiser: the upper lip's centre rises (squared, teeth may show).
+    "AU10": (Handle(_LIP_UPPER, (0.0, 0.045, -0.01), 0.1),
+             Handle(_NASOLABIAL, (0.0, 0.02, 0.0), 0.1)),
+    # AU12 lip corner puller (zygomaticus major): corners up and out along the cheekbone.
+    "AU12": (Handle(_CORNERS, (0.031, 0.06, 0.0), 0.2, pin=_LIP_CENTRE),),
+    # AU14 dimpler (buccinator): corners tightened inward-back and a little up.
+    "AU14": (Handle(_CORNERS, (-0.012, 0.015, 0.02), 0.12),),
+    # AU15 lip corner depressor (depressor anguli oris): corners pulled down.
+    "AU15": (Handle(_CORNERS, (0.005, -0.05, 0.0), 0.2),
+             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.01, 0.0), 0.06)),
+    # AU16 lower lip depressor: the lower lip pulled down (lower teeth may show).
+    "AU16": (Handle(_LIP_LOWER, (0.0, -0.04, 0.0), 0.1),),
+    # AU17 chin raiser (mentalis): chin boss and lower lip pushed up.
+    "AU17": (Handle(_CHIN_BOSS, (0.0, 0.05, 0.0), 0.15),
+             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.035, -0.01), 0.08)),
+    # AU20 lip stretcher (risorius): corners pulled sideways, lips flattened.
+    "AU20": (Handle(_CORNERS, (0.05, -0.01, 0.0), 0.22),),
+    # AU23 lip tightener: red of the lips narrows, mouth a little smaller.
+    "AU23": (Handle(lm.LIPS_OUTER_UPPER[2:-2], (0.0, -0.02, 0.0), 0.05),
+             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.025, 0.0), 0.05),
+             Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.1)),
+    # AU24 lip presser: lips pressed together, upper down and lower up.
+    "AU24": (Handle(_LIP_UPPER, (0.0, -0.03, 0.0), 0.08),
+             Handle(_LIP_LOWER, (0.0, 0.02, 0.0), 0.08)),
+    # AU25 lips part: a small opening without jaw motion.
+    "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.012, 0.0), 0.06),
+             Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.03, 0.0), 0.08)),
+    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down (py-feat's field on the lips).
+    "AU26": (Handle(_LIP_LOWER, "pls", 0.1),
+             Handle(_JAW, (0.0, -0.14, 0.02), 0.35)),
+    # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
+    "AU43": (LidHandle("upper", 0.9, 0.14),),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning handles into per-vertex fields
+
+
+def _barriers(mesh: np.ndarray) -> np.ndarray:
+    """Segments (K, 2, 2) along the middle of the mouth and eye openings: falloff does not cross them."""
+    segs = []
+    for upper, lower in ((lm.LIPS_INNER_UPPER, lm.LIPS_INNER_LOWER[::-1]),
+                         ((33,) + lm.EYE_R_UPPER + (133,), (33,) + lm.EYE_R_LOWER + (133,)),
+                         ((263,) + lm.EYE_L_UPPER + (362,), (263,) + lm.EYE_L_LOWER + (362,))):
+        u = mesh[list(upper), :2]
+        lo = mesh[list(lower), :2]
+        # resample both lids/lips to the same count along x and take the midline
+        t = np.linspace(0, 1, 16)
+        mu = _resample(u, t)
+        ml = _resample(lo, t)
+        mid = (mu + ml) / 2
+        # extend a little beyond the corners so nothing leaks around them along the line
+        d0 = mid[0] - mid[1]
+        d1 = mid[-1] - mid[-2]
+        mid = np.vstack([mid[0] + 0.3 * d0, mid, mid[-1] + 0.3 * d1])
+        segs.extend(np.stack([mid[:-1], mid[1:]], axis=1))
+    return np.asarray(segs)
+
+
+def _resample(poly: np.ndarray, t: np.ndarray) -> np.ndarray:
+    seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
+    s = np.concatenate([[0], np.cumsum(seg)])
+    s = s / max(s[-1], 1e-12)
+    return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
+
+
+def _crosses(p: np.ndarray, q: np.ndarray, segs: np.ndarray) -> np.ndarray:
+    """(P, Q) bool: does segment p_i -> q_j cross any barrier segment (proper intersection)?"""
+    a = segs[:, 0]
+    b = segs[:, 1]
+
+    def orient(u, v, w):  # sign of cross((v-u), (w-u)), broadcasting
+        return (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])
+
+    P = p[:, None, None, :]
+    Q = q[None, :, None, :]
+    A = a[None, None, :, :]
+    B = b[None, None, :, :]
+    o1 = orient(P, Q, A)
+    o2 = orient(P, Q, B)
+    o3 = orient(A, B, P)
+    o4 = orient(A, B, Q)
+    hit = (o1 * o2 < 0) & (o3 * o4 < 0)
+    return hit.any(axis=2)
+
+
+def _side_sign(mesh: np.ndarray) -> np.ndarray:
+    """-1 on the subject's right half (canonical x < 0), +1 on the left, 0 on the midline."""
+    x = mesh[:, 0]
+    s = np.sign(x)
+    s[np.abs(x) < 0.01] = 0.0
+    return s
+
+
+@dataclass
+class FieldBuilder:
+    """Builds canonical displacement fields for one face (its own mesh in the canonical frame)."""
+
+    mesh: np.ndarray  # (478, 3) the face's mesh mapped into the canonical frame
+
+    def __post_init__(self) -> None:
+        self._segs = _barriers(self.mesh)
+        self._sign = _side_sign(self.mesh)
+        self._pls = load_canonical()
+
+    def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
+                receivers: np.ndarray | None = None) -> np.ndarray:
+        """Displacement of every vertex: members keep their own ``moves``; others take the
+        Gaussian-weighted mean of the visible members' moves, times the Gaussian of the distance
+        to the nearest visible member. ``receivers`` (weights per vertex) limits who moves."""
+        pts = self.mesh[:, :2]
+        d = np.linalg.norm(pts[:, None, :] - pts[members][None, :, :], axis=2)  # (478, M)
+        g = np.exp(-0.5 * (d / radius) ** 2)
+        g = np.where(_crosses(pts, pts[members], self._segs), 0.0, g)
+        wsum = g.sum(1, keepdims=True)
+        mean = (g @ moves) / np.maximum(wsum, 1e-12)
+        out = mean * g.max(1, keepdims=True)
+        out[members] = moves
+        if receivers is not None:
+            out *= receivers[:, None]
+        return out
+
+    def handle_field(self, h: AnyHandle, au: str = "") -> np.ndarray:
+        """(478, 3) canonical displacement of one handle at intensity 1."""
+        if isinstance(h, LidHandle):
+            return self._lid_field(h)
+        idx = np.array(sorted(set(h.group)))
+        out = np.zeros((len(self.mesh), 3))
+        for side in (-1.0, 1.0):
+            if (h.side == "right" and side > 0) or (h.side == "left" and side < 0):
+                continue
+            on_side = (self._sign[idx] == side) | (self._sign[idx] == 0)
+            members = idx[on_side]
+            if len(members) == 0:
+                continue
+            pins = np.array(sorted(set(h.pin) - set(members.tolist())), dtype=int)
+            if isinstance(h.move, str):
+                if h.move != "pls":
+                    raise ValueError(f"handle move {h.move!r} of {au} is neither a vector nor 'pls'")
+                moves = self._pls.field(_pls_name(au))[members]
+            else:
+                out_, up, fwd = h.move
+                moves = np.tile(np.array([out_ * side, -up, -fwd]), (len(members), 1))
+            # each half moves only its own side; the midline is shared, half from each
+            receivers = np.where(self._sign == side, 1.0, np.where(self._sign == 0, 0.5, 0.0))
+            if h.side != "both":  # one-sided: the midline takes the full motion of its side
+                receivers = np.where(self._sign == 0, 1.0, receivers)
+            members = np.concatenate([members, pins])
+            moves = np.vstack([moves, np.zeros((len(pins), 3))])
+            out += self._spread(members, moves, h.radius, receivers)
+        return out
+
+    def _lid_field(self, h: LidHandle) -> np.ndarray:
+        out = np.zeros((len(self.mesh), 3))
+        for side, upper, lower, corners in ((-1.0, lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
+                                            (1.0, lm.EYE_L_UPPER, lm.EYE_L_LOWER, lm.EYE_L_CORNERS)):
+            if (h.side == "right" and side > 0) or (h.side == "left" and side < 0):
+                continue
+            up = np.array(upper)
+            lo = np.array(lower)
+            gap = self.mesh[lo] - self.mesh[up]  # upper -> lower, pairs ordered outer -> inner
+            gap[:, 2] = 0.0
+            moving, moves = (up, h.fraction * gap) if h.lid == "upper" else (lo, -h.fraction * gap)
+            # the eye corners are pinned: lids hinge there
+            members = np.concatenate([moving, np.array(corners)])
+            moves = np.vstack([moves, np.zeros((2, 3))])
+            out += self._spread(members, moves, h.radius)
+        return out
+
+    def au_field(self, au: str) -> np.ndarray:
+        """(478, 3) field of an action unit, e.g. ``"AU12"`` or the one-sided ``"AU12R"``."""
+        name, side = _split_side(au)
+        if name not in ACTION_UNITS:
+            raise KeyError(f"unknown action unit {au!r}; known: {', '.join(ACTION_UNITS)}")
+        total = np.zeros((len(self.mesh), 3))
+        for h in ACTION_UNITS[name]:
+            if side != "both":
+                h = _with_side(h, side)
+            total += self.handle_field(h, name)
+        return total
+
+
+def _split_side(au: str) -> tuple[str, str]:
+    if au.endswith("R"):
+        return au[:-1], "right"
+    if au.endswith("L"):
+        return au[:-1], "left"
+    return au, "both"
+
+
+def _with_side(h: AnyHandle, side: str) -> AnyHandle:
+    if isinstance(h, Handle):
+        return Handle(h.group, h.move, h.radius, side, h.pin)
+    return LidHandle(h.lid, h.fraction, h.radius, side)
+
+
+def _pls_name(au: str) -> str:
+    return f"AU{int(au[2:]):02d}"
+
+
+@lru_cache(maxsize=1)
+def canonical_builder() -> FieldBuilder:
+    """Field builder on py-feat's neutral mean face (for plots and checks)."""
+    return FieldBuilder(load_canonical().mesh)
+
+
+def compare_with_pls() -> list[tuple[str, str, float, float, float, float]]:
+    """For each vector handle whose AU is in py-feat's model: (AU, group head, our out/up, py-feat's
+    out/up) averaged over the handle's right-side vertices on the neutral mean face."""
+    c = load_canonical()
+    sign = _side_sign(c.mesh)
+    rows = []
+    for au, handles in ACTION_UNITS.items():
+        for h in handles:
+            if not isinstance(h, Handle) or isinstance(h.move, str):
+                continue
+            idx = [i for i in h.group if sign[i] <= 0]
+            f = c.field(_pls_name(au))[idx].mean(0)
+            rows.append((au, str(h.group[:3]), h.move[0], h.move[1], float(-f[0]), float(-f[1])))
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover - a table for people
+    print(f"{'AU':5s} {'group':16s} {'ours out':>8s} {'up':>7s} {'py-feat out':>11s} {'up':>7s}")
+    for au, g, o, u, po, pu in compare_with_pls():
+        print(f"{au:5s} {g:16s} {o:8.3f} {u:7.3f} {po:11.3f} {pu:7.3f}")

@@ -1,0 +1,173 @@
+"""Piecewise-affine image warp over a triangulated face mesh, with fixed anchors around it.
+
+Set-up (:class:`MeshWarp`, once per face): the source mesh points plus a ring of fixed anchor
+points around the face are triangulated (Delaunay, on the source positions, so the triangulation is
+planar and never folded to begin with). Rendering (:meth:`MeshWarp.render`) takes moved points,
+rasterises the moved triangles into a triangle-index map and samples every output pixel from the
+source through the affine map of its triangle (backward mapping, bilinear). Outside the anchor
+polygon nothing is touched, and because the anchors do not move the warp fades continuously to
+the identity at the border: no seam, no tearing.
+
+Folds: before rendering, :meth:`MeshWarp.unfold` shrinks the displacement of vertices of
+triangles that would flip or collapse (area below ``min_area_ratio`` of the source area).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+
+@dataclass
+class MeshWarp:
+    """A warp set up for one image and one face mesh.
+
+    ``points``: (N, 2) source pixel positions that may move; ``anchors``: (K, 2) fixed positions
+    enclosing them; ``shape``: (H, W) of the image.
+    """
+
+    points: np.ndarray
+    anchors: np.ndarray
+    shape: tuple[int, int]
+    min_area_ratio: float = 0.15
+    tri: np.ndarray = field(init=False)
+    roi: tuple[int, int, int, int] = field(init=False)  # x0, y0, x1, y1 (exclusive)
+    region: np.ndarray = field(init=False)  # (H, W) bool: pixels the warp may change
+
+    def __post_init__(self) -> None:
+        pts = np.vstack([self.points, self.anchors]).astype(np.float64)
+        self._all = pts
+        self.n = len(self.points)
+        self.tri = Delaunay(pts).simplices.astype(np.int32)
+        # orient all source triangles counter-clockwise in (x, y-down) image coordinates
+        area = _signed_area(pts, self.tri)
+        flip = area < 0
+        self.tri[flip] = self.tri[flip][:, [0, 2, 1]]
+        self.src_area = np.abs(area)
+        h, w = self.shape
+        hull = cv2.convexHull(self.anchors.astype(np.float32)).reshape(-1, 2)
+        x0, y0 = np.floor(hull.min(0)).astype(int)
+        x1, y1 = np.ceil(hull.max(0)).astype(int) + 1
+        self.roi = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+        region = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(region, np.round(hull).astype(np.int32), 1, lineType=cv2.LINE_8)
+        self.region = region.astype(bool)
+        rx0, ry0, rx1, ry1 = self.roi
+        gy, gx = np.mgrid[ry0:ry1, rx0:rx1]
+        self._gx = gx.astype(np.float32)
+        self._gy = gy.astype(np.float32)
+        self._hull = hull
+
+    # -----------------------------------------------------------------------------------------
+    def unfold(self, moved: np.ndarray, max_iter: int = 30) -> tuple[np.ndarray, int]:
+        """Shrink displacements until no triangle flips or collapses.
+
+        Returns the corrected points and the number of vertices whose motion was reduced.
+        """
+        src = self._all
+        disp = np.asarray(moved, np.float64) - self.points
+        full = np.vstack([disp, np.zeros((len(self.anchors), 2))])
+        scale = np.ones(len(src))
+        ok_src = self.src_area > 0.5  # triangles with real area in the source
+        touched = np.zeros(len(src), bool)
+        for _ in range(max_iter):
+            dst = src + full * scale[:, None]
+            area = _signed_area(dst, self.tri)
+            bad = ok_src & (area < self.min_area_ratio * self.src_area)
+            if not bad.any():
+                break
+            verts = np.unique(self.tri[bad])
+            verts = verts[verts < self.n]
+            if len(verts) == 0:
+                break
+            scale[verts] *= 0.8
+            touched[verts] = True
+        else:  # give up on the remaining folds: keep only the motion that is safe
+            dst = src + full * scale[:, None]
+            bad = ok_src & (_signed_area(dst, self.tri) < self.min_area_ratio * self.src_area)
+            verts = np.unique(self.tri[bad])
+            scale[verts[verts < self.n]] = 0.0
+        out = self.points + disp * scale[: self.n, None]
+        return out, int(touched[: self.n].sum())
+
+    def maps(self, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Backward maps (map_x, map_y) over the ROI and the triangle-index map (-1 = none)."""
+        dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
+        src = self._all
+        rx0, ry0, rx1, ry1 = self.roi
+        tid = np.full((ry1 - ry0, rx1 - rx0), -1, np.int32)
+        off = np.array([rx0, ry0], np.float64)
+        # draw far triangles first; a pixel on a shared edge takes the last triangle drawn
+        polys = np.round((dst[self.tri] - off) * 16).astype(np.int32)  # 4 fractional bits
+        for k, poly in enumerate(polys):
+            cv2.fillConvexPoly(tid, poly, k, lineType=cv2.LINE_8, shift=4)
+        coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
+        inside = tid >= 0
+        t = np.where(inside, tid, 0)
+        c = coef[t]  # (h, w, 2, 3)
+        gx, gy = self._gx, self._gy
+        mx = c[..., 0, 0] * gx + c[..., 0, 1] * gy + c[..., 0, 2]
+        my = c[..., 1, 0] * gx + c[..., 1, 1] * gy + c[..., 1, 2]
+        mx = np.where(inside, mx, gx).astype(np.float32)
+        my = np.where(inside, my, gy).astype(np.float32)
+        return mx, my, tid
+
+    def render(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The image warped so that ``points`` land on ``moved`` (outside the region: unchanged)."""
+        mx, my, _ = self.maps(moved)
+        return self.remap(image, mx, my)
+
+    def remap(self, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        """Sample ``image`` at (mx, my) inside the ROI and paste the result within the region."""
+        rx0, ry0, rx1, ry1 = self.roi
+        out = image.copy()
+        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        reg = self.region[ry0:ry1, rx0:rx1]
+        sub = out[ry0:ry1, rx0:rx1]
+        sub[reg] = warped[reg]
+        return out
+
+
+def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    a = pts[tri[:, 0]]
+    b = pts[tri[:, 1]]
+    c = pts[tri[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Per triangle, the 2x3 affine matrix taking its destination corners to its source corners."""
+    d = dst[tri]  # (T, 3, 2)
+    s = src[tri]
+    m = np.concatenate([d, np.ones((len(tri), 3, 1))], axis=2)  # (T, 3, 3)
+    det = np.linalg.det(m)
+    safe = np.abs(det) > 1e-9
+    coef = np.zeros((len(tri), 2, 3))
+    coef[:, 0, 0] = 1.0
+    coef[:, 1, 1] = 1.0
+    sol = np.linalg.solve(m[safe], s[safe])  # (T', 3, 2): [a b c]^T per output coordinate
+    coef[safe] = np.transpose(sol, (0, 2, 1))
+    return coef
+
+
+def anchor_ring(mesh_xy: np.ndarray, oval: tuple[int, ...], margin: float, n: int = 48) -> np.ndarray:
+    """``n`` fixed points around a face: the face outline pushed out from its centre by
+    ``margin`` times its size (a ring that the warp fades to zero on)."""
+    hull = cv2.convexHull(mesh_xy.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    centre = mesh_xy[list(oval)].mean(0)
+    size = float(np.sqrt(cv2.contourArea(hull.astype(np.float32))))
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    rays = np.stack([np.cos(ang), np.sin(ang)], 1)
+    # distance from the centre to the hull along each ray, then push out
+    rel = hull - centre
+    pa = np.arctan2(rel[:, 1], rel[:, 0])
+    pr = np.linalg.norm(rel, axis=1)
+    order = np.argsort(pa)
+    pa, pr = pa[order], pr[order]
+    pa = np.concatenate([pa - 2 * np.pi, pa, pa + 2 * np.pi])
+    pr = np.concatenate([pr, pr, pr])
+    r = np.interp(ang, pa, pr)
+    return centre + rays * (r + margin * size)[:, None]

@@ -1,0 +1,174 @@
+"""The ``pixelsmile`` editor: continuous expression editing with Qwen-Image-Edit + a PixelSmile LoRA.
+
+PixelSmile paper (seed 001) sec. 4.1 and 5.6, method notes "Inference": the input is centre-cropped
+to a square and resized to 512; the neutral and target prompts are encoded once per (image,
+expression) *with the image*; the conditioning is ``e(a) = e_neu + a (e_tgt - e_neu)`` (blends:
+``e_neu + sum_i a_i (e_i - e_neu)``), aligned as :mod:`facebench.pixelsmile.conditioning` explains;
+50 flow-matching steps, no classifier-free guidance, seed 42. A sweep denoises all its alphas in
+one batch (:mod:`facebench.pixelsmile.sampler`) and returns what separate edits return.
+
+Importing this module registers the editor without importing diffusers or transformers; the
+pipeline is loaded when the editor is built.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..edit.base import ALPHA_MAX, EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
+from ..imageio import load_image
+from .prompts import check_subject, expression_prompt, neutral_prompt
+
+ALPHA_SEMANTICS = (
+    "alpha = 0 is the neutral prompt's conditioning: it actively neutralises the face (not a no-op); "
+    "alpha = 1 is the target prompt's conditioning; values in between interpolate the prompt "
+    "embeddings linearly and alpha > 1 extrapolates along e_tgt - e_neu (the paper shows 1.5)."
+)
+
+#: Qwen-Image-Edit-2511 and the PixelSmile LoRAs are Apache-2.0; weights are given by the user.
+LICENCE = "Apache-2.0 (Qwen-Image-Edit-2511 base model and PixelSmile LoRA, supplied by the user)"
+
+
+def square_box(shape: tuple[int, ...], face_box: np.ndarray | None = None, *, margin: float = 2.0) -> tuple[int, int, int]:
+    """``(x0, y0, side)`` of the square crop: the centre crop, or a square of ``margin`` x the face
+    box's larger side centred on the face, shifted to stay inside the image."""
+    h, w = shape[:2]
+    if face_box is None:
+        side = min(h, w)
+        return (w - side) // 2, (h - side) // 2, side
+    x0, y0, x1, y1 = (float(v) for v in face_box)
+    side = int(round(min(max(x1 - x0, y1 - y0) * margin, h, w)))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = int(round(min(max(cx - side / 2, 0), w - side)))
+    top = int(round(min(max(cy - side / 2, 0), h - side)))
+    return left, top, side
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    if img.shape[0] == size and img.shape[1] == size:
+        return img
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
+
+
+@EDITORS.register("pixelsmile", licence=LICENCE, needs_gpu=True, alpha_semantics=ALPHA_SEMANTICS,
+                  description="PixelSmile: Qwen-Image-Edit-2511 + LoRA, textual latent interpolation "
+                              "(model and LoRA paths given by the user)")
+class PixelSmileEditor:
+    """Expression editor on diffusers' ``QwenImageEditPlusPipeline`` (see the module docstring).
+
+    Options (paper defaults): ``model`` (pipeline folder or cached hub id), ``lora`` (LoRA file or
+    folder, optional), ``lora_scale`` 1, ``subject`` "person" | "character", ``size`` 512, ``steps``
+    50, ``seed`` 42, ``true_cfg_scale`` 1 (= no guidance; > 1 uses ``negative_prompt``), ``device``
+    (None = CUDA if present), ``dtype`` (None = bf16 on CUDA, fp32 on CPU), ``condition_area``
+    (pixels the VL encoder sees, pipeline default 384^2), ``batch_size`` (rows per denoising batch,
+    None = a whole sweep at once), ``paste_back`` (True: the edited square is put back into the
+    input, so the result has the input's size), ``pipeline`` (an already built pipeline instead of
+    ``model``).
+    """
+
+    name = "pixelsmile"
+    alpha_semantics = ALPHA_SEMANTICS
+
+    def __init__(self, model: str | None = None, lora: str | None = None, *, lora_scale: float = 1.0,
+                 subject: str = "person", size: int = 512, steps: int = 50, seed: int = 42,
+                 true_cfg_scale: float = 1.0, negative_prompt: str = " ", device: str | None = None,
+                 dtype: str | None = None, condition_area: int = 384 * 384, batch_size: int | None = None,
+                 paste_back: bool = True, alpha_max: float = ALPHA_MAX, allow_download: bool = False,
+                 mm_token_types: bool = True, pipeline: Any = None) -> None:
+        from .loading import PixelSmileError, load_lora, load_pipeline, resolve_device, resolve_dtype
+
+        self.subject = check_subject(subject)
+        if int(size) < 32 or int(size) % 32:
+            raise PixelSmileError(f"size {size!r} must be a multiple of 32 (at least 32)")
+        if int(steps) < 1:
+            raise PixelSmileError(f"steps {steps!r} must be at least 1")
+        if batch_size is not None and int(batch_size) < 1:
+            raise PixelSmileError(f"batch_size {batch_size!r} must be at least 1")
+        self.size, self.steps, self.seed = int(size), int(steps), int(seed)
+        self.true_cfg_scale, self.negative_prompt = float(true_cfg_scale), str(negative_prompt)
+        self.batch_size, self.paste_back, self.alpha_max = batch_size, bool(paste_back), float(alpha_max)
+        if pipeline is None:
+            if model is None:
+                raise PixelSmileError("the pixelsmile editor needs model=PATH (a Qwen-Image-Edit-2511 pipeline folder)")
+            pipeline = load_pipeline(model, device=device, dtype=dtype, allow_download=allow_download)
+        elif device is not None or dtype is not None:
+            dev = resolve_device(device) if device is not None else pipeline.transformer.device
+            pipeline.to(dev, resolve_dtype(dtype, dev) if dtype is not None else pipeline.transformer.dtype)
+        self.pipe = pipeline
+        self.model, self.lora = model, None
+        if lora is not None:
+            self.lora = str(load_lora(self.pipe, lora, scale=lora_scale))
+        from .encoding import PromptEncoder
+
+        self.encoder = PromptEncoder(self.pipe, condition_area=condition_area, mm_token_types=mm_token_types)
+
+    # -- the Editor protocol ------------------------------------------------------------------
+    def edit(self, image: Any, control: ExpressionControl, *, face: FaceSelector = None) -> EditResult:
+        """Edit ``image`` (path or RGB array) with one control (single expression or blend)."""
+        return self._run(image, [control], face)[0]
+
+    def sweep(self, image: Any, expression: "str | ExpressionControl", alphas: Sequence[float], *,
+              face: FaceSelector = None) -> list[EditResult]:
+        """One result per alpha, all alphas denoised in one batch (same seed -> same images as edits)."""
+        return self._run(image, sweep_controls(expression, alphas, alpha_max=self.alpha_max), face)
+
+    # -- work -----------------------------------------------------------------------------------
+    def prepare(self, image: Any, face: FaceSelector = None) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int], int | None]:
+        """``(original, square crop at size, (x0, y0, side), face_index)`` for ``image``."""
+        img = load_image(image)
+        box, index = None, None
+        if face is not None and not isinstance(face, int):
+            box = np.asarray(face.detection.box, float)
+        elif isinstance(face, int):
+            from ..face.detect import detect_faces
+
+            dets = detect_faces(img)
+            if not 0 <= face < len(dets):
+                raise ValueError(f"face index {face} is out of range: {len(dets)} face(s) found")
+            box, index = np.asarray(dets[face].box, float), face
+        x0, y0, side = square_box(img.shape, box)
+        crop = _resize(img[y0:y0 + side, x0:x0 + side], self.size)
+        return img, crop, (x0, y0, side), index
+
+    def conditioning(self, crop: np.ndarray, controls: Sequence[ExpressionControl]) -> tuple[Any, Any]:
+        """Compacted conditioning rows ``(embeds (R, L, D), mask (R, L))``, one per control."""
+        from .conditioning import blend
+
+        names = sorted({e for c in controls for e in c.expressions})
+        neutral = self.encoder.encode(crop, neutral_prompt(self.subject))
+        targets = {e: self.encoder.encode(crop, expression_prompt(e, self.subject)) for e in names}
+        return blend(neutral, targets, [c.as_dict() for c in controls])
+
+    def _run(self, image: Any, controls: Sequence[ExpressionControl], face: FaceSelector) -> list[EditResult]:
+        from .sampler import sample
+
+        t0 = time.perf_counter()
+        original, crop, (x0, y0, side), index = self.prepare(image, face)
+        embeds, mask = self.conditioning(crop, controls)
+        negative = None
+        if self.true_cfg_scale > 1.0:
+            neg = self.encoder.encode(crop, self.negative_prompt)
+            negative = (neg.embeds.unsqueeze(0), neg.embeds.new_ones(1, len(neg.embeds)).bool())
+        step = self.batch_size or len(controls)
+        images: list[np.ndarray] = []
+        for i in range(0, len(controls), step):
+            images += sample(self.pipe, crop, embeds[i:i + step], mask[i:i + step], steps=self.steps,
+                             seed=self.seed, true_cfg_scale=self.true_cfg_scale, negative=negative)
+        seconds = time.perf_counter() - t0
+        out = []
+        for control, edited in zip(controls, images):
+            result = edited
+            if self.paste_back:
+                result = original.copy()
+                result[y0:y0 + side, x0:x0 + side] = _resize(edited, side)
+            out.append(EditResult(image=result, control=control, face_index=index, editor=self.name, info={
+                "crop_box": (x0, y0, x0 + side, y0 + side), "size": self.size, "steps": self.steps,
+                "seed": self.seed, "subject": self.subject, "lora": self.lora, "true_cfg_scale": self.true_cfg_scale,
+                "batch_rows": len(controls), "seconds_per_image": seconds / len(controls),
+            }))
+        return out
