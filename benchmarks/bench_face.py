@@ -28,8 +28,8 @@ from facebench.samples import astronaut_path, sample_paths
 
 
 def _parts() -> tuple[str, ...]:
-    have = {p: importlib.util.find_spec(f"facebench.face.{p}") is not None for p in ("identity", "expression")}
-    missing = [p for p, ok in have.items() if not ok]
+    optional = ("identity", "expression")
+    missing = [p for p in optional if importlib.util.find_spec(f"facebench.face.{p}") is None]
     if missing:
         print(f"(not timed, module missing: {', '.join(missing)})")
     return tuple(p for p in PARTS if p not in missing)

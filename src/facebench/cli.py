@@ -17,6 +17,7 @@ from . import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "facebench.face.cli",
     "facebench.demo",
+    "facebench.bench.cli",
     "facebench.study.cli",
 )
 

@@ -82,7 +82,8 @@ def test_inversion_count_matches_brute_force(values: list[int], small: int) -> N
     assert _count_inversions(v, small=small) == brute
 
 
-finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+# scores on a 1/16 grid: plenty of ties, and no two values a monotone transform could merge
+finite = st.integers(-(10**6), 10**6).map(lambda k: k / 16)
 
 
 @settings(max_examples=80, deadline=None)
@@ -200,5 +201,6 @@ def test_nan_policy_omit_drops_incomplete_pairs() -> None:
     keep = np.isfinite(x) & np.isfinite(y)
     for fn in (srcc, krcc, plcc):
         assert fn(x, y, nan_policy="omit") == fn(x[keep], y[keep])
-    row = correlate([1.0, np.nan, 1.0], [1.0, 2.0, 3.0], nan_policy="omit")
+    with pytest.warns(UndefinedMetricWarning, match="constant"):
+        row = correlate([1.0, np.nan, 1.0], [1.0, 2.0, 3.0], nan_policy="omit")
     assert np.isnan(row["srcc"]) and "constant" in row["reason"]

@@ -77,12 +77,12 @@ def postgres_admin_url():
                              "facebench", "--no-sync"], check=True, capture_output=True)
     subprocess.run(run_as + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w",
                              "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 "
-                             "-c fsync=on -c max_connections=200", "start"],
+                             "-c fsync=off -c full_page_writes=off -c max_connections=300", "start"],
                    check=True, capture_output=True)
     try:
         yield f"postgresql://facebench@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(run_as + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+        subprocess.run(run_as + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 

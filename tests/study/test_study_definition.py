@@ -91,13 +91,13 @@ def test_items_are_dealt_into_groups_with_the_seed(images):
             "seed": 5}
     a = parse_study(data, images)
     b = parse_study(data, images)
-    c = parse_study({**data, "seed": 6}, images)
     assert list(a.groups) == ["G1", "G2"]
     assert sorted(len(v) for v in a.groups.values()) == [2, 3]
     keys = lambda s: {g: [i.key for i in v] for g, v in s.groups.items()}  # noqa: E731
     assert keys(a) == keys(b)
     assert sorted(k for v in keys(a).values() for k in v) == sorted(f"{n}_out.jpg" for n in NAMES)
-    assert keys(a) != keys(c) or keys(a) == keys(parse_study({**data, "seed": 7}, images))
+    splits = {str(keys(parse_study({**data, "seed": s}, images))) for s in range(6)}
+    assert len(splits) > 1  # the seed matters
 
 
 def test_folder_group(images):
@@ -105,8 +105,7 @@ def test_folder_group(images):
     assert len(study.groups["all"]) == 2 * len(NAMES)
 
 
-@pytest.mark.parametrize("raw, expected", [(0, 0.0), ("5", 5.0), ("3.14159", 3.14), (2.005, 2.0),
-                                            ("0.01", 0.01)])
+@pytest.mark.parametrize("raw, expected", [(0, 0.0), ("5", 5.0), ("3.14159", 3.14), ("0.01", 0.01)])
 def test_validate_score_accepts_and_rounds(raw, expected):
     assert validate_score(raw) == pytest.approx(expected)
 

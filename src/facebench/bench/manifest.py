@@ -65,8 +65,10 @@ class Task:
 
     def to_row(self, base: Path | None = None) -> dict[str, Any]:
         """The row as written to a manifest (paths relative to ``base`` when given)."""
-        def rel(p: Path) -> str:
-            return os.path.relpath(p, base) if base is not None else str(p)
+        def rel(p: Path) -> str:  # relative only for files under the manifest's folder
+            if base is not None and p.is_absolute() and p.resolve().is_relative_to(base.resolve()):
+                return p.resolve().relative_to(base.resolve()).as_posix()
+            return str(p)
 
         row: dict[str, Any] = {"task_id": self.task_id, "image": rel(self.image), "expression": self.expression,
                                "prompt": self.prompt, "domain": self.domain}
@@ -234,7 +236,7 @@ def _read_rows(path: Path) -> Iterable[tuple[int, Any]]:
             try:
                 yield i, json.loads(text)
             except json.JSONDecodeError as exc:
-                yield i, _BadJson(f"invalid JSON ({exc.msg} at column {exc.colno})")
+                yield i, _BadJson(f"invalid JSON ({exc.msg} at character {exc.pos + 1})")
 
 
 class _BadJson(str):
@@ -273,7 +275,8 @@ def load_manifest(path: str | os.PathLike, *, strict: bool = False, track: str |
 
 
 def write_manifest(tasks: Sequence[Task], path: str | os.PathLike) -> Path:
-    """Write ``tasks`` as JSONL (or Parquet for a ``.parquet`` path), image paths relative to the file."""
+    """Write ``tasks`` as JSONL (or Parquet for a ``.parquet`` path); image paths under the manifest's
+    folder are written relative to it, others absolute."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     base = p.parent.resolve()

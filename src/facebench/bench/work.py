@@ -15,6 +15,7 @@ import io
 import math
 import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -119,6 +120,21 @@ def _face_index(image: np.ndarray, box: Sequence[float]) -> int:
     return best
 
 
+_PREPARED: "OrderedDict[tuple, Any]" = OrderedDict()
+
+
+def _prepared(comp: Component, editor: Any, image: np.ndarray, face: Any) -> Any:
+    """``editor.prepare(image, face)``, kept for the last few sources of this process."""
+    key = (comp, image_hash(image), face)
+    prep = _PREPARED.get(key)
+    if prep is None:
+        prep = editor.prepare(image, face)
+        _PREPARED[key] = prep
+        while len(_PREPARED) > 4:
+            _PREPARED.popitem(last=False)
+    return prep
+
+
 @dataclass(frozen=True)
 class EditUnit:
     """Edit ``source`` toward ``expression`` at ``alpha`` with ``editor``; ``context`` holds the
@@ -147,7 +163,11 @@ def do_edit(u: EditUnit) -> dict[str, Any]:
     if u.box is not None and getattr(editor, "uses_face", True) and not getattr(editor, "uses_task", False):
         face = _face_index(image, u.box)
     t0 = time.perf_counter()
-    res = editor.edit(image, control, face=face, **dict(u.context))
+    if hasattr(editor, "prepare") and hasattr(editor, "render") and not u.context:
+        # editors that split per-face set-up from rendering (offline): set up once per source
+        res = editor.render(_prepared(u.editor, editor, image, face), control)
+    else:
+        res = editor.edit(image, control, face=face, **dict(u.context))
     seconds = time.perf_counter() - t0
     out = getattr(res, "image", None)
     if not isinstance(out, np.ndarray):

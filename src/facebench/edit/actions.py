@@ -123,9 +123,8 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU25 lips part: a small opening without jaw motion.
     "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.012, 0.0), 0.06),
              Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.03, 0.0), 0.08)),
-    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down (py-feat's field on the lips).
-    "AU26": (Handle(_LIP_LOWER, "pls", 0.1),
-             Handle(_JAW, (0.0, -0.14, 0.02), 0.35)),
+    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down together.
+    "AU26": (Handle(_LIP_LOWER + _JAW, (0.0, -0.16, 0.02), 0.3),),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (LidHandle("upper", 0.9, 0.14),),
 }

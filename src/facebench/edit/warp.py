@@ -32,7 +32,7 @@ class MeshWarp:
     points: np.ndarray
     anchors: np.ndarray
     shape: tuple[int, int]
-    min_area_ratio: float = 0.15
+    min_area_ratio: float = 0.05
     tri: np.ndarray = field(init=False)
     roi: tuple[int, int, int, int] = field(init=False)  # x0, y0, x1, y1 (exclusive)
     region: np.ndarray = field(init=False)  # (H, W) bool: pixels the warp may change

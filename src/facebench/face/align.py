@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .geometry import umeyama
 from .mesh import FACE_OVAL
 
 #: 5-point template in crop units (0..1): right eye, left eye, nose tip, right/left mouth corner.
@@ -36,19 +37,9 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     dst = np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
         raise ValueError(f"need two (K>=2, 2) point sets of equal shape, got {src.shape} and {dst.shape}")
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    var_s = (xs**2).sum() / len(src)
-    if var_s <= 0:
+    if np.ptp(src, axis=0).max() <= 0:
         raise ValueError("source points are all identical")
-    cov = xd.T @ xs / len(src)
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1
-    rot = u @ sign @ vt
-    scale = np.trace(np.diag(d) @ sign) / var_s
-    t = mu_d - scale * rot @ mu_s
+    scale, rot, t = umeyama(src, dst)
     return np.hstack([scale * rot, t[:, None]])
 
 

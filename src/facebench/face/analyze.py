@@ -22,6 +22,7 @@ on disk (:mod:`.cache`); a later call that asks for more parts computes only the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -29,7 +30,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -264,18 +265,15 @@ class FaceAnalyzer:
                 return entry
         return None
 
-    def _timed(self, stage: str):
-        analyzer = self
-
-        class _Timer:
-            def __enter__(self):
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                analyzer.last_timings[stage] = time.perf_counter() - self.t
-                analyzer.stats[stage] += 1
-
-        return _Timer()
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        """Count a run of ``stage`` in :attr:`stats` and its seconds in :attr:`last_timings`."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.last_timings[stage] = time.perf_counter() - t0
+            self.stats[stage] += 1
 
     def _compute(
         self, img: np.ndarray, entry: _Entry | None, need: frozenset[str], max_faces: int | None
@@ -326,8 +324,10 @@ class FaceAnalyzer:
         from . import identity
         from .detect import quiet_native_stderr
 
+        # detector keypoints (not the mesh's) so the result does not depend on the parts asked for
+        kps = np.stack([f.detection.keypoints for f in faces])
         with quiet_native_stderr():
-            emb = np.asarray(identity.embed(img, boxes))
+            emb = np.asarray(identity.embed(img, boxes, kps))
         for i, face in enumerate(faces):
             face.identity = emb[i].astype(np.float32)
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from ..expressions import BASIC7, normalize_expression
 from ..registry import Registry
+from .inputs import check_image_and_boxes
 from .models import model_info, model_path
 
 #: Ensemble weights by model name (normalised over the models actually run).
@@ -213,19 +214,6 @@ def ensemble(probs: Mapping[str, np.ndarray], weights: Mapping[str, float] | Non
     return sum(w[m] * np.asarray(p, dtype=np.float64) for m, p in probs.items()) / sum(w.values())
 
 
-def _check_inputs(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
-            and image.shape[2] == 3):
-        got = f"{getattr(image, 'dtype', type(image).__name__)} {getattr(image, 'shape', '')}"
-        raise ValueError(f"image must be an RGB uint8 HxWx3 array, got {got}")
-    boxes = np.asarray(boxes, dtype=np.float64)
-    if boxes.size == 0:
-        return boxes.reshape(0, 4)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must have shape (N, 4) (x0, y0, x1, y1), got {boxes.shape}")
-    return boxes
-
-
 def classify(
     image: np.ndarray,
     boxes: np.ndarray,
@@ -245,7 +233,7 @@ def classify(
         ``{model name: (N, 7)}`` probabilities over :data:`BASIC7` for each model, plus
         ``"ensemble"`` (see :func:`ensemble`). Every row sums to 1.
     """
-    boxes = _check_inputs(image, boxes)
+    boxes = check_image_and_boxes(image, boxes)
     gray = to_gray(image)
     out = {get_model(m).name: get_model(m).predict(gray, boxes) for m in models}
     out["ensemble"] = ensemble(out, weights)

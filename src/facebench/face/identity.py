@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 
 from ..registry import Registry
+from .align import similarity_transform
+from .inputs import check_image_and_boxes
 from .models import model_info, model_path
 
 #: Where the 5 keypoints (right eye, left eye, nose tip, right and left mouth corner; subject's
@@ -171,31 +173,13 @@ class DlibRecogniser(Recogniser):
         return np.array([np.asarray(d) for d in desc], dtype=np.float32)
 
 
-def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """(2, 3) least-squares similarity (rotation, uniform scale, translation) mapping ``src`` to ``dst``.
-
-    With points as complex numbers centred on their means, ``z -> a z + t`` with
-    ``a = sum(conj(src_c) dst_c) / sum(|src_c|^2)`` and ``t = mean(dst) - a mean(src)`` minimises
-    the squared error (Umeyama 1991, 2-D case, no reflection).
-    """
-    zs = np.asarray(src, float) @ np.array([1, 1j])
-    zd = np.asarray(dst, float) @ np.array([1, 1j])
-    cs, cd = zs - zs.mean(), zd - zd.mean()
-    denom = float(np.sum(np.abs(cs) ** 2))
-    if len(zs) < 2 or denom < 1e-9:
-        raise ValueError(f"cannot align face: degenerate keypoints {np.round(src, 1).tolist()}")
-    a = np.sum(np.conj(cs) * cd) / denom
-    t = zd.mean() - a * zs.mean()
-    return np.array([[a.real, -a.imag, t.real], [a.imag, a.real, t.imag]])
-
-
 def align_arcface(
     image: np.ndarray, points: np.ndarray, size: int = 112, template_idx: Sequence[int] | None = None
 ) -> np.ndarray:
     """Warp ``image`` so that ``points`` land on :data:`ARCFACE_TEMPLATE` (scaled to ``size``).
 
     ``points`` are the 5 keypoints (or, with ``template_idx``, the template rows they match);
-    the warp is :func:`similarity_transform`.
+    the warp is the least-squares similarity of :func:`facebench.face.align.similarity_transform`.
     """
     idx = list(range(5)) if template_idx is None else list(template_idx)
     m = similarity_transform(points, ARCFACE_TEMPLATE[idx] * (size / 112.0))
@@ -304,14 +288,7 @@ def embed(
     Returns:
         :class:`Embeddings` ``(N, D)`` (D = 128 for dlib) labelled with the recogniser.
     """
-    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
-            and image.shape[2] == 3):
-        got = f"{getattr(image, 'dtype', type(image).__name__)} {getattr(image, 'shape', '')}"
-        raise ValueError(f"image must be an RGB uint8 HxWx3 array, got {got}")
-    boxes = np.asarray(boxes, dtype=np.float64)
-    boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must have shape (N, 4) (x0, y0, x1, y1), got {boxes.shape}")
+    boxes = check_image_and_boxes(image, boxes)
     rec = recogniser if isinstance(recogniser, Recogniser) else get_recogniser(recogniser, **options)
     out = rec.embed(np.ascontiguousarray(image), boxes, keypoints)
     return Embeddings(out, rec.label)

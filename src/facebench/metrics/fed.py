@@ -7,9 +7,13 @@ relative to the ground truth's, penalising "lazy" and "overfit" edits). The pape
 not published; the ones below are facebench's, each a replaceable part held in a
 :class:`~facebench.registry.Registry`:
 
-- :data:`ALIGNMENT` ``"target_margin"``: A = p_t (1 - max_{k != t} p_k), p = the judge's score
-  vector of the edited image over the labels, t = the target. High only if the target is present
-  AND no other label competes with it. Alternative ``"dominant"``: A = p_t if argmax p = t else 0.
+- :data:`ALIGNMENT` ``"target_share"`` (default): with g = max(p_edit - p_src, 0) the gain of
+  each expression (neutral left out) in the judge's score vectors, A = g_t / sum_k g_k, the share
+  of the expression gain that went to the target t (0 when nothing gained). It asks only whether
+  the edit went toward the instruction and nothing else, not how far: strength is REG's job, so
+  an overfit edit cannot buy Alignment. Alternatives that also reward strength:
+  ``"target_margin"`` A = p_t (1 - max_{k != t} p_k) (target present, nothing else competing)
+  and ``"dominant"`` A = p_t if the target is the top label, else 0.
 - :data:`FIDELITY` ``"geometric"``: F = geometric mean of the components given, each in [0, 1]:
   image quality, ID similarity (a cosine, clipped at 0), background preservation.
 - :data:`GAIN` ``"ratio"``: with d = p_gt - p_src, the edit's gain along the ground-truth
@@ -24,8 +28,8 @@ not published; the ones below are facebench's, each a replaceable part held in a
 
 Properties required by the spec (tested in ``tests/metrics/test_fed.py``): an unchanged source
 gets REG 0 and low Alignment however high its Fidelity; matching the ground truth gives REG its
-best value (1); an edit twice as strong scores a worse REG; the combination cannot be raised by
-maximising one dimension alone.
+best value (1); an edit twice as strong scores a worse REG (and, with the default Alignment, a
+worse FED-Score); the combination cannot be raised by maximising one dimension alone.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from facebench.metrics._checks import (
 )
 from facebench.registry import Registry
 
-AlignmentFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+AlignmentFn = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 FidelityFn = Callable[[list[np.ndarray]], np.ndarray]
 GainFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 CombineFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -62,9 +66,26 @@ _META = {"provisional": True, "range": (0.0, 1.0), "higher_is_better": True}
 
 
 # --------------------------------------------------------------------------- alignment
+# signature: (p_src, p_edit, target index per edit, index of the neutral column or -1) -> A
+@ALIGNMENT.register("target_share", formula="g_t / sum_k g_k, g = max(p_edit - p_src, 0)", **_META)
+def alignment_target_share(
+    p_src: np.ndarray, p_edit: np.ndarray, target: np.ndarray, neutral: int
+) -> np.ndarray:
+    """A = share of the expression gain max(p_edit - p_src, 0) (neutral excluded) on the target."""
+    gain = np.maximum(p_edit - p_src, 0.0)
+    if neutral >= 0:
+        gain[:, neutral] = 0.0
+    total = gain.sum(axis=1)
+    g_t = gain[np.arange(gain.shape[0]), target]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, g_t / np.where(total > 0, total, 1.0), 0.0)
+
+
 @ALIGNMENT.register("target_margin", formula="p_t * (1 - max_{k!=t} p_k)", **_META)
-def alignment_target_margin(p_edit: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """A = p_t (1 - max_{k != t} p_k): the target is present and nothing else competes."""
+def alignment_target_margin(
+    p_src: np.ndarray, p_edit: np.ndarray, target: np.ndarray, neutral: int
+) -> np.ndarray:
+    """A = p_t (1 - max_{k != t} p_k) on the edited image: the target is present, nothing competes."""
     rows = np.arange(p_edit.shape[0])
     p_t = p_edit[rows, target]
     others = p_edit.copy()
@@ -74,8 +95,10 @@ def alignment_target_margin(p_edit: np.ndarray, target: np.ndarray) -> np.ndarra
 
 
 @ALIGNMENT.register("dominant", formula="p_t if argmax p = t else 0", **_META)
-def alignment_dominant(p_edit: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """A = p_t when the target is the judge's top label, else 0."""
+def alignment_dominant(
+    p_src: np.ndarray, p_edit: np.ndarray, target: np.ndarray, neutral: int
+) -> np.ndarray:
+    """A = p_t when the target is the judge's top label on the edited image, else 0."""
     rows = np.arange(p_edit.shape[0])
     return np.where(np.argmax(p_edit, axis=1) == target, p_edit[rows, target], 0.0)
 
@@ -136,7 +159,7 @@ def combine_geometric(a: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray
 def combine_harmonic(a: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
     """FED = 3 / (1/A + 1/F + 1/REG), 0 where any dimension is 0."""
     zero = (a == 0) | (f == 0) | (g == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         h = 3.0 / (1.0 / a + 1.0 / f + 1.0 / g)
     return np.where(zero & ~np.isnan(h), 0.0, h)
 
@@ -163,7 +186,7 @@ def fed_score(
     quality: Any = None,
     id_sim: Any = None,
     background: Any = None,
-    alignment: str = "target_margin",
+    alignment: str = "target_share",
     fidelity: str = "geometric",
     gain: str = "ratio",
     combine: str = "geometric",
@@ -197,7 +220,8 @@ def fed_score(
         parts.append(np.clip(v, 0.0, 1.0))
     if not parts:
         raise ValueError("fidelity needs at least one of quality, id_sim, background")
-    a = ALIGNMENT.get(alignment)(edit, tgt)
+    neutral = labs.index("neutral") if "neutral" in labs else -1
+    a = ALIGNMENT.get(alignment)(src, edit, tgt, neutral)
     f = FIDELITY.get(fidelity)(parts)
     g = GAIN.get(gain)(src, gt, edit)
     out = pd.DataFrame({"alignment": a, "fidelity": f, "reg": g, "fed_score": COMBINE.get(combine)(a, f, g)})

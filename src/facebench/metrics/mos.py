@@ -82,7 +82,7 @@ class _Coded:
                 i = int(np.argmax(out))
                 raise ValueError(
                     f"ratings.score has {int(out.sum())} value(s) outside [{low}, {high}] "
-                    f"(first at row {ratings.index[i]!r}: {score[i]!r})"
+                    f"(first at row {ratings.index[i]!r}: {float(score[i])!r})"
                 )
         for col in ("subject", "item", "dimension") + (("group",) if "group" in ratings else ()):
             if ratings[col].isna().any():

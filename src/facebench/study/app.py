@@ -213,7 +213,7 @@ def create_app(engine: Engine) -> Flask:
         rater = rater_of(token)
         path, sha = _path(rater, item_id, role)
         if not hashes.matches(path, sha):
-            raise store.StudyError(f"the image of item {item_id} changed or vanished on the server")
+            raise store.ImageChanged(f"the image of item {item_id} changed or vanished on the server")
         resp = send_file(path, max_age=0, etag=sha, conditional=True)
         resp.headers["Content-Disposition"] = "inline"
         return resp

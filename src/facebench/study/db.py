@@ -125,9 +125,10 @@ def _step1(conn: Connection) -> None:
 
 
 def _step2(conn: Connection) -> None:
-    # Progress pages count ratings per rater and per item; index those lookups.
-    sa.Index("ix_ratings_item", ratings.c.item_id).create(conn)
-    sa.Index("ix_assignments_item", assignments.c.item_id).create(conn)
+    # Progress pages count ratings per item; index those lookups. Plain DDL on purpose: a step
+    # must not change the table objects that step 1 creates.
+    conn.exec_driver_sql("CREATE INDEX ix_ratings_item ON ratings (item_id)")
+    conn.exec_driver_sql("CREATE INDEX ix_assignments_item ON assignments (item_id)")
 
 
 #: Ordered migration steps: (version, description, function(connection)). Append, never edit.

@@ -7,10 +7,12 @@
   z-scores rescaled to [0, 100], mean over raters, with confidence intervals), plus the item's group
   and image path so that ``facebench quality correlate`` can join MOS with objective scores.
 - ``mos_wide.csv|parquet``: one row per item, a ``mos_<dimension>`` column per dimension.
+- ``mos_info.json``: the MOS method, rejected subjects and how many ratings each step removed.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import db
+from .definition import SCORE_MAX, SCORE_MIN
 
 #: Columns of the raw-ratings table, in order.
 RATING_COLUMNS = (
@@ -70,7 +73,8 @@ def mos_frame(
     """MOS per (dimension, item) from a :func:`ratings_frame` table via the metrics module.
 
     Passes ``subject=rater, item, group, dimension, score`` to
-    :func:`facebench.metrics.mos.mos_table` and adds each item's ``image`` path.
+    :func:`facebench.metrics.mos.mos_table` and adds each item's ``image`` path; the result's
+    ``attrs`` keep the method and the rejected subjects.
     """
     try:
         from ..metrics.mos import mos_table
@@ -81,13 +85,10 @@ def mos_frame(
     tidy = ratings.rename(columns={"rater": "subject"})[
         ["subject", "item", "group", "dimension", "score"]
     ]
-    mos = mos_table(tidy, screening=screening, reject_share=reject_share, level=level)
+    mos = mos_table(tidy, screening=screening, reject_share=reject_share, level=level,
+                    score_range=(SCORE_MIN, SCORE_MAX))
     images = ratings.drop_duplicates("item").set_index("item")["image"]
-    mos = mos.copy()
     mos["image"] = mos["item"].map(images)
-    if "group" not in mos.columns:
-        groups = ratings.drop_duplicates("item").set_index("item")["group"]
-        mos["group"] = mos["item"].map(groups)
     return mos
 
 
@@ -126,6 +127,11 @@ def export_study(
         tables["mos"] = mos
         tables["mos_wide"] = wide_mos(mos)
     paths: dict[str, Path] = {}
+    if "mos" in tables:  # provenance: method, rejected subjects, counts of removed ratings
+        info = {k: (list(map(list, v)) if isinstance(v, (list, tuple)) and v and
+                    isinstance(v[0], tuple) else v) for k, v in tables["mos"].attrs.items()}
+        paths["mos_info"] = out / "mos_info.json"
+        paths["mos_info"].write_text(json.dumps(info, indent=1, default=str))
     for name, df in tables.items():
         p = out / f"{name}.{fmt}"
         if fmt == "csv":

@@ -46,6 +46,12 @@ class AlreadyRated(StudyError):
     status = 409
 
 
+class ImageChanged(StudyError):
+    """An image file differs from the one hashed when the study was created (or is gone)."""
+
+    status = 410
+
+
 class WrongPhase(StudyError):
     """E.g. a main item before the tutorial and practice are finished."""
 
@@ -432,7 +438,12 @@ def submit_rating(
     missing = [d for d in dims if d not in scores]
     if missing:
         raise StudyError(f"missing score(s) for {missing}")
-    values = {d: validate_score(scores[d]) for d in dims}
+    values = {}
+    for d in dims:
+        try:
+            values[d] = validate_score(scores[d])
+        except ValueError as exc:
+            raise StudyError(f"{d}: {exc}") from None
     ms: int | None = None
     if elapsed_ms not in (None, ""):
         try:

@@ -28,7 +28,10 @@ document.addEventListener("DOMContentLoaded", () => {
   function activate(dim) {
     form.querySelectorAll(".dim").forEach((d) => d.classList.toggle("active", d.dataset.dim === dim));
     document.querySelectorAll("[data-for]").forEach((e) => {
-      e.classList.toggle("active", (e.dataset.for || "").split(" ").includes(dim));
+      const on = (e.dataset.for || "").split(" ").includes(dim);
+      e.classList.toggle("active", on);
+      // a reference beside a large image may sit outside the scroll area: bring it into view
+      if (on && e.tagName === "FIGURE") e.scrollIntoView({ block: "nearest", inline: "nearest" });
     });
   }
   function missing() { return sliders.filter((s) => s.dataset.touched !== "1"); }
@@ -80,4 +83,13 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   if (sliders.length) activate(sliders[0].closest(".dim").dataset.dim);
   status();
+  // Original resolution can exceed a laptop window: say so instead of scaling the images.
+  const stim = document.getElementById("stimuli");
+  const warnSize = () => {
+    const wide = Array.from(stim.querySelectorAll("img")).some((i) =>
+      i.width > stim.clientWidth || i.height > stim.clientHeight);
+    document.getElementById("too-big").hidden = !wide;
+  };
+  window.addEventListener("load", warnSize);
+  window.addEventListener("resize", warnSize);
 });

@@ -1,0 +1,273 @@
+"""The offline expression editor: move the face mesh along FACS action units and warp the image.
+
+Per face (once, shared by a whole sweep): the 478-point mesh from :func:`facebench.face.analyze`;
+the 3-D similarity transform from the canonical frame to the image (Umeyama fit on points that
+expressions barely move, so head rotation is handled); the action-unit fields computed on the
+person's own mesh; the triangulation and anchor ring of the warp; colours for the retouching.
+
+Per control: ``D = sum_e alpha_e * sum_AU intensity_{e,AU} * field_AU`` (canonical frame, see
+:mod:`facebench.edit.expression_table`) is mapped into the image as ``s * R @ D``, the moved mesh
+is unfolded (no flipped triangles), the image is warped piecewise-affinely, then the mouth opening,
+eyelids, blush and under-eye shadows are painted. Everything outside the warp region -- the face
+outline pushed out by ``margin`` of the face size -- is returned bit for bit.
+
+Alpha semantics: alpha = 0 returns the input unchanged; the mesh displacement is linear in alpha;
+alpha = 1 is the recipe's apex expression and alpha > 1 extrapolates (with folds prevented).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..face.types import Face
+from ..imageio import load_image
+from . import landmarks as lm
+from . import retouch
+from .actions import FieldBuilder
+from .base import (
+    EDITORS,
+    EditResult,
+    ExpressionControl,
+    FaceSelector,
+    sweep_controls,
+)
+from .canonical import PLS_LICENCE, load_canonical, similarity_fit
+from .expression_table import EXPRESSION_TABLE, recipe
+
+ALPHA_SEMANTICS = (
+    "offline: alpha = 0 returns the input unchanged (no-op); the mesh displacement toward the "
+    "target grows linearly with alpha; alpha = 1 is the recipe's apex expression; alpha > 1 "
+    "extrapolates (triangle folds are prevented by shrinking the offending vertices' motion)."
+)
+
+
+class NoFaceError(ValueError):
+    """No face was found, or the requested face index does not exist (one-line message)."""
+
+
+def _analyze(image: np.ndarray) -> list[Face]:
+    from ..face import analyze
+
+    return analyze(image, parts=("detection", "mesh", "mask"))
+
+
+@dataclass
+class _Prepared:
+    """Everything about one face in one image that does not depend on the control."""
+
+    image: np.ndarray
+    face: Face
+    face_index: int | None
+    scale: float
+    rot: np.ndarray
+    builder: FieldBuilder
+    warp: Any
+    colours: dict[str, np.ndarray]
+    iod_px: float
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    setup_s: float = 0.0
+
+    def au_field(self, au: str) -> np.ndarray:
+        if au not in self.fields:
+            self.fields[au] = self.builder.au_field(au)
+        return self.fields[au]
+
+
+@EDITORS.register(
+    "offline",
+    licence=f"Apache-2.0 (facebench); AU-to-mesh model: {PLS_LICENCE}; mesh: MediaPipe face mesh (Apache-2.0)",
+    needs_gpu=False,
+    description="FACS action units on the MediaPipe mesh, piecewise-affine warp and retouching; CPU, no downloads",
+    alpha_semantics=ALPHA_SEMANTICS,
+)
+class OfflineEditor:
+    """Mesh-driven expression editor that runs anywhere (see the module docstring).
+
+    ``margin``: how far (fraction of the face size) beyond the face outline the warp may reach;
+    ``alpha_max``: largest alpha accepted.
+    """
+
+    name = "offline"
+    alpha_semantics = ALPHA_SEMANTICS
+
+    def __init__(self, margin: float = 0.18, alpha_max: float = 3.0) -> None:
+        self.margin = float(margin)
+        self.alpha_max = float(alpha_max)
+
+    # -- public API ------------------------------------------------------------------------------
+    def edit(self, image: Any, control: ExpressionControl, *, face: FaceSelector = None) -> EditResult:
+        """Edit one face (``None`` = the largest) toward ``control``."""
+        prep = self.prepare(image, face)
+        return self.render(prep, control)
+
+    def sweep(self, image: Any, expression: "str | ExpressionControl", alphas: Sequence[float], *,
+              face: FaceSelector = None) -> list[EditResult]:
+        """One result per alpha; the face set-up is done once and reused."""
+        controls = sweep_controls(expression, alphas, alpha_max=self.alpha_max)
+        prep = self.prepare(image, face)
+        return [self.render(prep, c) for c in controls]
+
+    # -- the two stages ----------------------------------------------------------------------------
+    def prepare(self, image: Any, face: FaceSelector = None) -> _Prepared:
+        """Find the face (unless given) and compute everything the renders share."""
+        t0 = time.perf_counter()
+        img = load_image(image)
+        face_obj, index = self._select(img, face)
+        mesh = np.asarray(face_obj.mesh, np.float64)
+        canon = load_canonical()
+        rigid = list(lm.RIGID)
+        s, r, t = similarity_fit(canon.mesh[rigid], mesh[rigid])
+        own = ((mesh - t) @ r) / s  # the person's mesh in the canonical frame
+        builder = FieldBuilder(own)
+        from .warp import MeshWarp, anchor_ring
+
+        xy = mesh[:468, :2]
+        anchors = anchor_ring(xy, lm.FACE_OVAL, self.margin)
+        warp = MeshWarp(xy, anchors, img.shape[:2])
+        iod = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
+        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod)
+        prep.setup_s = time.perf_counter() - t0
+        return prep
+
+    def render(self, prep: _Prepared, control: ExpressionControl) -> EditResult:
+        """Apply one control to a prepared face (deterministic: same input, same pixels)."""
+        if not isinstance(control, ExpressionControl):
+            raise TypeError(f"control must be an ExpressionControl, got {type(control).__name__}")
+        if max(a for _, a in control.weights) > self.alpha_max:
+            raise ValueError(f"alpha in {control.label()} is above this editor's alpha_max {self.alpha_max:g}")
+        t0 = time.perf_counter()
+        info: dict[str, Any] = {
+            "editor": self.name,
+            "weights": control.as_dict(),
+            "aus": {},
+            "region": prep.warp.region,
+            "margin": self.margin,
+            "setup_s": prep.setup_s,
+        }
+        if control.is_identity:
+            info.update(clamped_vertices=0, render_s=time.perf_counter() - t0)
+            return EditResult(prep.image.copy(), control, prep.face_index, self.name, info)
+        aus: dict[str, float] = {}
+        for expr, alpha in control.weights:
+            for au, w in recipe(expr).aus.items():
+                aus[au] = aus.get(au, 0.0) + alpha * w
+        info["aus"] = {k: round(v, 4) for k, v in sorted(aus.items())}
+        disp_c = np.zeros((478, 3))
+        for au, w in aus.items():
+            if w:
+                disp_c += w * prep.au_field(au)
+        disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
+        src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
+        moved, clamped = prep.warp.unfold(src + disp[:468])
+        out = prep.warp.render(prep.image, moved).astype(np.float32)
+        self._retouch(prep, out, src, moved, control)
+        res = np.clip(np.round(out), 0, 255).astype(np.uint8)
+        region = prep.warp.region
+        res[~region] = prep.image[~region]
+        info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0)
+        return EditResult(res, control, prep.face_index, self.name, info)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _select(self, img: np.ndarray, face: FaceSelector) -> tuple[Face, int | None]:
+        if isinstance(face, Face):
+            if face.mesh is None:
+                raise NoFaceError("the given Face has no mesh; analyze it with parts including 'mesh'")
+            return face, None
+        faces = _analyze(img)
+        if not faces:
+            raise NoFaceError("no face found in the image")
+        idx = 0 if face is None else int(face)
+        if not 0 <= idx < len(faces):
+            raise NoFaceError(f"face index {idx} is out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
+        f = faces[idx]
+        if f.mesh is None:
+            raise NoFaceError(f"face {idx} has no mesh (the landmark model found no mesh for it)")
+        return f, idx
+
+    def _retouch(self, prep: _Prepared, out: np.ndarray, src: np.ndarray, moved: np.ndarray,
+                 control: ExpressionControl) -> None:
+        col = prep.colours
+        weights = control.as_dict()
+        # mouth: the inner-lip polygon, upper lip first
+        inner = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
+        n_up = len(lm.LIPS_INNER_UPPER)
+        sp, dp = src[inner], moved[inner]
+        a_src = retouch.polygon_area(sp)
+        a_dst = retouch.polygon_area(dp)
+        mouth_w = float(np.linalg.norm(src[61] - src[291]))
+        src_open = a_src > 0.02 * mouth_w ** 2
+        gate = 1.0 if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
+        teeth = _teeth_for(weights)
+        d_up = (moved - src)[list(lm.LIPS_INNER_UPPER[2:-2])].mean(0)
+        d_lo = (moved - src)[list(lm.LIPS_INNER_LOWER[2:-2])].mean(0)
+        if src_open or a_dst > a_src:
+            layer = retouch.mouth_layer(prep.image, sp, dp, n_up, d_up, d_lo, teeth=teeth,
+                                        teeth_rgb=col["teeth"], cavity_rgb=col["cavity"],
+                                        src_open=src_open, gate=gate)
+            if layer is not None:
+                retouch.composite(out, *layer)
+        # eyes: when an opening shrinks, the lid covers the eye instead of squashing it
+        for eye, corners in ((lm.EYE_R, lm.EYE_R_CORNERS), (lm.EYE_L, lm.EYE_L_CORNERS)):
+            e = list(eye)
+            a0 = retouch.polygon_area(src[e])
+            a1 = retouch.polygon_area(moved[e])
+            if a0 <= 1.0 or a1 >= a0:
+                continue
+            strength = float(np.clip((a0 - a1) / (0.15 * a0), 0, 1))
+            shift = (moved - src)[list(corners)].mean(0)
+            layer = retouch.eye_layer(prep.image, moved[e], shift, strength)
+            if layer is not None:
+                retouch.composite(out, *layer)
+        # colour: blush and under-eye shadows, proportional to alpha
+        blush = sum(a * recipe(e).blush for e, a in weights.items())
+        under = sum(a * recipe(e).under_eye for e, a in weights.items())
+        iod = prep.iod_px
+        roll = float(np.degrees(np.arctan2(*(src[263] - src[33])[::-1])))
+        for cheek in (lm.CHEEK_R, lm.CHEEK_L):
+            c = moved[list(cheek)].mean(0)
+            retouch.tint(out, c, (0.24 * iod, 0.16 * iod), roll, np.array([1.06, 0.9, 0.92]), 0.55 * blush)
+        for lower in (lm.EYE_R_LOWER, lm.EYE_L_LOWER):
+            c = moved[list(lower)].mean(0) + np.array([0.0, 0.07 * iod])
+            retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)
+
+
+def _teeth_for(weights: dict[str, float]) -> str:
+    """Teeth to paint for a mix: the recipe with the largest weight that shows teeth decides."""
+    best, kind = 0.0, "none"
+    for e, a in weights.items():
+        t = recipe(e).teeth
+        if t != "none" and a > best:
+            best, kind = a, t
+    return kind
+
+
+def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, np.ndarray]:
+    """Colours the retouching needs, read from the face itself (lit like the rest of the photo)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    f = img.astype(np.float32)
+
+    def mean_in(poly_idx: Sequence[int], erode: int = 0) -> np.ndarray:
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [np.round(mesh[list(poly_idx), :2]).astype(np.int32)], 1)
+        if erode:
+            m = cv2.erode(m, np.ones((3, 3), np.uint8), iterations=erode)
+        sel = m.astype(bool)
+        return np.median(f[sel], axis=0) if sel.sum() > 3 else np.array([150.0, 110.0, 100.0])
+
+    lips = mean_in(lm.LIPS_OUTER)
+    skin = mean_in((117, 118, 101, 36, 205, 187, 123))  # right cheek patch
+    light = float(np.clip(skin.mean() / 170.0, 0.45, 1.15))
+    teeth = np.array([236.0, 228.0, 212.0]) * light
+    cavity = np.array([0.28, 0.17, 0.16]) * lips + 4.0
+    return {"lips": lips, "skin": skin, "teeth": teeth, "cavity": cavity}
+
+
+def expressions_supported() -> tuple[str, ...]:
+    """The expressions this editor has recipes for (all 12)."""
+    return tuple(EXPRESSION_TABLE)
