@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -16,8 +15,6 @@ from facebench.face.geometry import MEASUREMENTS
 from facebench.imageio import ImageError
 
 GEOMETRIC = ("detection", "mesh", "crop", "mask", "geometry")
-HAS_EXPRESSION = importlib.util.find_spec("facebench.face.expression") is not None
-HAS_IDENTITY = importlib.util.find_spec("facebench.face.identity") is not None
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +154,6 @@ def test_frame_and_dict(analyzer, sample_files):
     assert faces_to_frame([], "none.jpg").empty
 
 
-@pytest.mark.skipif(not HAS_EXPRESSION, reason="facebench.face.expression not written yet")
 def test_astronaut_top_expression_happy(sample_files):
     face = analyze(sample_files["astronaut"], parts=("detection", "expression"))[0]
     assert "ensemble" in face.expression
@@ -168,12 +164,12 @@ def test_astronaut_top_expression_happy(sample_files):
     assert df.loc[0, "expression"] == "happy" and "ensemble_happy" in df
 
 
-@pytest.mark.skipif(not HAS_IDENTITY, reason="facebench.face.identity not written yet")
 def test_identity_part(sample_files):
     from facebench.face.identity import similarity
 
     faces = analyze(sample_files["feat_group"], parts=("detection", "identity"))
     emb = np.stack([f.identity for f in faces])
     assert emb.shape == (5, 128) and np.isfinite(emb).all()
+    assert {f.identity_recogniser for f in faces} == {"dlib"}
     same = analyze(sample_files["feat_group"], parts=("identity",))[0].identity
     assert float(similarity(same, emb[0])) == pytest.approx(1.0, abs=1e-5)

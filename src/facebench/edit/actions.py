@@ -2,8 +2,9 @@
 
 Each action unit is a few *handles*: a group of mesh vertices that moves by a given vector, with
 the motion spreading to nearby vertices by a Gaussian falloff that does not cross the eye or mouth
-openings (so an upper lid never drags the lower lid, nor the jaw the upper lip). Eyelid action
-units are fractions of the person's own eye opening, so a lid never passes the other lid.
+openings (so an upper lid never drags the lower lid, nor the jaw the upper lip). Eyelid and
+lip-closing motions are fractions of the person's own opening (:class:`Aperture`), so a lid never
+passes the other lid and pressed lips meet whatever the photo's mouth was doing.
 
 Units: canonical frame of :mod:`facebench.edit.canonical` (1 = distance between the outer eye
 corners, y down); a vector is ``(out, up, forward)`` for the subject's *right* half and is mirrored
@@ -43,19 +44,21 @@ class Handle:
 
 
 @dataclass(frozen=True)
-class LidHandle:
-    """An eyelid moving by ``fraction`` of the eye's own opening per unit (positive closes).
+class Aperture:
+    """One edge of an opening moving by ``fraction`` of the person's own opening per unit of
+    intensity (positive closes, negative opens).
 
-    ``lid`` is ``"upper"`` or ``"lower"``; the skin above an upper lid (below a lower lid)
-    follows within ``radius``."""
+    ``opening``: ``"eyes"`` (edges ``"upper"``/``"lower"`` lid) or ``"mouth"`` (upper/lower inner
+    lip). The skin beyond the edge follows within ``radius``; the corners stay pinned."""
 
-    lid: str
+    opening: str
+    edge: str
     fraction: float
     radius: float = 0.12
     side: str = "both"
 
 
-AnyHandle = Union[Handle, LidHandle]
+AnyHandle = Union[Handle, Aperture]
 
 _LIP_UPPER = lm.LIPS_OUTER_UPPER[1:-1] + lm.LIPS_INNER_UPPER[1:-1]
 _LIP_LOWER = lm.LIPS_OUTER_LOWER[1:-1] + lm.LIPS_INNER_LOWER[1:-1]
@@ -85,12 +88,12 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
             Handle(_BROW_MID + _BROW_OUTER, (-0.01, -0.025, 0.0), 0.18),
             Handle((9, 8), (0.0, -0.02, 0.0), 0.1)),
     # AU5 upper lid raiser (levator palpebrae superioris): more of the eye shows.
-    "AU5": (LidHandle("upper", -0.45, 0.12),),
+    "AU5": (Aperture("eyes", "upper", -0.45, 0.12),),
     # AU6 cheek raiser (orbicularis oculi, pars orbitalis): cheeks up, lower lid bagged up.
     "AU6": (Handle(_CHEEKS, (0.005, 0.035, -0.01), 0.2),
-            LidHandle("lower", 0.18, 0.1)),
+            Aperture("eyes", "lower", 0.18, 0.1)),
     # AU7 lid tightener (orbicularis oculi, pars palpebralis): lids narrow, mostly the lower one.
-    "AU7": (LidHandle("lower", 0.3, 0.08), LidHandle("upper", 0.15, 0.08)),
+    "AU7": (Aperture("eyes", "lower", 0.3, 0.08), Aperture("eyes", "upper", 0.15, 0.08)),
     # AU9 nose wrinkler (levator labii superioris alaeque nasi): nose wings and upper lip up,
     # inner brows pulled down by the skin over the nose.
     "AU9": (Handle(_NOSE_WINGS, (0.01, 0.04, 0.0), 0.12),
@@ -117,16 +120,17 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     "AU23": (Handle(lm.LIPS_OUTER_UPPER[2:-2], (0.0, -0.02, 0.0), 0.05),
              Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.025, 0.0), 0.05),
              Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.1)),
-    # AU24 lip presser: lips pressed together, upper down and lower up.
-    "AU24": (Handle(_LIP_UPPER, (0.0, -0.03, 0.0), 0.08),
-             Handle(_LIP_LOWER, (0.0, 0.02, 0.0), 0.08)),
+    # AU24 lip presser: lips pressed together -- an open mouth closes, the lips flatten.
+    "AU24": (Aperture("mouth", "upper", 0.55, 0.1), Aperture("mouth", "lower", 0.45, 0.1),
+             Handle(_LIP_UPPER, (0.0, -0.015, 0.0), 0.08),
+             Handle(_LIP_LOWER, (0.0, 0.012, 0.0), 0.08)),
     # AU25 lips part: a small opening without jaw motion.
     "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.012, 0.0), 0.06),
              Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.03, 0.0), 0.08)),
     # AU26 jaw drop: lower lip, chin and jaw follow the mandible down together.
     "AU26": (Handle(_LIP_LOWER + _JAW, (0.0, -0.16, 0.02), 0.3),),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
-    "AU43": (LidHandle("upper", 0.9, 0.14),),
+    "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
 }
 
 
@@ -220,8 +224,8 @@ class FieldBuilder:
 
     def handle_field(self, h: AnyHandle, au: str = "") -> np.ndarray:
         """(478, 3) canonical displacement of one handle at intensity 1."""
-        if isinstance(h, LidHandle):
-            return self._lid_field(h)
+        if isinstance(h, Aperture):
+            return self._aperture_field(h)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):
@@ -248,20 +252,28 @@ class FieldBuilder:
             out += self._spread(members, moves, h.radius, receivers)
         return out
 
-    def _lid_field(self, h: LidHandle) -> np.ndarray:
+    def _aperture_field(self, h: Aperture) -> np.ndarray:
         out = np.zeros((len(self.mesh), 3))
-        for side, upper, lower, corners in ((-1.0, lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
-                                            (1.0, lm.EYE_L_UPPER, lm.EYE_L_LOWER, lm.EYE_L_CORNERS)):
+        if h.opening == "eyes":
+            parts = [(-1.0, lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
+                     (1.0, lm.EYE_L_UPPER, lm.EYE_L_LOWER, lm.EYE_L_CORNERS)]
+        elif h.opening == "mouth":  # pairs ordered from the subject's right corner to the left
+            parts = [(0.0, lm.LIPS_INNER_UPPER[1:-1], lm.LIPS_INNER_LOWER[1:-1][::-1],
+                      (78, 308, 61, 291))]
+        else:
+            raise ValueError(f"unknown opening {h.opening!r}; expected 'eyes' or 'mouth'")
+        for side, upper, lower, corners in parts:
             if (h.side == "right" and side > 0) or (h.side == "left" and side < 0):
                 continue
             up = np.array(upper)
             lo = np.array(lower)
-            gap = self.mesh[lo] - self.mesh[up]  # upper -> lower, pairs ordered outer -> inner
+            gap = self.mesh[lo] - self.mesh[up]  # upper -> lower, pair by pair
             gap[:, 2] = 0.0
-            moving, moves = (up, h.fraction * gap) if h.lid == "upper" else (lo, -h.fraction * gap)
-            # the eye corners are pinned: lids hinge there
-            members = np.concatenate([moving, np.array(corners)])
-            moves = np.vstack([moves, np.zeros((2, 3))])
+            if h.edge not in ("upper", "lower"):
+                raise ValueError(f"unknown edge {h.edge!r}; expected 'upper' or 'lower'")
+            moving, moves = (up, h.fraction * gap) if h.edge == "upper" else (lo, -h.fraction * gap)
+            members = np.concatenate([moving, np.array(corners)])  # corners are pinned
+            moves = np.vstack([moves, np.zeros((len(corners), 3))])
             out += self._spread(members, moves, h.radius)
         return out
 
@@ -289,7 +301,7 @@ def _split_side(au: str) -> tuple[str, str]:
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
     if isinstance(h, Handle):
         return Handle(h.group, h.move, h.radius, side, h.pin)
-    return LidHandle(h.lid, h.fraction, h.radius, side)
+    return Aperture(h.opening, h.edge, h.fraction, h.radius, side)
 
 
 def _pls_name(au: str) -> str:

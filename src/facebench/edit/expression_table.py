@@ -4,8 +4,8 @@ One row per expression. ``aus`` maps an action unit (see :mod:`facebench.edit.ac
 ``R``/``L`` makes it one-sided, on the subject's right/left) to its intensity at ``alpha = 1``
 (1 = an apex activation). The editor's displacement is
 ``alpha * sum_AU intensity_AU * field_AU``, and a blend adds the rows weighted by their alphas.
-The retouching columns say what geometry cannot: which teeth show when the lips part, a blush,
-darker under-eye shadows.
+The retouching columns say what geometry cannot: a blush, darker under-eye shadows. (Teeth
+and the mouth cavity follow from the geometry: see :func:`facebench.edit.retouch.mouth_layer`.)
 
 Sources for the action-unit combinations:
 
@@ -38,7 +38,6 @@ class Recipe:
     """How the offline editor makes one expression at alpha = 1."""
 
     aus: Mapping[str, float]
-    teeth: str = "none"  # teeth shown when the lips part: "none", "upper" or "both"
     blush: float = 0.0  # cheek redness, 0..1
     under_eye: float = 0.0  # darker circles under the eyes, 0..1
     note: str = field(default="", compare=False)
@@ -50,19 +49,19 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 
 #: expression -> recipe. Read it as "at alpha = 1, <expression> is AU x at intensity y ...".
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
-    "happy": _r({"AU6": 0.8, "AU12": 1.0, "AU25": 0.7}, teeth="upper",
+    "happy": _r({"AU6": 0.8, "AU12": 1.0, "AU25": 0.7},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
     "sad": _r({"AU1": 1.0, "AU4": 0.5, "AU15": 1.0, "AU17": 0.5, "AU43": 0.15},
               note="inner brows up and together, mouth corners down, chin raised"),
     "angry": _r({"AU4": 1.0, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.5},
                 note="brows down and together, glaring lids, lips tightened and pressed"),
     "fear": _r({"AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 0.8,
-                "AU25": 0.6, "AU26": 0.4}, teeth="both",
+                "AU25": 0.6, "AU26": 0.4},
                note="brows up and together, eyes wide, lips stretched sideways, mouth open"),
     "surprised": _r({"AU1": 0.9, "AU2": 0.9, "AU5": 0.7, "AU25": 0.3, "AU26": 1.0},
-                    teeth="upper", note="brows up, eyes wide, jaw dropped"),
+                    note="brows up, eyes wide, jaw dropped"),
     "disgust": _r({"AU4": 0.4, "AU7": 0.3, "AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU16": 0.3},
-                  teeth="upper", note="nose wrinkled, upper lip raised, corners down"),
+                  note="nose wrinkled, upper lip raised, corners down"),
     "confused": _r({"AU4R": 0.9, "AU7": 0.4, "AU1L": 0.5, "AU2L": 0.6, "AU14L": 0.6, "AU24": 0.3},
                    note="one brow furrowed, the other raised, lips pressed and pulled to one side"),
     "contempt": _r({"AU12R": 0.6, "AU14R": 0.9},
@@ -77,7 +76,8 @@ EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
                   note="worried brows (1+4), widened eyes, lips stretched and pressed"),
 })
 
-assert tuple(EXPRESSION_TABLE) == EXPRESSIONS or set(EXPRESSION_TABLE) == set(EXPRESSIONS)
+if set(EXPRESSION_TABLE) != set(EXPRESSIONS):  # pragma: no cover - a table edit gone wrong
+    raise RuntimeError(f"EXPRESSION_TABLE must cover exactly the 12 expressions: {', '.join(EXPRESSIONS)}")
 
 
 def recipe(expression: str) -> Recipe:

@@ -164,7 +164,7 @@ class OfflineEditor:
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         moved, clamped = prep.warp.unfold(src + disp[:468])
         out = prep.warp.render(prep.image, moved).astype(np.float32)
-        self._retouch(prep, out, src, moved, control)
+        self._retouch(prep, out, src, moved, control, aus)
         res = np.clip(np.round(out), 0, 255).astype(np.uint8)
         region = prep.warp.region
         res[~region] = prep.image[~region]
@@ -189,7 +189,7 @@ class OfflineEditor:
         return f, idx
 
     def _retouch(self, prep: _Prepared, out: np.ndarray, src: np.ndarray, moved: np.ndarray,
-                 control: ExpressionControl) -> None:
+                 control: ExpressionControl, aus: dict[str, float]) -> None:
         col = prep.colours
         weights = control.as_dict()
         # mouth: the inner-lip polygon, upper lip first
@@ -201,25 +201,24 @@ class OfflineEditor:
         mouth_w = float(np.linalg.norm(src[61] - src[291]))
         src_open = a_src > 0.02 * mouth_w ** 2
         gate = 1.0 if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
-        teeth = _teeth_for(weights)
-        d_up = (moved - src)[list(lm.LIPS_INNER_UPPER[2:-2])].mean(0)
-        d_lo = (moved - src)[list(lm.LIPS_INNER_LOWER[2:-2])].mean(0)
+        jaw_c = aus.get("AU26", 0.0) * prep.au_field("AU26")[list(lm.CHIN)].mean(0)
+        d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
-            layer = retouch.mouth_layer(prep.image, sp, dp, n_up, d_up, d_lo, teeth=teeth,
-                                        teeth_rgb=col["teeth"], cavity_rgb=col["cavity"],
+            layer = retouch.mouth_layer(prep.image, sp, dp, n_up, d_jaw, prep.iod_px, col["mouth"],
                                         src_open=src_open, gate=gate)
             if layer is not None:
                 retouch.composite(out, *layer)
-        # eyes: when an opening shrinks, the lid covers the eye instead of squashing it
-        for eye, corners in ((lm.EYE_R, lm.EYE_R_CORNERS), (lm.EYE_L, lm.EYE_L_CORNERS)):
+        # eyes: the eyeball is not warped; lids cover it or uncover more of it
+        for eye, corners, iris, ecol in ((lm.EYE_R, lm.EYE_R_CORNERS, lm.IRIS_R, col["eye_r"]),
+                                         (lm.EYE_L, lm.EYE_L_CORNERS, lm.IRIS_L, col["eye_l"])):
             e = list(eye)
-            a0 = retouch.polygon_area(src[e])
-            a1 = retouch.polygon_area(moved[e])
-            if a0 <= 1.0 or a1 >= a0:
+            if np.abs(moved[e] - src[e]).max() < 0.05:
                 continue
-            strength = float(np.clip((a0 - a1) / (0.15 * a0), 0, 1))
             shift = (moved - src)[list(corners)].mean(0)
-            layer = retouch.eye_layer(prep.image, moved[e], shift, strength)
+            mesh = prep.face.mesh
+            centre = np.asarray(mesh[iris[0], :2], float)
+            radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
+            layer = retouch.eye_layer(prep.image, src[e], moved[e], shift, centre, radius, ecol)
             if layer is not None:
                 retouch.composite(out, *layer)
         # colour: blush and under-eye shadows, proportional to alpha
@@ -235,37 +234,47 @@ class OfflineEditor:
             retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)
 
 
-def _teeth_for(weights: dict[str, float]) -> str:
-    """Teeth to paint for a mix: the recipe with the largest weight that shows teeth decides."""
-    best, kind = 0.0, "none"
-    for e, a in weights.items():
-        t = recipe(e).teeth
-        if t != "none" and a > best:
-            best, kind = a, t
-    return kind
-
-
-def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, np.ndarray]:
+def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
     """Colours the retouching needs, read from the face itself (lit like the rest of the photo)."""
     import cv2
 
     h, w = img.shape[:2]
     f = img.astype(np.float32)
 
-    def mean_in(poly_idx: Sequence[int], erode: int = 0) -> np.ndarray:
+    def pixels_in(poly_idx: Sequence[int]) -> np.ndarray:
         m = np.zeros((h, w), np.uint8)
         cv2.fillPoly(m, [np.round(mesh[list(poly_idx), :2]).astype(np.int32)], 1)
-        if erode:
-            m = cv2.erode(m, np.ones((3, 3), np.uint8), iterations=erode)
-        sel = m.astype(bool)
-        return np.median(f[sel], axis=0) if sel.sum() > 3 else np.array([150.0, 110.0, 100.0])
+        return f[m.astype(bool)]
 
-    lips = mean_in(lm.LIPS_OUTER)
-    skin = mean_in((117, 118, 101, 36, 205, 187, 123))  # right cheek patch
+    def median(px: np.ndarray, default: Sequence[float]) -> np.ndarray:
+        return np.median(px, axis=0) if len(px) > 3 else np.asarray(default, np.float32)
+
+    lips = median(pixels_in(lm.LIPS_OUTER), (150, 100, 95))
+    skin = median(pixels_in((117, 118, 101, 36, 205, 187, 123)), (190, 150, 130))
     light = float(np.clip(skin.mean() / 170.0, 0.45, 1.15))
-    teeth = np.array([236.0, 228.0, 212.0]) * light
-    cavity = np.array([0.28, 0.17, 0.16]) * lips + 4.0
-    return {"lips": lips, "skin": skin, "teeth": teeth, "cavity": cavity}
+    inner = pixels_in(lm.LIPS_INNER)
+    if len(inner) > 30:  # an open mouth: its brightest quarter is teeth
+        lum = inner.mean(1)
+        teeth = np.median(inner[lum >= np.quantile(lum, 0.75)], axis=0)
+    else:
+        teeth = np.array([232.0, 224.0, 208.0]) * light
+    mouth = retouch.MouthColours(cavity=np.array([0.28, 0.17, 0.16]) * lips + 4.0, teeth=teeth,
+                                 gum=lips * np.array([1.05, 0.85, 0.88]))
+    eyes = {}
+    for key, eye, iris in (("eye_r", lm.EYE_R, lm.IRIS_R), ("eye_l", lm.EYE_L, lm.IRIS_L)):
+        px = pixels_in(eye)
+        c = mesh[iris[0], :2]
+        r = float(np.linalg.norm(mesh[list(iris[1:]), :2] - c, axis=1).mean())
+        m = np.zeros((h, w), np.uint8)
+        cv2.circle(m, (int(round(c[0])), int(round(c[1]))), max(int(r * 0.8), 1), 1, -1)
+        iris_px = f[m.astype(bool)]
+        if len(px) > 8:
+            lum = px.mean(1)
+            sclera = np.median(px[lum >= np.quantile(lum, 0.8)], axis=0)
+        else:
+            sclera = np.array([215.0, 210.0, 205.0]) * light
+        eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(iris_px, (70, 50, 40)))
+    return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
 
 
 def expressions_supported() -> tuple[str, ...]:

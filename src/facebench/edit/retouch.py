@@ -13,6 +13,8 @@ they are deterministic (no randomness), so a sweep and separate edits agree exac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -50,10 +52,34 @@ def _shift_sample(img: np.ndarray, gx: np.ndarray, gy: np.ndarray, d: np.ndarray
 def _upper_lower_profiles(poly: np.ndarray, n_upper: int, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """y of the upper and lower lip line at each x (poly = upper from corner to corner, then lower back)."""
     up = poly[:n_upper]
-    lo = poly[n_upper - 1:][::-1]
+    lo = np.vstack([poly[n_upper - 1:], poly[:1]])
     up = up[np.argsort(up[:, 0])]
     lo = lo[np.argsort(lo[:, 0])]
     return np.interp(xs, up[:, 0], up[:, 1]), np.interp(xs, lo[:, 0], lo[:, 1])
+
+
+@dataclass(frozen=True)
+class MouthColours:
+    """Colours of the inside of the mouth, read from the photo (see ``offline._colours``)."""
+
+    cavity: np.ndarray
+    teeth: np.ndarray
+    gum: np.ndarray
+
+
+def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray, soft: float = 0.8) -> np.ndarray:
+    """Soft indicator of ``top <= y <= bottom`` per column (arrays broadcast over rows)."""
+    a = np.clip((y - top) / soft + 0.5, 0, 1)
+    b = np.clip((bottom - y) / soft + 0.5, 0, 1)
+    return a * b
+
+
+def _tooth_gaps(xs: np.ndarray, centre: float, iod: float) -> np.ndarray:
+    """Faint dark lines between incisors, laterals and canines (widths ~8.5, 6.5, 7.5 mm seen
+    from the front, with the arch turning away: 0.135, 0.1, 0.095 of the eye-corner distance)."""
+    edges = np.array([0.0, 0.135, 0.235, 0.33]) * iod
+    d = np.abs(np.abs(xs - centre)[:, None] - edges[None, :]).min(1)
+    return 1.0 - 0.3 * np.exp(-0.5 * (d / max(0.006 * iod, 0.45)) ** 2)
 
 
 def mouth_layer(
@@ -61,101 +87,120 @@ def mouth_layer(
     src_poly: np.ndarray,
     dst_poly: np.ndarray,
     n_upper: int,
-    d_upper: np.ndarray,
-    d_lower: np.ndarray,
+    d_jaw: np.ndarray,
+    iod: float,
+    colours: MouthColours,
     *,
-    teeth: str,
-    teeth_rgb: np.ndarray,
-    cavity_rgb: np.ndarray,
     src_open: bool,
     gate: float,
 ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
-    """Paint the mouth opening ``dst_poly`` (inner-lip polygon after the edit).
+    """The inside of the mouth within ``dst_poly`` (the inner-lip polygon after the edit).
 
-    ``src_poly``/``dst_poly``: (20, 2) inner-lip points, the first ``n_upper`` along the upper
-    lip from corner to corner, the rest back along the lower lip. ``d_upper``/``d_lower``: how the
-    upper/lower lip moved (pixels); the person's teeth (when ``src_open``) ride with them. ``gate``
-    in [0, 1] fades the painted opening in as it appears. Returns (crop box, layer, alpha) or None.
+    The upper teeth are fixed to the skull and do not move; the lower teeth ride with the jaw
+    (``d_jaw``, pixels). Where the lips uncover more than the photo showed, teeth (and gums
+    above the upper teeth) are painted; where the jaw has opened a gap, a dark cavity shows,
+    darkest at the corners (the buccal corridor). If the photo's mouth was open (``src_open``) its
+    own teeth and tongue are moved the same way -- never stretched. ``src_poly``/``dst_poly``:
+    (20, 2) inner-lip points, the first ``n_upper`` along the upper lip from corner to corner.
+    ``gate`` in [0, 1] fades a newly parting mouth in. Returns (crop box, layer, alpha) or None.
     """
     if gate <= 0:
         return None
     h, w = src.shape[:2]
-    box = _bbox(np.vstack([dst_poly, src_poly]), (h, w), 3)
+    box = _bbox(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), (h, w), 3)
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         return None
     off = np.array([x0, y0], np.float64)
     shp = (y1 - y0, x1 - x0)
-    m_dst = polygon_mask(dst_poly, shp, off)
     gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     xs = gx[0]
-    top, bot = _upper_lower_profiles(dst_poly, n_upper, xs)
-    opening = np.maximum(bot - top, 0.0)
-    width = max(float(np.ptp(dst_poly[:, 0])), 1.0)
-    # dark cavity: darker deep inside, a little lighter near the lips
-    depth = np.clip((gy - top[None, :]) / np.maximum(opening[None, :], 1.0), 0, 1)
-    centre = 1.0 - np.clip(np.abs(xs - dst_poly[:, 0].mean()) / (width / 2), 0, 1)[None, :]
-    shade = 0.55 + 0.45 * (1 - np.sin(np.pi * depth)) * (0.6 + 0.4 * (1 - centre))
-    layer = cavity_rgb[None, None, :] * shade[..., None]
+    su, sl = _upper_lower_profiles(src_poly, n_upper, xs)
+    du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
+    jx, jy = float(d_jaw[0]), float(d_jaw[1])
+    slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
+    centre = float(src_poly[:, 0].mean())
+    half = max(float(np.ptp(src_poly[:, 0])) / 2, 1.0)
+    across = np.clip(1 - (np.abs(xs - centre) / (0.78 * half)) ** 6, 0, 1)
+    # cavity: dark, darker deep inside and toward the corners
+    depth = np.clip((gy - du[None, :]) / np.maximum(dl - du, 1.0)[None, :], 0, 1)
+    shade = (0.6 + 0.4 * (1 - np.sin(np.pi * depth))) * (0.55 + 0.45 * across[None, :])
+    layer = colours.cavity[None, None, :] * shade[..., None]
+
+    def paint(col: np.ndarray, a: np.ndarray) -> None:
+        nonlocal layer
+        layer = layer * (1 - a[..., None]) + col * a[..., None]
+
+    crown_up, crown_lo = 0.16 * iod, 0.14 * iod
+    gaps_up = _tooth_gaps(xs, centre, iod)[None, :, None]
+    gaps_lo = _tooth_gaps(xs, centre + jx, iod * 0.8)[None, :, None]
+    lip_shadow = 1 - 0.25 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * iod))
     if src_open:
-        # the person's own teeth and tongue, carried by the lips (no stretching)
-        m_src = polygon_mask(src_poly, shp, off, blur=0.0)
-        s_top, s_bot = _upper_lower_profiles(src_poly, n_upper, xs)
-        mid = (s_top + s_bot) / 2
-        src_f = src.astype(np.float32)
-        for d, half in ((d_lower, "lower"), (d_upper, "upper")):
-            samp = _shift_sample(src_f, gx, gy, d)
-            inside = _shift_sample(m_src, gx - x0, gy - y0, d)  # mask moved the same way
-            y_src = gy - d[1]
-            side = (y_src >= mid[None, :]) if half == "lower" else (y_src < mid[None, :])
-            a = np.clip(inside, 0, 1) * side
-            layer = layer * (1 - a[..., None]) + samp * a[..., None]
+        seam_up = su  # the photo's own teeth start at its lip lines
+        seam_lo = slj
     else:
-        layer = _paint_teeth(layer, gx, gy, xs, top, bot, dst_poly, teeth, teeth_rgb)
-    alpha = m_dst * float(np.clip(gate, 0, 1))
+        seam = (su + sl) / 2
+        seam_up = seam + 0.012 * iod  # upper incisal edge just below the closed lips' line
+        seam_lo = seam - 0.02 * iod + jy  # lower incisors sit behind the upper ones
+    # lower teeth: from their edge down one crown height (where the photo showed none)
+    lo_edge = slj if src_open else seam_lo
+    a_lo = _band(gy, lo_edge[None, :], (lo_edge + crown_lo)[None, :])
+    paint(colours.teeth * 0.82 * gaps_lo * lip_shadow[..., None], a_lo * across[None, :] * 0.95)
+    # gums above the upper teeth, then the upper teeth (in front of the lower ones)
+    a_gum = _band(gy, (seam_up - crown_up - 0.08 * iod)[None, :], (seam_up - crown_up)[None, :])
+    paint(colours.gum * lip_shadow[..., None], a_gum * across[None, :])
+    a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
+    paint(colours.teeth * gaps_up * lip_shadow[..., None], a_up * across[None, :])
+    if src_open:
+        # the photo's own mouth content: upper half fixed, lower half carried by the jaw
+        m_src = polygon_mask(src_poly, shp, off, blur=0.0)
+        mid = (su + sl) / 2
+        src_f = src.astype(np.float32)
+        for d, lower in ((np.array([jx, jy]), True), (np.zeros(2), False)):
+            samp = _shift_sample(src_f, gx, gy, d)
+            inside = _shift_sample(m_src, gx - x0, gy - y0, d)
+            y_src = gy - d[1]
+            side = (y_src >= mid[None, :]) if lower else (y_src < mid[None, :])
+            paint(samp, np.clip(inside, 0, 1) * side)
+    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
     return box, layer, alpha
 
 
-def _paint_teeth(layer: np.ndarray, gx: np.ndarray, gy: np.ndarray, xs: np.ndarray, top: np.ndarray,
-                 bot: np.ndarray, poly: np.ndarray, teeth: str, rgb: np.ndarray) -> np.ndarray:
-    """A soft hint of teeth under the upper lip (and above the lower one for ``"both"``)."""
-    if teeth == "none":
-        return layer
-    cx = poly[:, 0].mean()
-    half = max(float(np.ptp(poly[:, 0])) / 2, 1.0)
-    u = (xs - cx) / half  # -1 .. 1 across the mouth
-    opening = np.maximum(bot - top, 0.0)
-    across = np.clip(1 - (np.abs(u) / 0.85) ** 4, 0, 1)[None, :]  # teeth fade toward the corners
-    tooth_h = np.minimum(opening * 0.62, 0.24 * half)[None, :]
-    # gaps between teeth: faint darker lines, widest teeth in the middle
-    phase = np.sign(u) * (np.abs(u) ** 1.25) / 0.16
-    gaps = 1.0 - 0.22 * np.exp(-0.5 * (((phase + 0.5) % 1.0 - 0.5) / 0.07) ** 2)
-    shade = (0.8 + 0.2 * np.cos(u * np.pi / 2))[None, :] * gaps[None, :]
-    a = np.zeros_like(gy)
-    dy = gy - top[None, :]
-    a = np.maximum(a, np.clip((tooth_h - dy) / 1.2 + 0.5, 0, 1) * (dy > -1))
-    if teeth == "both":
-        low_h = np.minimum(opening * 0.3, 0.16 * half)[None, :]
-        dyl = bot[None, :] - gy
-        a = np.maximum(a, np.clip((low_h - dyl) / 1.2 + 0.5, 0, 1) * (dyl > -1) * 0.85)
-    a = a * across
-    col = rgb[None, None, :] * shade[..., None]
-    return layer * (1 - a[..., None]) + col * a[..., None]
+@dataclass(frozen=True)
+class EyeColours:
+    """Colours of one eye, read from the photo."""
+
+    sclera: np.ndarray
+    iris: np.ndarray
 
 
-def eye_layer(src: np.ndarray, dst_poly: np.ndarray, shift: np.ndarray, strength: float
+def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift: np.ndarray,
+              iris_centre: np.ndarray, iris_radius: float, colours: EyeColours
               ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
-    """Copy the eye, unwarped but moved by ``shift``, inside the new opening ``dst_poly``."""
-    if strength <= 0:
-        return None
-    box = _bbox(dst_poly, src.shape[:2], 2)
+    """The eye inside its new opening ``dst_poly``: the eyeball is copied unwarped (moved by
+    ``shift``), so a lowered lid covers the iris instead of squashing it; where a raised lid
+    uncovers more than the photo showed, the iris disc and white of the eye are painted, shaded
+    under the lid."""
+    box = _bbox(np.vstack([dst_poly, src_poly + shift]), src.shape[:2], 2)
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
         return None
+    off = np.array([x0, y0], np.float64)
+    shp = (y1 - y0, x1 - x0)
     gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     layer = _shift_sample(src.astype(np.float32), gx, gy, shift)
-    alpha = polygon_mask(dst_poly, (y1 - y0, x1 - x0), np.array([x0, y0], float), blur=0.8)
-    return box, layer, alpha * float(np.clip(strength, 0, 1))
+    seen = polygon_mask(src_poly + shift, shp, off, blur=0.0)
+    seen = cv2.erode(seen, np.ones((3, 3), np.uint8)) if min(shp) > 3 else seen
+    c = iris_centre + shift
+    r = np.hypot(gx - c[0], gy - c[1])
+    in_iris = np.clip(iris_radius - r + 0.5, 0, 1)[..., None]
+    top = float(dst_poly[:, 1].min())
+    lid_shade = 0.72 + 0.28 * np.clip((gy - top) / max(iris_radius, 1.0), 0, 1)[..., None]
+    paint = (colours.iris * in_iris + colours.sclera * (1 - in_iris)) * lid_shade
+    a = np.clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
+    layer = layer * (1 - a) + paint * a
+    alpha = polygon_mask(dst_poly, shp, off, blur=0.7)
+    return box, layer, alpha
 
 
 def composite(img: np.ndarray, box: tuple[int, int, int, int], layer: np.ndarray, alpha: np.ndarray) -> None:

@@ -122,6 +122,7 @@ def _select(face: Face, parts: tuple[str, ...]) -> Face:
         out.mask = face.mask.copy()
     if "identity" in keep and face.identity is not None:
         out.identity = face.identity.copy()
+        out.identity_recogniser = face.identity_recogniser
     if "expression" in keep:
         out.expression = {k: v.copy() for k, v in face.expression.items()}
     if "geometry" in keep:
@@ -327,9 +328,11 @@ class FaceAnalyzer:
         # detector keypoints (not the mesh's) so the result does not depend on the parts asked for
         kps = np.stack([f.detection.keypoints for f in faces])
         with quiet_native_stderr():
-            emb = np.asarray(identity.embed(img, boxes, kps))
+            emb = identity.embed(img, boxes, kps)
+        name = getattr(emb, "recogniser", "dlib")
         for i, face in enumerate(faces):
-            face.identity = emb[i].astype(np.float32)
+            face.identity = np.asarray(emb[i], dtype=np.float32)
+            face.identity_recogniser = name
 
     def _run_expression(self, img: np.ndarray, faces: list[Face], boxes: np.ndarray) -> None:
         from . import expression
@@ -406,6 +409,8 @@ def face_to_dict(face: Face, *, arrays: bool = False) -> dict[str, Any]:
             out["top_expression"] = top[0]
     if face.geometry:
         out["geometry"] = {k: round(float(v), 5) for k, v in face.geometry.items()}
+    if face.identity_recogniser:
+        out["identity_recogniser"] = face.identity_recogniser
     if arrays and face.identity is not None:
         out["identity"] = [float(v) for v in face.identity]
     if arrays and face.mesh is not None:

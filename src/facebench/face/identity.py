@@ -21,7 +21,7 @@ Every result is an :class:`Embeddings` array labelled with the recogniser that p
 Similarity is the cosine ``s(a, b) = a . b / (|a| |b|)`` in [-1, 1]. dlib's own docs use the
 Euclidean distance instead (same person below 0.6); its descriptors are not unit vectors (norms
 ~1.35-1.46 on the sample photos), so the two scales do not convert exactly. dlib's cosines are
-compressed near 1: on the sample photos different people score 0.87-0.94 and the same face after a
+compressed near 1: on the sample photos different people score 0.79-0.94 and the same face after a
 flip or a brightness change 0.97-0.999, while ArcFace-style models spread different people around 0.
 Recognisers therefore need their own thresholds: use :func:`calibrate` on labelled pairs, or compare
 relative similarities.

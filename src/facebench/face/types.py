@@ -51,7 +51,8 @@ class Face:
     crop: np.ndarray | None = None  # aligned canonical crop, RGB uint8
     crop_transform: np.ndarray | None = None  # (2, 3) affine image -> crop
     mask: np.ndarray | None = None  # (H, W) bool face region from the mesh hull
-    identity: np.ndarray | None = None  # (128,) dlib descriptor
+    identity: np.ndarray | None = None  # (128,) descriptor from ``identity_recogniser``
+    identity_recogniser: str = ""  # which recogniser produced ``identity`` (e.g. "dlib")
     expression: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (7,) over BASIC7; "ensemble" too
     geometry: dict[str, float] = field(default_factory=dict)  # named measurements (see geometry.py)
 

@@ -8,7 +8,7 @@ special tokens. Tests, the CPU benchmark and the GPU smoke script use it; it pro
 images, not faces -- its purpose is to run every code path of the real pipeline quickly.
 
 Sizes follow ``../shared/notes/pixelsmile-method.md`` (text hidden 64, 2 layers; vision hidden 32,
-patch 14, merge 2; transformer 2 layers x 4 heads x 16; VAE base_dim 16, z_dim 4, scale 8).
+patch 14, merge 2; transformer 2 layers x 4 heads x 16; VAE base_dim 8, z_dim 4, scale 8).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_lay
     ).eval()
     torch.manual_seed(seed + 2)
     vae = AutoencoderKLQwenImage(
-        base_dim=16, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True],
+        base_dim=8, z_dim=4, dim_mult=[1, 2, 2, 2], num_res_blocks=1, temperal_downsample=[False, True, True],
         latents_mean=[0.0] * 4, latents_std=[1.0] * 4,
     ).eval()
     scheduler = FlowMatchEulerDiscreteScheduler(

@@ -42,7 +42,8 @@ class LoadResult:
     acknowledged: int = 0            # items whose POST got a 303
     replays_refused: int = 0         # double submissions answered 409
     replays_accepted: int = 0        # double submissions wrongly accepted (must be 0)
-    errors: int = 0                  # failed requests (connection refused while restarting...)
+    errors: int = 0                  # failed requests while the server was up (must be 0)
+    errors_while_down: int = 0       # connection refused etc. between the kill and the restart
     lost: int = 0                    # acknowledged but missing or changed in the database
     duplicated: int = 0              # (rater, item, dimension) rows stored more than once
     unacknowledged_stored: int = 0   # committed but the answer never arrived (killed mid-request)
@@ -67,8 +68,9 @@ class LoadResult:
             f"{self.acknowledged} items acknowledged ({self.after_restart} after the restart), "
             f"{self.acknowledged / max(self.seconds, 1e-9):.1f} items/s",
             f"lost {self.lost}, duplicated {self.duplicated}, replays refused "
-            f"{self.replays_refused} / accepted {self.replays_accepted}, request errors "
-            f"{self.errors}, stored but unacknowledged {self.unacknowledged_stored}",
+            f"{self.replays_refused} / accepted {self.replays_accepted}, failed requests "
+            f"{self.errors} (+{self.errors_while_down} while restarting), stored but "
+            f"unacknowledged {self.unacknowledged_stored}",
             f"{'request':<14} {'n':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}",
         ]
         for name, p in self.percentiles().items():
@@ -160,7 +162,7 @@ def run_loadtest(
         host, port = urlsplit(url).hostname or "127.0.0.1", server.port
         result = LoadResult(raters=raters, seconds=seconds + after)
         lock = threading.Lock()
-        phase = {"restarted": False}
+        phase = {"restarted": False, "down": False}
         stop = threading.Event()
         clients = [_Client(host, port, inv.token, i) for i, inv in enumerate(invites)]
 
@@ -205,17 +207,23 @@ def run_loadtest(
                         raise OSError(f"POST status {st}")
                 except (OSError, http.client.HTTPException):
                     with lock:
-                        result.errors += 1
+                        if phase["down"]:
+                            result.errors_while_down += 1
+                        else:
+                            result.errors += 1
                     time.sleep(0.05)
 
         workers = [threading.Thread(target=work, args=(c,), daemon=True) for c in clients]
         for w in workers:
             w.start()
         time.sleep(seconds)
+        phase["down"] = True
         server.kill()
         phase["restarted"] = True
         server.port = port
         url = server.start()
+        time.sleep(1.0)  # requests that failed just before the restart finish their back-off
+        phase["down"] = False
         time.sleep(after)
         stop.set()
         for w in workers:

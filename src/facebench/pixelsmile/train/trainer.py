@@ -87,6 +87,7 @@ class PixelSmileTrainer:
         tr = pipeline.transformer
         tr.requires_grad_(False)
         pipeline.vae.requires_grad_(False)
+        torch.manual_seed(config.seed)  # the LoRA's random init is part of the run's determinism
         tr.add_adapter(LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                                   init_lora_weights="gaussian", target_modules=list(config.lora_targets)))
         for p in tr.parameters():
