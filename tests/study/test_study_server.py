@@ -140,6 +140,7 @@ def test_admin_needs_its_secret(served):
     assert secret not in cookie and "HttpOnly" in headers["Set-Cookie"]
     st, _, body = fetch("GET", f"{url}/admin", headers={"Cookie": cookie})
     assert st == 200 and "alice" in body and "carol" in body and "&lt;b onmouseover" in body
+    assert "<td>A</td><td>3</td>" in body and "<td>B</td><td>2</td>" in body  # items per group
     st, _, body = fetch("GET", f"{url}/admin/progress.json",
                         headers={"Authorization": f"Bearer {secret}"})
     assert st == 200 and '"rater":"carol"' in body.replace(" ", "")

@@ -48,6 +48,19 @@ def _init_worker() -> None:
         pass
 
 
+def _single_torch_thread() -> Callable[[], None] | None:
+    """Run torch on one thread while a run lasts (returns the undo). The models judged per item are
+    small; torch's thread pool makes them several times slower, badly so on a busy machine
+    (measured 0.12 s vs 0.64 s per classification on 2 loaded cores)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return None
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return lambda: torch.set_num_threads(before)
+
+
 def run_units(fn: Callable[[Any], Outcome], units: Sequence[Any], *, executor: str = "serial",
               workers: int = 1, desc: str = "", progress: bool = True,
               ray_address: str | None = None) -> Iterator[tuple[int, Outcome]]:
@@ -59,6 +72,7 @@ def run_units(fn: Callable[[Any], Outcome], units: Sequence[Any], *, executor: s
     if not units:
         return
     bar = tqdm(total=len(units), desc=desc, unit="item", disable=not progress, leave=True, dynamic_ncols=True)
+    restore = _single_torch_thread() if executor in ("serial", "threads") else None
     try:
         if executor == "serial":
             gen = ((i, safe_call(fn, u)) for i, u in enumerate(units))
@@ -71,6 +85,8 @@ def run_units(fn: Callable[[Any], Outcome], units: Sequence[Any], *, executor: s
             yield i, out
     finally:
         bar.close()
+        if restore is not None:
+            restore()
 
 
 def _pool(fn: Callable[[Any], Outcome], units: Sequence[Any], workers: int, kind: str) -> Iterator[tuple[int, Outcome]]:

@@ -122,11 +122,12 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
     ok = ok[ok["judge"].isin(first_judge)]
     for model, df in ok.groupby("model", sort=True):
         rows = []
-        for e in EXPRESSIONS:
+        for i, e in enumerate(EXPRESSIONS):
             sub = df[df["expression"] == e]
             if sub.empty:
                 continue
-            tid = sorted(sub["task_id"].unique())[0]
+            tids = sorted(sub["task_id"].unique())
+            tid = tids[i % len(tids)]  # rotate through the sources so the strips show several faces
             series = sub[sub["task_id"] == tid].sort_values("alpha")
             try:
                 src = load_image(series["image"].iloc[0])
@@ -144,9 +145,9 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
             if len(rows) >= per_model:
                 break
         if rows:
-            figs.append(f"<h3>{_esc(model)}</h3>" + _img(strip_figure(rows, f"{model}: sample edits (score: "
-                                                                           f"judge {first_judge[0]}, strongest alpha)"),
-                                                         f"slider strips of {model}"))
+            figs.append(f"<h3>{_esc(model)}</h3><p class='small'>One task per expression: the source, then each "
+                        f"alpha (cropped to the edited region); score = judge {_esc(first_judge[0])}'s intensity of "
+                        f"the target at the largest alpha.</p>" + _img(strip_figure(rows), f"slider strips of {model}"))
     return figs
 
 
@@ -169,7 +170,7 @@ def render_html(data: ReportData, *, store: Any = None) -> str:
     edl = ", ".join(f"{e['label']} ({e['name']})" for e in cfg.get("editors", []))
     jdl = ", ".join(f"{j['label']} [{j.get('id', '')}; judges {len(j.get('judged', []))} of 12]" for j in cfg.get("judges", []))
     body.append(f"<p class='small'>editors: {_esc(edl)}<br>judges: {_esc(jdl)}<br>identity: "
-                f"{_esc(', '.join(cfg.get('recognisers', [])) or 'none')}<br>manifest: {_esc(cfg.get('manifest'))}"
+                f"{_esc(', '.join(cfg.get('recognisers', [])) or 'none')}<br>manifest: {_esc(cfg.get('manifest') or '(built in memory)')}"
                 f" &middot; cache: {_esc(cfg.get('cache'))}</p>")
     if data.stats is not None and not data.stats.empty:
         body.append("<h3>What the run did</h3>" + _table(data.stats, digits=2))

@@ -135,7 +135,7 @@ def face_crop_box(source: np.ndarray, edited: np.ndarray, pad: float = 0.35) -> 
     return a, b, int(a + side), int(b + side)
 
 
-def strip_figure(rows: list[tuple[str, np.ndarray, list[tuple[float, np.ndarray]]]], title: str) -> str:
+def strip_figure(rows: list[tuple[str, np.ndarray, list[tuple[float, np.ndarray]]]]) -> str:
     """A grid of slider strips: one row per (label, source, [(alpha, edit), ...]), cropped to the
     edited face, source first."""
     plt = _plt()
@@ -156,6 +156,5 @@ def strip_figure(rows: list[tuple[str, np.ndarray, list[tuple[float, np.ndarray]
                 ax.imshow(im[y0:y1, x0:x1])
                 ax.set_title(name, fontsize=7, pad=2)
         axes[i, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return data_url(fig, fmt="jpeg", dpi=90)

@@ -7,14 +7,15 @@ lip-closing motions are fractions of the person's own opening (:class:`Aperture`
 passes the other lid and pressed lips meet whatever the photo's mouth was doing.
 
 Units: canonical frame of :mod:`facebench.edit.canonical` (1 = distance between the outer eye
-corners, y down); a vector is ``(out, up, forward)`` for the subject's *right* half and is mirrored
-for the left half. Intensity 1 is an apex (FACS "E"-level) activation, the scale of py-feat's
-AU-to-mesh model. Magnitudes: where py-feat's linear model (``au_to_mesh_pls_v4``) is local at a
-handle -- AU1, AU2, AU4, AU12, AU24, AU26 -- the handle vector is the mean of its rigid-removed
-field over the handle's vertices (see ``python -m facebench.edit.actions``, which prints the
-comparison); elsewhere the model mixes in co-occurring motion, and the vectors follow the FACS
-descriptions (Ekman, Friesen & Hager 2002, *Facial Action Coding System*, "appearance changes").
-Handles with ``move="pls"`` use py-feat's field itself on their vertices (its learnt lip shape).
+corners, about 63 mm on an adult; y down); a vector is ``(out, up, forward)`` for the subject's
+*right* half and is mirrored for the left half. Intensity 1 is a strong, apex (FACS "E"-level)
+activation. Directions follow the FACS appearance changes (Ekman, Friesen & Hager 2002, *Facial
+Action Coding System*); magnitudes started from py-feat's linear AU-to-mesh model
+(``au_to_mesh_pls_v4``, rigid motion removed), read at each handle's vertices where that model is
+local (AU1, AU2, AU4, AU12, AU26: ``python -m facebench.edit.actions`` prints the comparison), and
+were scaled up (about 1.5-2x) until the shipped expression classifiers and a person looking at
+the contact sheets both saw the apex expression at alpha = 1. Handles with ``move="pls"`` use
+py-feat's field itself on their vertices.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Handle:
     radius: float
     side: str = "both"  # "both", or only the subject's "right" / "left" half
     pin: tuple[int, ...] = ()  # vertices held still, so the motion fades out toward them
+    taper: float = 0.0  # motion falls off across the mouth: (1 - taper) of it at the corners
 
 
 @dataclass(frozen=True)
@@ -72,63 +74,68 @@ _NOSE_WINGS = lm.NOSE_WINGS
 _NASOLABIAL = (206, 426, 203, 423, 36, 266, 142, 371, 92, 322, 165, 391)
 _GLABELLA = (9, 8, 168, 107, 336, 55, 285)
 _LIP_CENTRE = (0, 13, 14, 17)
+_LID_MARGINS = (33, 133, 263, 362) + lm.EYE_R_UPPER + lm.EYE_L_UPPER + lm.EYE_R_LOWER + lm.EYE_L_LOWER
+_FOREHEAD_MEDIAL = (108, 151, 337, 69, 299, 9, 107, 336)
+_FOREHEAD_LATERAL = (68, 104, 333, 298, 54, 284, 103, 332)
 _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 
 #: The action-unit catalogue: AU name -> handles. Unilateral variants are made by the expression
 #: table with a side suffix (``"AU12R"``).
 ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU1 inner brow raiser (frontalis, pars medialis): inner brows up, medial forehead follows.
-    "AU1": (Handle(_BROW_INNER, (0.004, 0.045, 0.0), 0.22),
-            Handle((105, 334), (0.0, 0.015, 0.0), 0.12)),
-    # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up and out a little.
-    "AU2": (Handle(_BROW_OUTER, (0.008, 0.045, 0.0), 0.22),
-            Handle(_BROW_MID, (0.004, 0.03, 0.0), 0.15)),
+    "AU1": (Handle(_BROW_INNER, (0.006, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
+            Handle(_FOREHEAD_MEDIAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
+    # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up (and out a little).
+    "AU2": (Handle(_BROW_OUTER, (0.01, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
+            Handle(_BROW_MID, (0.005, 0.05, 0.0), 0.15, pin=_LID_MARGINS),
+            Handle(_FOREHEAD_LATERAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU4 brow lowerer (corrugator, procerus, depressor supercilii): brows down and together.
-    "AU4": (Handle(_BROW_INNER, (-0.03, -0.045, 0.0), 0.2),
-            Handle(_BROW_MID + _BROW_OUTER, (-0.01, -0.025, 0.0), 0.18),
-            Handle((9, 8), (0.0, -0.02, 0.0), 0.1)),
+    "AU4": (Handle(_BROW_INNER, (-0.04, -0.07, 0.0), 0.2, pin=_LID_MARGINS),
+            Handle(_BROW_MID + _BROW_OUTER, (-0.015, -0.04, 0.0), 0.18, pin=_LID_MARGINS),
+            Handle((9, 8), (0.0, -0.03, 0.0), 0.1)),
     # AU5 upper lid raiser (levator palpebrae superioris): more of the eye shows.
     "AU5": (Aperture("eyes", "upper", -0.45, 0.12),),
     # AU6 cheek raiser (orbicularis oculi, pars orbitalis): cheeks up, lower lid bagged up.
-    "AU6": (Handle(_CHEEKS, (0.005, 0.035, -0.01), 0.2),
-            Aperture("eyes", "lower", 0.18, 0.1)),
+    "AU6": (Handle(_CHEEKS, (0.008, 0.05, -0.01), 0.2),
+            Aperture("eyes", "lower", 0.25, 0.1)),
     # AU7 lid tightener (orbicularis oculi, pars palpebralis): lids narrow, mostly the lower one.
-    "AU7": (Aperture("eyes", "lower", 0.3, 0.08), Aperture("eyes", "upper", 0.15, 0.08)),
+    "AU7": (Aperture("eyes", "lower", 0.35, 0.08), Aperture("eyes", "upper", 0.15, 0.08)),
     # AU9 nose wrinkler (levator labii superioris alaeque nasi): nose wings and upper lip up,
-    # inner brows pulled down by the skin over the nose.
-    "AU9": (Handle(_NOSE_WINGS, (0.01, 0.04, 0.0), 0.12),
-            Handle(lm.LIPS_OUTER_UPPER[3:8] + lm.LIPS_INNER_UPPER[3:8], (0.0, 0.03, 0.0), 0.12),
-            Handle(_GLABELLA, (-0.01, -0.03, 0.0), 0.12)),
-    # AU10 upper lip raiser: the upper lip's centre rises (squared, teeth may show).
-    "AU10": (Handle(_LIP_UPPER, (0.0, 0.045, -0.01), 0.1),
-             Handle(_NASOLABIAL, (0.0, 0.02, 0.0), 0.1)),
+    # brows pulled down by the skin over the nose.
+    "AU9": (Handle(_NOSE_WINGS, (0.012, 0.06, 0.0), 0.12),
+            Handle(_LIP_UPPER, (0.0, 0.045, 0.0), 0.1, taper=0.6),
+            Handle(_GLABELLA, (-0.01, -0.045, 0.0), 0.12, pin=_LID_MARGINS)),
+    # AU10 upper lip raiser: the upper lip's centre rises (teeth may show).
+    "AU10": (Handle(_LIP_UPPER, (0.0, 0.07, -0.01), 0.1, taper=0.7),
+             Handle(_NASOLABIAL, (0.0, 0.03, 0.0), 0.1)),
     # AU12 lip corner puller (zygomaticus major): corners up and out along the cheekbone.
-    "AU12": (Handle(_CORNERS, (0.031, 0.06, 0.0), 0.2, pin=_LIP_CENTRE),),
+    "AU12": (Handle(_CORNERS, (0.05, 0.09, 0.0), 0.2, pin=_LIP_CENTRE),),
     # AU14 dimpler (buccinator): corners tightened inward-back and a little up.
-    "AU14": (Handle(_CORNERS, (-0.012, 0.015, 0.02), 0.12),),
+    "AU14": (Handle(_CORNERS, (-0.02, 0.02, 0.03), 0.12),),
     # AU15 lip corner depressor (depressor anguli oris): corners pulled down.
-    "AU15": (Handle(_CORNERS, (0.005, -0.05, 0.0), 0.2),
-             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.01, 0.0), 0.06)),
+    "AU15": (Handle(_CORNERS, (0.01, -0.08, 0.0), 0.2, pin=_LIP_CENTRE),),
     # AU16 lower lip depressor: the lower lip pulled down (lower teeth may show).
-    "AU16": (Handle(_LIP_LOWER, (0.0, -0.04, 0.0), 0.1),),
+    "AU16": (Handle(_LIP_LOWER, (0.0, -0.06, 0.0), 0.1, taper=0.6),),
     # AU17 chin raiser (mentalis): chin boss and lower lip pushed up.
-    "AU17": (Handle(_CHIN_BOSS, (0.0, 0.05, 0.0), 0.15),
-             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.035, -0.01), 0.08)),
+    "AU17": (Handle(_CHIN_BOSS, (0.0, 0.06, 0.0), 0.15),
+             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.05, -0.01), 0.08, taper=0.5)),
     # AU20 lip stretcher (risorius): corners pulled sideways, lips flattened.
-    "AU20": (Handle(_CORNERS, (0.05, -0.01, 0.0), 0.22),),
-    # AU23 lip tightener: red of the lips narrows, mouth a little smaller.
-    "AU23": (Handle(lm.LIPS_OUTER_UPPER[2:-2], (0.0, -0.02, 0.0), 0.05),
-             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.025, 0.0), 0.05),
-             Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.1)),
+    "AU20": (Handle(_CORNERS, (0.08, -0.015, 0.0), 0.22),),
+    # AU23 lip tightener: the red of the lips narrows, the mouth gets a little smaller.
+    "AU23": (Handle(lm.LIPS_OUTER_UPPER[2:-2], (0.0, -0.03, 0.0), 0.05, taper=0.5),
+             Handle(lm.LIPS_OUTER_LOWER[2:-2], (0.0, 0.035, 0.0), 0.05, taper=0.5),
+             Handle(_CORNERS, (-0.03, 0.0, 0.0), 0.1)),
     # AU24 lip presser: lips pressed together -- an open mouth closes, the lips flatten.
     "AU24": (Aperture("mouth", "upper", 0.55, 0.1), Aperture("mouth", "lower", 0.45, 0.1),
-             Handle(_LIP_UPPER, (0.0, -0.015, 0.0), 0.08),
-             Handle(_LIP_LOWER, (0.0, 0.012, 0.0), 0.08)),
+             Handle(_LIP_UPPER, (0.0, -0.02, 0.0), 0.08, taper=0.5),
+             Handle(_LIP_LOWER, (0.0, 0.015, 0.0), 0.08, taper=0.5)),
     # AU25 lips part: a small opening without jaw motion.
-    "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.012, 0.0), 0.06),
-             Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.03, 0.0), 0.08)),
-    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down together.
-    "AU26": (Handle(_LIP_LOWER + _JAW, (0.0, -0.16, 0.02), 0.3),),
+    "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.02, 0.0), 0.06, taper=0.6),
+             Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.05, 0.0), 0.08, taper=0.6)),
+    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down, most in the middle; the
+    # corners come down less and a little inward, so the opening is an oval.
+    "AU26": (Handle(_LIP_LOWER + _JAW, (0.0, -0.22, 0.02), 0.3, taper=0.55),
+             Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
 }
@@ -243,6 +250,8 @@ class FieldBuilder:
             else:
                 out_, up, fwd = h.move
                 moves = np.tile(np.array([out_ * side, -up, -fwd]), (len(members), 1))
+            if h.taper:
+                moves = moves * self._taper(members, h.taper)[:, None]
             # each half moves only its own side; the midline is shared, half from each
             receivers = np.where(self._sign == side, 1.0, np.where(self._sign == 0, 0.5, 0.0))
             if h.side != "both":  # one-sided: the midline takes the full motion of its side
@@ -251,6 +260,13 @@ class FieldBuilder:
             moves = np.vstack([moves, np.zeros((len(pins), 3))])
             out += self._spread(members, moves, h.radius, receivers)
         return out
+
+    def _taper(self, idx: np.ndarray, taper: float) -> np.ndarray:
+        """1 on the mouth's midline falling as a parabola to ``1 - taper`` at the corners (0 beyond)."""
+        c = (self.mesh[61, 0] + self.mesh[291, 0]) / 2
+        half = max(abs(self.mesh[291, 0] - self.mesh[61, 0]) / 2, 1e-6)
+        u = np.abs(self.mesh[idx, 0] - c) / half
+        return np.clip(1.0 - taper * u ** 2, 0.0, 1.0)
 
     def _aperture_field(self, h: Aperture) -> np.ndarray:
         out = np.zeros((len(self.mesh), 3))
@@ -300,7 +316,7 @@ def _split_side(au: str) -> tuple[str, str]:
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
     if isinstance(h, Handle):
-        return Handle(h.group, h.move, h.radius, side, h.pin)
+        return Handle(h.group, h.move, h.radius, side, h.pin, h.taper)
     return Aperture(h.opening, h.edge, h.fraction, h.radius, side)
 
 
@@ -321,6 +337,8 @@ def compare_with_pls() -> list[tuple[str, str, float, float, float, float]]:
     sign = _side_sign(c.mesh)
     rows = []
     for au, handles in ACTION_UNITS.items():
+        if _pls_name(au) not in c.au_fields:
+            continue
         for h in handles:
             if not isinstance(h, Handle) or isinstance(h.move, str):
                 continue

@@ -204,8 +204,27 @@ def sweep_controls(expression: "str | ExpressionControl", alphas: Sequence[float
 EDITORS: Registry[Any] = Registry("editor")
 
 
-def get_editor(name: str = "offline", **options: Any) -> Editor:
-    """Build the editor registered as ``name`` (importing the built-in editors first)."""
-    from . import offline  # noqa: F401  (registers "offline")
+#: Modules whose import registers editors: (module, required). Optional ones may be absent.
+EDITOR_MODULES: tuple[tuple[str, bool], ...] = (
+    ("facebench.edit.offline", True),
+    ("facebench.pixelsmile.editor", False),
+)
 
-    return EDITORS.get(name)(**options)
+
+def load_editors() -> Registry[Any]:
+    """Import the modules that register editors and return :data:`EDITORS`."""
+    import importlib
+
+    for mod, required in EDITOR_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if required or exc.name != mod:
+                raise
+    return EDITORS
+
+
+def get_editor(name: str = "offline", **options: Any) -> Editor:
+    """Build the editor registered as ``name`` with ``options`` (raises
+    :class:`~facebench.registry.UnknownNameError` listing the known names)."""
+    return load_editors().get(name)(**options)

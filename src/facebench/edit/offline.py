@@ -251,30 +251,39 @@ def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
 
     lips = median(pixels_in(lm.LIPS_OUTER), (150, 100, 95))
     skin = median(pixels_in((117, 118, 101, 36, 205, 187, 123)), (190, 150, 130))
-    light = float(np.clip(skin.mean() / 170.0, 0.45, 1.15))
-    inner = pixels_in(lm.LIPS_INNER)
-    if len(inner) > 30:  # an open mouth: its brightest quarter is teeth
-        lum = inner.mean(1)
-        teeth = np.median(inner[lum >= np.quantile(lum, 0.75)], axis=0)
-    else:
-        teeth = np.array([232.0, 224.0, 208.0]) * light
-    mouth = retouch.MouthColours(cavity=np.array([0.28, 0.17, 0.16]) * lips + 4.0, teeth=teeth,
-                                 gum=lips * np.array([1.05, 0.85, 0.88]))
+    light = float(skin.mean())
+    teeth = _whitish(pixels_in(lm.LIPS_INNER), light, np.array([0.93, 0.9, 0.84]) * min(light * 1.05, 245.0))
+    mouth = retouch.MouthColours(cavity=np.array([0.3, 0.17, 0.16]) * lips + 4.0, teeth=teeth,
+                                 gum=lips * np.array([1.05, 0.85, 0.88]),
+                                 tongue=lips * np.array([0.45, 0.28, 0.28]))
     eyes = {}
     for key, eye, iris in (("eye_r", lm.EYE_R, lm.IRIS_R), ("eye_l", lm.EYE_L, lm.IRIS_L)):
-        px = pixels_in(eye)
         c = mesh[iris[0], :2]
         r = float(np.linalg.norm(mesh[list(iris[1:]), :2] - c, axis=1).mean())
-        m = np.zeros((h, w), np.uint8)
-        cv2.circle(m, (int(round(c[0])), int(round(c[1]))), max(int(r * 0.8), 1), 1, -1)
-        iris_px = f[m.astype(bool)]
-        if len(px) > 8:
-            lum = px.mean(1)
-            sclera = np.median(px[lum >= np.quantile(lum, 0.8)], axis=0)
-        else:
-            sclera = np.array([215.0, 210.0, 205.0]) * light
-        eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(iris_px, (70, 50, 40)))
+        iris_m = np.zeros((h, w), np.uint8)
+        cv2.circle(iris_m, (int(round(c[0])), int(round(c[1]))), max(int(round(r)), 1), 1, -1)
+        eye_m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(eye_m, [np.round(mesh[list(eye), :2]).astype(np.int32)], 1)
+        white_px = f[(eye_m > 0) & (iris_m == 0)]
+        sclera = _whitish(white_px, light, np.array([0.86, 0.83, 0.8]) * min(light, 235.0))
+        small = cv2.erode(iris_m, np.ones((3, 3), np.uint8)) if r > 3 else iris_m
+        eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)))
     return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
+
+
+def _whitish(px: np.ndarray, skin_light: float, default: np.ndarray) -> np.ndarray:
+    """Median colour of the bright, unsaturated pixels among ``px`` (teeth, white of the eye), or
+    ``default`` when there are too few of them to trust."""
+    if len(px) >= 12:
+        mx, mn = px.max(1), px.min(1)
+        sat = (mx - mn) / np.maximum(mx, 1.0)
+        lum = px.mean(1)
+        ok = (sat < 0.32) & (lum > 0.55 * skin_light)
+        if ok.sum() >= 6:
+            sel = px[ok]
+            top = sel[sel.mean(1) >= np.quantile(sel.mean(1), 0.5)]
+            return np.median(top, axis=0)
+    return np.asarray(default, np.float64)
 
 
 def expressions_supported() -> tuple[str, ...]:

@@ -65,6 +65,7 @@ class MouthColours:
     cavity: np.ndarray
     teeth: np.ndarray
     gum: np.ndarray
+    tongue: np.ndarray
 
 
 def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray, soft: float = 0.8) -> np.ndarray:
@@ -121,11 +122,16 @@ def mouth_layer(
     slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
     centre = float(src_poly[:, 0].mean())
     half = max(float(np.ptp(src_poly[:, 0])) / 2, 1.0)
-    across = np.clip(1 - (np.abs(xs - centre) / (0.78 * half)) ** 6, 0, 1)
-    # cavity: dark, darker deep inside and toward the corners
+    across = np.clip(1 - (np.abs(xs - centre) / (0.86 * half)) ** 6, 0, 1)
+    # cavity: dark, darkest under the upper teeth and toward the corners; the tongue shows low
+    # in a wide-open mouth
     depth = np.clip((gy - du[None, :]) / np.maximum(dl - du, 1.0)[None, :], 0, 1)
-    shade = (0.6 + 0.4 * (1 - np.sin(np.pi * depth))) * (0.55 + 0.45 * across[None, :])
+    shade = (0.7 + 0.3 * depth) * (0.7 + 0.3 * across[None, :])
     layer = colours.cavity[None, None, :] * shade[..., None]
+    tongue_top = dl - 0.06 * iod
+    a_t = 0.6 * np.clip((gy - tongue_top[None, :]) / (0.05 * iod), 0, 1) * across[None, :]
+    tongue = colours.tongue[None, None, :] * (0.75 + 0.25 * across[None, :, None])
+    layer = layer * (1 - a_t[..., None]) + tongue * a_t[..., None]
 
     def paint(col: np.ndarray, a: np.ndarray) -> None:
         nonlocal layer

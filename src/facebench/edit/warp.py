@@ -170,4 +170,6 @@ def anchor_ring(mesh_xy: np.ndarray, oval: tuple[int, ...], margin: float, n: in
     pa = np.concatenate([pa - 2 * np.pi, pa, pa + 2 * np.pi])
     pr = np.concatenate([pr, pr, pr])
     r = np.interp(ang, pa, pr)
-    return centre + rays * (r + margin * size)[:, None]
+    # more room below the chin (y grows down): a dropped jaw needs it
+    extra = margin * size * (1.0 + 0.6 * np.clip(rays[:, 1], 0, 1))
+    return centre + rays * (r + extra)[:, None]

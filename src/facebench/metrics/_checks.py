@@ -29,16 +29,20 @@ def undefined(reason: str, *, stacklevel: int = 3) -> float:
     return float("nan")
 
 
-def as_1d_float(values: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
-    """``values`` as a 1-D float64 array; ValueError if it is not 1-D, is empty or holds NaN/inf."""
+def as_vector(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-D float64 array (NaN/inf kept); ValueError naming ``name`` otherwise."""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
+    if arr.ndim > 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return arr.ravel()
+
+
+def as_1d_float(values: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
+    """``values`` as a 1-D float64 array; ValueError if it is not 1-D, is empty or holds NaN/inf."""
+    arr = as_vector(values, name)
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty")
     check_finite(arr, name)
@@ -62,15 +66,22 @@ def check_same_length(name_a: str, a: Sized, name_b: str, b: Sized) -> None:
         raise ValueError(f"length mismatch: {name_a} has {len(a)} values, {name_b} has {len(b)}")
 
 
-def check_range(arr: np.ndarray, name: str, low: float, high: float) -> None:
-    """ValueError naming ``name`` if any value lies outside ``[low, high]``."""
-    bad = (arr < low) | (arr > high)
+def check_range(arr: np.ndarray, name: str, low: float, high: float, tol: float = 0.0) -> None:
+    """ValueError naming ``name`` if any value lies outside ``[low - tol, high + tol]``."""
+    bad = (arr < low - tol) | (arr > high + tol)
     if bad.any():
         idx = int(np.argmax(bad.ravel()))
         raise ValueError(
             f"{name} must lie in [{low}, {high}]; {int(bad.sum())} value(s) do not "
-            f"(first: {arr.ravel()[idx]!r} at flat index {idx})"
+            f"(first: {float(arr.ravel()[idx])!r} at flat index {idx})"
         )
+
+
+def clip_to_range(arr: np.ndarray, name: str, low: float, high: float, tol: float = 1e-6) -> np.ndarray:
+    """``arr`` clipped to ``[low, high]`` when it overshoots by at most ``tol`` (float round-off
+    of cosines and probabilities); ValueError naming ``name`` beyond that."""
+    check_range(arr, name, low, high, tol)
+    return np.clip(arr, low, high)
 
 
 def expression_names(values: Iterable[Any], name: str) -> list[str]:

@@ -13,7 +13,8 @@ from facebench.registry import Registry
 
 METRICS: Registry[Callable[..., object]] = Registry("metric")
 
-_ROWS: tuple[tuple[str, Callable[..., object], bool | None, tuple[float, float] | None, str], ...] = (
+_Range = tuple[float, float | None] | None
+_ROWS: tuple[tuple[str, Callable[..., object], bool | None, _Range, str], ...] = (
     ("directed_confusion", ffe.directed_confusion, False, (0.0, 1.0), "PixelSmile sec. 3.2 eq. 1"),
     ("bcr", ffe.bcr, False, (0.0, 1.0), "PixelSmile sec. 3.2 eq. 2"),
     ("mscr", ffe.mscr, False, (0.0, 1.0), "PixelSmile sec. 3.2"),
@@ -29,8 +30,8 @@ _ROWS: tuple[tuple[str, Callable[..., object], bool | None, tuple[float, float] 
     ("mos", mos.mos_table, True, None, "F-Bench eqs. 1-3, ITU-R BT.500"),
     ("brightness", diversity.brightness, None, (0.0, 255.0), "F-Bench A.3 (BT.601 luma mean)"),
     ("contrast", diversity.contrast, None, (0.0, 127.5), "F-Bench A.3 (RMS contrast)"),
-    ("colorfulness", diversity.colorfulness, None, (0.0, None), "Hasler & Suesstrunk 2003"),  # type: ignore[arg-type]
-    ("sharpness", diversity.sharpness, None, (0.0, None), "F-Bench A.3 (Laplacian variance)"),  # type: ignore[arg-type]
+    ("colorfulness", diversity.colorfulness, None, (0.0, None), "Hasler & Suesstrunk 2003"),
+    ("sharpness", diversity.sharpness, None, (0.0, None), "F-Bench A.3 (Laplacian variance)"),
     ("relative_range", diversity.relative_range, None, (0.0, 1.0), "F-Bench eq. 6"),
     ("coverage_uniformity", diversity.coverage_uniformity, None, (0.0, 1.0), "F-Bench eq. 7"),
 )

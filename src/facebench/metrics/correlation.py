@@ -27,6 +27,7 @@ from scipy import optimize, special
 
 from facebench.metrics._checks import (
     UndefinedMetricWarning,
+    as_vector,
     check_finite,
     check_same_length,
     undefined,
@@ -40,12 +41,7 @@ def _pair(x: Any, y: Any, nan_policy: NanPolicy) -> tuple[np.ndarray, np.ndarray
     """Validated float64 copies of ``x, y``, or the reason the correlation is undefined."""
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
-    xa = np.asarray(x, dtype=np.float64).ravel() if np.ndim(x) <= 1 else None
-    ya = np.asarray(y, dtype=np.float64).ravel() if np.ndim(y) <= 1 else None
-    if xa is None:
-        raise ValueError(f"x must be 1-D, got shape {np.shape(x)}")
-    if ya is None:
-        raise ValueError(f"y must be 1-D, got shape {np.shape(y)}")
+    xa, ya = as_vector(x, "x"), as_vector(y, "y")
     check_same_length("x", xa, "y", ya)
     if xa.size == 0:
         raise ValueError("x and y are empty")
@@ -59,7 +55,7 @@ def _pair(x: Any, y: Any, nan_policy: NanPolicy) -> tuple[np.ndarray, np.ndarray
         return f"correlation needs at least 2 pairs, got {xa.size}"
     for name, a in (("x", xa), ("y", ya)):
         if a.min() == a.max():
-            return f"{name} is constant (all {a.size} values equal {a[0]!r}): correlation undefined"
+            return f"{name} is constant (all {a.size} values equal {float(a[0])!r}): correlation undefined"
     return xa, ya
 
 
@@ -73,57 +69,55 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- ranks
-def rank_average(a: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``a``; tied values get the average of the ranks they span."""
-    a = np.asarray(a)
-    n = a.size
-    order = np.argsort(a, kind="quicksort")
-    s = a[order]
-    starts_mask = np.empty(n, dtype=bool)
-    starts_mask[:1] = True
-    np.not_equal(s[1:], s[:-1], out=starts_mask[1:])
-    block = np.cumsum(starts_mask) - 1
-    starts = np.flatnonzero(starts_mask)
-    ends = np.append(starts[1:], n)
-    avg = (starts + ends + 1) / 2.0  # block covers ranks starts+1 .. ends
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = avg[block]
-    return ranks
-
-
-def _tie_pairs(sorted_values: np.ndarray) -> int:
-    """Number of tied pairs sum t(t-1)/2 over runs of equal values in a sorted array."""
-    n = sorted_values.size
-    new = np.empty(n, dtype=bool)
+def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """True where a sorted array starts a run of equal values."""
+    new = np.empty(sorted_values.size, dtype=bool)
     new[:1] = True
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
-    t = np.diff(np.append(np.flatnonzero(new), n)).astype(np.int64)
+    return new
+
+
+def _tied_pairs(run_starts: np.ndarray) -> int:
+    """sum t(t-1)/2 over the runs (of lengths t) marked by :func:`_run_starts`."""
+    t = np.diff(np.append(np.flatnonzero(run_starts), run_starts.size)).astype(np.int64)
     return int((t * (t - 1) // 2).sum())
 
 
-def _dense_ranks(a: np.ndarray) -> tuple[np.ndarray, int]:
-    """0-based dense ranks of ``a`` (equal values share a rank) and the tied pairs sum t(t-1)/2."""
-    n = a.size
+def rank_average(a: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``a``; tied values get the average of the ranks they span."""
+    a = np.asarray(a)
     order = np.argsort(a, kind="quicksort")
-    s = a[order]
-    new = np.empty(n, dtype=bool)
-    new[:1] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    dense = np.empty(n, dtype=np.int64)
+    new = _run_starts(a[order])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], a.size)
+    avg = (starts + ends + 1) / 2.0  # a run covers ranks starts+1 .. ends
+    ranks = np.empty(a.size, dtype=np.float64)
+    ranks[order] = avg[np.cumsum(new) - 1]
+    return ranks
+
+
+def _dense_ranks(a: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """0-based dense ranks of ``a`` (equal values share a rank), the tied pairs sum t(t-1)/2
+    and the sorting permutation."""
+    order = np.argsort(a, kind="quicksort")
+    new = _run_starts(a[order])
+    dense = np.empty(a.size, dtype=np.int64)
     dense[order] = np.cumsum(new) - 1
-    t = np.diff(np.append(np.flatnonzero(new), n)).astype(np.int64)
-    return dense, int((t * (t - 1) // 2).sum())
+    return dense, _tied_pairs(new), order
 
 
 def _count_inversions(v: np.ndarray, small: int = 32) -> int:
     """Pairs i < j with v[i] > v[j] (strict) for non-negative integers ``v``, in O(N log max v).
 
     Radix form of merge-sort counting. Going from the most significant bit down, the array is
-    kept stably grouped by the bits above ``b`` (sequence order kept inside a group); an
-    inversion is decided at the highest bit where its two values differ, so at bit ``b`` it is
-    a pair (bit 1 earlier, bit 0 later) inside one group. Each level counts those pairs with a
-    prefix sum, then stably partitions every group by bit ``b``. Once no group holds more than
-    ``small`` elements, the rest are counted by comparing all pairs inside each group.
+    kept stably sorted by ``key = v >> (b + 1)`` (sequence order kept inside a group of equal
+    key). An inversion is decided at the highest bit where its two values differ, so at bit
+    ``b`` it is a pair (bit 1 earlier, bit 0 later) inside one group: with O[j] the number of
+    1 bits before position j, a 0 bit at j closes O[j] - (1 bits of the earlier groups) such
+    pairs. The array is then stably partitioned by bit ``b`` inside every group; the new
+    positions come from O[j] and a per-group offset table (all O(N) vectorised passes). Once
+    no group holds more than ``small`` elements the rest are counted by comparing all pairs
+    inside each group.
     """
     n = v.size
     if n < 2:
@@ -131,30 +125,37 @@ def _count_inversions(v: np.ndarray, small: int = 32) -> int:
     cur = v.astype(np.int64, copy=True)
     nbits = int(cur.max()).bit_length()
     idx = np.arange(n, dtype=np.int64)
-    gstart = np.zeros(n, dtype=np.int64)  # first index of each element's group
-    gend = np.full(n, n, dtype=np.int64)  # one past its last index
-    counts = np.array([n])
-    ones = np.zeros(n + 1, dtype=np.int64)  # ones[k] = number of 1 bits before index k
+    ones = np.empty(n, dtype=np.int64)
     total = 0
     for b in range(nbits - 1, -1, -1):
-        if counts.max() <= small:
-            return total + _inversions_in_small_groups(cur, b + 1, counts)
-        bit = (cur >> b) & 1
-        np.cumsum(bit, out=ones[1:])
-        before = ones[:n]
-        ones_before = before - ones[gstart]  # 1 bits earlier in the same group
-        total += int(ones_before.sum() - np.dot(bit, ones_before))  # summed over the 0 bits
-        # new position: 0 bits keep their order at the front of the group, 1 bits at the back
-        newpos = np.where(bit == 1, gend - ones[gend] + before, idx - ones_before)
+        key = cur >> b  # group = key >> 1, bit = key & 1
+        counts = np.bincount(key)
+        if counts.size % 2:
+            counts = np.append(counts, 0)
+        zeros_in, ones_in = counts[0::2], counts[1::2]  # per group
+        size = zeros_in + ones_in
+        if int(size.max()) <= small:
+            return total + _inversions_in_small_groups(cur, b + 1, size)
+        bit = key & 1
+        np.cumsum(bit, out=ones)
+        ones -= bit  # 1 bits before each position
+        ones_earlier_groups = np.cumsum(ones_in) - ones_in
+        # sum over the 0 bits of (1 bits before them in their group)
+        total += int(ones.sum() - np.dot(bit, ones) - np.dot(zeros_in, ones_earlier_groups))
+        start = np.cumsum(size) - size
+        offset = np.empty(counts.size, dtype=np.int64)
+        offset[0::2] = ones_earlier_groups  # a 0 bit goes to start + (zeros before it in the group)
+        offset[1::2] = start + zeros_in - ones_earlier_groups  # a 1 bit after the group's zeros
+        # pos = j - O[j] for a 0 bit, O[j] for a 1 bit (written without a branch), plus offset
+        pos = 2 * ones
+        pos -= idx
+        pos *= bit
+        pos += idx
+        pos -= ones
+        pos += offset[key]
         nxt = np.empty_like(cur)
-        nxt[newpos] = cur
+        nxt[pos] = cur
         cur = nxt
-        if b:
-            prefix = cur >> b
-            counts = np.bincount(prefix)
-            starts = np.cumsum(counts) - counts
-            gstart = starts[prefix]
-            gend = gstart + counts[prefix]
     return total
 
 
@@ -201,12 +202,14 @@ def krcc(x: Any, y: Any, *, nan_policy: NanPolicy = "raise") -> float:
         return undefined(pair)
     xa, ya = pair
     n = xa.size
-    x_dense, n1 = _dense_ranks(xa)
-    y_dense, n2 = _dense_ranks(ya)
-    # sort pairs by (x, y); pairs tied in both get the same key
-    key = x_dense * (int(y_dense.max()) + 1) + y_dense
-    order = np.argsort(key, kind="quicksort")
-    n3 = _tie_pairs(key[order])
+    x_dense, n1, order = _dense_ranks(xa)
+    y_dense, n2, _ = _dense_ranks(ya)
+    if n1 == 0:  # no ties in x: sorting by x alone sorts by (x, y), and no pair ties in both
+        n3 = 0
+    else:  # sort pairs by (x, y); pairs tied in both get the same key
+        key = x_dense * (int(y_dense.max()) + 1) + y_dense
+        order = np.argsort(key, kind="quicksort")
+        n3 = _tied_pairs(_run_starts(key[order]))
     n0 = n * (n - 1) // 2
     discordant = _count_inversions(y_dense[order])
     num = n0 - n1 - n2 + n3 - 2 * discordant

@@ -41,15 +41,7 @@ import numpy as np
 import pandas as pd
 
 from facebench.expressions import EXPRESSIONS
-from facebench.metrics._checks import (
-    as_1d_float,
-    check_finite,
-    check_range,
-    check_same_length,
-    expression_names,
-    label_indices,
-    undefined,
-)
+from facebench.metrics import _checks as chk
 from facebench.registry import Registry
 
 AlignmentFn = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
@@ -119,7 +111,7 @@ def _gain_ratio(p_src: np.ndarray, p_gt: np.ndarray, p_edit: np.ndarray) -> np.n
     dd = np.einsum("ij,ij->i", d, d)
     flat = dd == 0
     if flat.any():
-        undefined(
+        chk.undefined(
             f"{int(flat.sum())} ground truth(s) do not change the judged expression (p_gt = p_src): "
             "REG undefined there",
             stacklevel=5,
@@ -171,9 +163,8 @@ def _scores(x: Any, name: str, shape: tuple[int, ...] | None) -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (N edits, K labels), got shape {arr.shape}")
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{name} has shape {arr.shape}, expected {shape} like p_src")
-    check_finite(arr, name)
-    check_range(arr, name, 0.0, 1.0)
-    return arr
+    chk.check_finite(arr, name)
+    return chk.clip_to_range(arr, name, 0.0, 1.0)
 
 
 def fed_score(
@@ -205,19 +196,18 @@ def fed_score(
     src = _scores(p_src, "p_src", None)
     gt = _scores(p_gt, "p_gt", src.shape)
     edit = _scores(p_edit, "p_edit", src.shape)
-    labs = tuple(expression_names(labels, "labels"))
+    labs = tuple(chk.expression_names(labels, "labels"))
     if src.shape[1] != len(labs):
         raise ValueError(f"score vectors have {src.shape[1]} columns but labels names {len(labs)}")
-    check_same_length("targets", targets, "p_src", src)
-    tgt = label_indices(list(targets), labs, "targets")
+    chk.check_same_length("targets", targets, "p_src", src)
+    tgt = chk.label_indices(list(targets), labs, "targets")
     parts = []
     for name, value, low in (("quality", quality, 0.0), ("id_sim", id_sim, -1.0), ("background", background, 0.0)):
         if value is None:
             continue
-        v = as_1d_float(value, name)
-        check_same_length(name, v, "p_src", src)
-        check_range(v, name, low, 1.0)
-        parts.append(np.clip(v, 0.0, 1.0))
+        v = chk.as_1d_float(value, name)
+        chk.check_same_length(name, v, "p_src", src)
+        parts.append(np.clip(chk.clip_to_range(v, name, low, 1.0), 0.0, 1.0))
     if not parts:
         raise ValueError("fidelity needs at least one of quality, id_sim, background")
     neutral = labs.index("neutral") if "neutral" in labs else -1

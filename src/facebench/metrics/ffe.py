@@ -19,7 +19,7 @@ from facebench.expressions import CONFUSING_PAIRS, EXPRESSIONS
 from facebench.metrics._checks import (
     as_1d_float,
     check_finite,
-    check_range,
+    clip_to_range,
     check_same_length,
     expression_names,
     label_indices,
@@ -145,7 +145,7 @@ def hes(s_e: Any, s_id: Any) -> np.ndarray | float:
     """Harmonic editing score 2 S_E S_ID / (S_E + S_ID) (eq. 3), elementwise; 0 where both are 0.
 
     ``s_e`` (judge score of the target expression) must lie in [0, 1]; ``s_id`` (ID similarity, a
-    cosine) in [-1, 1]. A negative cosine means no identity kept: it is clipped to 0 (a harmonic
+    cosine) in [-1, 1] (an overshoot up to 1e-6 from float round-off is clipped). A negative cosine means no identity kept: it is clipped to 0 (a harmonic
     mean of a negative number is meaningless), so HES is then 0. Returns a float for scalars.
     Averaging per-image HES (the usual report) is the caller's choice and should be stated.
     """
@@ -155,9 +155,8 @@ def hes(s_e: Any, s_id: Any) -> np.ndarray | float:
         raise ValueError(f"shape mismatch: s_e {e.shape} vs s_id {i.shape}")
     check_finite(e, "s_e")
     check_finite(i, "s_id")
-    check_range(e, "s_e", 0.0, 1.0)
-    check_range(i, "s_id", -1.0, 1.0)
-    i = np.clip(i, 0.0, 1.0)
+    e = clip_to_range(e, "s_e", 0.0, 1.0)
+    i = np.clip(clip_to_range(i, "s_id", -1.0, 1.0), 0.0, 1.0)
     den = e + i
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, 2.0 * e * i / np.where(den > 0, den, 1.0), 0.0)
@@ -191,8 +190,7 @@ def id_sim_aggregate(similarities: Mapping[str, Any]) -> IDSimResult:
     arrays = {}
     for name in names:
         a = as_1d_float(similarities[name], f"similarities[{name!r}]")
-        check_range(a, f"similarities[{name!r}]", -1.0, 1.0)
-        arrays[name] = a
+        arrays[name] = clip_to_range(a, f"similarities[{name!r}]", -1.0, 1.0)
     first = names[0]
     for name in names[1:]:
         check_same_length(f"similarities[{first!r}]", arrays[first], f"similarities[{name!r}]", arrays[name])

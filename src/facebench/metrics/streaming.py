@@ -21,7 +21,7 @@ import pandas as pd
 
 from facebench.expressions import CONFUSING_PAIRS, EXPRESSIONS
 from facebench.metrics import ffe
-from facebench.metrics._checks import as_1d_float, check_same_length, undefined
+from facebench.metrics._checks import as_1d_float, as_vector, check_same_length, undefined
 from facebench.metrics.correlation import NanPolicy, correlate
 from facebench.metrics.mos import mos_table
 
@@ -100,8 +100,7 @@ class CorrelationAccumulator:
         self._y: list[np.ndarray] = []
 
     def update(self, x: Any, y: Any) -> None:
-        xa = np.asarray(x, dtype=np.float64).ravel()
-        ya = np.asarray(y, dtype=np.float64).ravel()
+        xa, ya = as_vector(x, "x"), as_vector(y, "y")
         check_same_length("x", xa, "y", ya)
         self._x.append(xa)
         self._y.append(ya)

@@ -98,7 +98,7 @@ class PixelSmileEditor:
             pipeline = load_pipeline(model, device=device, dtype=dtype, allow_download=allow_download)
         elif device is not None or dtype is not None:
             dev = resolve_device(device) if device is not None else pipeline.transformer.device
-            pipeline.to(dev, resolve_dtype(dtype, dev) if dtype is not None else pipeline.transformer.dtype)
+            pipeline.to(dev) if dtype is None else pipeline.to(dev, resolve_dtype(dtype, dev))
         self.pipe = pipeline
         self.model, self.lora = model, None
         if lora is not None:

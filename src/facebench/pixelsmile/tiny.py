@@ -64,8 +64,12 @@ def train_tiny_tokenizer(system_prompt: str, *, vocab_size: int = 400) -> Any:
     return qtok
 
 
-def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_layers: int = 2) -> Any:
-    """Build the tiny ``QwenImageEditPlusPipeline`` (random weights from ``seed``) on the CPU in fp32."""
+def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_layers: int = 2,
+                        transformer_heads: int = 4, head_dim: int = 16) -> Any:
+    """Build the tiny ``QwenImageEditPlusPipeline`` (random weights from ``seed``) on the CPU in fp32.
+
+    The transformer's sizes can be raised (layers, heads, head_dim) for GPU timings closer to real use.
+    """
     import torch
     from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler,
                            QwenImageEditPlusPipeline, QwenImageTransformer2DModel)
@@ -97,9 +101,9 @@ def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_lay
     text_encoder = Qwen2_5_VLForConditionalGeneration(cfg).eval()
     torch.manual_seed(seed + 1)
     transformer = QwenImageTransformer2DModel(
-        patch_size=2, in_channels=16, out_channels=4, num_layers=transformer_layers, attention_head_dim=16,
-        num_attention_heads=4, joint_attention_dim=text_hidden, guidance_embeds=False,
-        axes_dims_rope=(4, 6, 6), zero_cond_t=True,
+        patch_size=2, in_channels=16, out_channels=4, num_layers=transformer_layers, attention_head_dim=head_dim,
+        num_attention_heads=transformer_heads, joint_attention_dim=text_hidden, guidance_embeds=False,
+        axes_dims_rope=_rope_axes(head_dim), zero_cond_t=True,
     ).eval()
     torch.manual_seed(seed + 2)
     vae = AutoencoderKLQwenImage(
@@ -121,6 +125,12 @@ def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_lay
 #: Small internal sizes for the tiny pipeline: the VL encoder sees a 56x56 image (4 merged tokens),
 #: the VAE works at 64x64 (4x4 latent tokens after packing).
 TINY_OPTIONS: dict[str, Any] = {"size": 64, "condition_area": 56 * 56, "steps": 2}
+
+
+def _rope_axes(head_dim: int) -> tuple[int, int, int]:
+    """(frame, height, width) rotary dims summing to ``head_dim``, even, in Qwen-Image's 1:3.5:3.5 ratio."""
+    hw = head_dim * 7 // 16 // 2 * 2
+    return head_dim - 2 * hw, hw, hw
 
 
 def _mrope_section(head_dim: int) -> list[int]:

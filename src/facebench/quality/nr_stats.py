@@ -91,8 +91,9 @@ def aggd_fit_tabulated(x: np.ndarray) -> tuple[float, float, float, float]:
 def gaussian_kernel(size: int = 7, sigma: float = 7 / 6) -> np.ndarray:
     """Normalised 2-D Gaussian ``(size, size)`` centred on ``size // 2``."""
     y, x = np.indices((size, size)) - size // 2
-    k = np.exp(-(x**2 + y**2) / (2 * sigma**2))
-    return k / k.sum()
+    # the 1 / (2 pi sigma^2) factor cancels, but it changes the last bits that BRISQUE is sensitive to
+    k = 1 / (2 * np.pi * sigma**2) * np.exp(-(x**2 + y**2) / (2 * sigma**2))
+    return k / np.sum(k)
 
 
 def mscn(gray: np.ndarray, c: float, kernel: np.ndarray | None = None) -> np.ndarray:

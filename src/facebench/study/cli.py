@@ -151,7 +151,8 @@ def _create(args: argparse.Namespace) -> int:
         study = replace(study, raters=tuple(specs))
     try:
         engine = db.make_engine(args.db, create=True)
-        secret, invites = store.create_study(engine, study, admin_secret=args.admin_secret)
+        secret, invites = store.create_study(engine, study, admin_secret=args.admin_secret,
+                                              progress=True)
     except (store.StudyError, db.StudyDatabaseError) as exc:
         return _fail(str(exc))
     n_items = sum(len(v) for v in study.groups.values())

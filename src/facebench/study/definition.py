@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from PIL import Image
+
 from ..imageio import list_images
 from ..registry import Registry
 
@@ -248,6 +250,12 @@ def _path(value: Any, base: Path, src: str, where: str) -> Path:
     p = (p if p.is_absolute() else base / p).resolve()
     if not p.is_file():
         raise _fail(src, where, f"image {value!r} not found ({p})")
+    try:  # header only: a raster image Pillow knows (never an SVG or HTML file served as one)
+        with Image.open(p) as im:
+            if im.width * im.height == 0:
+                raise OSError("zero size")
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise _fail(src, where, f"{value!r} is not a readable image ({exc})") from None
     return p
 
 

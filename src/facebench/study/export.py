@@ -4,8 +4,9 @@
   presentation position and the timestamps (ISO 8601, UTC).
 - ``mos.csv|parquet``: one row per (dimension, item) from
   :func:`facebench.metrics.mos.mos_table` (F-Bench section 3.3: BT.500 kurtosis screening, per-rater
-  z-scores rescaled to [0, 100], mean over raters, with confidence intervals), plus the item's group
-  and image path so that ``facebench quality correlate`` can join MOS with objective scores.
+  z-scores rescaled to [0, 100], mean over raters, with confidence intervals); ``item`` is the
+  candidate image's path, so ``facebench quality correlate`` joins it with objective scores, and
+  ``key`` the study's item key.
 - ``mos_wide.csv|parquet``: one row per item, a ``mos_<dimension>`` column per dimension.
 - ``mos_info.json``: the MOS method, rejected subjects and how many ratings each step removed.
 """
@@ -73,8 +74,10 @@ def mos_frame(
     """MOS per (dimension, item) from a :func:`ratings_frame` table via the metrics module.
 
     Passes ``subject=rater, item, group, dimension, score`` to
-    :func:`facebench.metrics.mos.mos_table` and adds each item's ``image`` path; the result's
-    ``attrs`` keep the method and the rejected subjects.
+    :func:`facebench.metrics.mos.mos_table`. In the result ``key`` is the study's item key and
+    ``item`` the candidate image's path (what ``facebench quality correlate`` joins on; it stays
+    the key if two items share an image), ``image`` the path again. ``attrs`` keep the method and
+    the rejected subjects.
     """
     try:
         from ..metrics.mos import mos_table
@@ -88,13 +91,16 @@ def mos_frame(
     mos = mos_table(tidy, screening=screening, reject_share=reject_share, level=level,
                     score_range=(SCORE_MIN, SCORE_MAX))
     images = ratings.drop_duplicates("item").set_index("item")["image"]
-    mos["image"] = mos["item"].map(images)
+    mos.insert(1, "key", mos["item"])
+    mos["image"] = mos["key"].map(images)
+    if images.is_unique:  # `quality correlate` joins MOS items to score-table images by path
+        mos["item"] = mos["image"]
     return mos
 
 
 def wide_mos(mos: pd.DataFrame) -> pd.DataFrame:
-    """One row per item (``item, group, image``) with a ``mos_<dimension>`` column per dimension."""
-    wide = mos.pivot_table(index=["item", "group", "image"], columns="dimension", values="mos")
+    """One row per item (``key, group, image``) with a ``mos_<dimension>`` column per dimension."""
+    wide = mos.set_index(["key", "group", "image", "dimension"])["mos"].unstack("dimension")
     wide.columns = [f"mos_{c}" for c in wide.columns]
     return wide.reset_index()
 

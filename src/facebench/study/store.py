@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection, Engine
 from . import db
 from .definition import Dimension, RaterSpec, StudyDefinition, file_sha256, validate_score
 
-PHASES = ("tutorial", "practice", "main")
+_UNKNOWN_LINK = ("unknown invite link: check that the whole link was copied, or ask the study "
+                 "organiser for yours")
 
 
 class StudyError(ValueError):
@@ -111,14 +112,20 @@ def new_token() -> str:
 
 
 def create_study(
-    engine: Engine, study: StudyDefinition, *, admin_secret: str | None = None
+    engine: Engine,
+    study: StudyDefinition,
+    *,
+    admin_secret: str | None = None,
+    progress: bool = False,
 ) -> tuple[str, list[Invite]]:
     """Write a study (dimensions, groups, items with file hashes) into an empty database.
 
     Invites the study's raters (:func:`add_raters`). Returns ``(admin_secret, invites)``; both
     are shown once: the database keeps only their SHA-256. Raises :class:`StudyError` when the
-    database already holds a study.
+    database already holds a study. ``progress`` shows a bar while image files are hashed.
     """
+    from tqdm import tqdm
+
     db.migrate(engine)
     secret = admin_secret or secrets.token_urlsafe(24)
     with db.write(engine) as conn:
@@ -148,8 +155,11 @@ def create_study(
         rows: list[dict[str, Any]] = []
         parts = [("tutorial", None, study.tutorial), ("practice", None, study.practice)]
         parts += [("main", gid[g], its) for g, its in study.groups.items()]
+        bar = tqdm(total=sum(len(p[2]) for p in parts), desc="hashing images", unit="item",
+                   disable=not progress)
         for phase, group_id, its in parts:
             for pos, it in enumerate(its):
+                bar.update()
                 rows.append(
                     {
                         "key": it.key, "phase": phase, "group_id": group_id, "position": pos,
@@ -164,6 +174,7 @@ def create_study(
                         "expert_scores": json.dumps(it.scores) if it.scores else None,
                     }
                 )
+        bar.close()
         if rows:
             conn.execute(db.items.insert(), rows)
     return secret, add_raters(engine, study.raters)
@@ -274,7 +285,7 @@ def study_dimensions(engine: Engine) -> list[Dimension]:
 def rater_by_token(engine: Engine, token: str) -> Rater:
     """The rater holding ``token``; raises :class:`NotFound` for any other string."""
     if not token or len(token) > 200:
-        raise NotFound("unknown invite link")
+        raise NotFound(_UNKNOWN_LINK)
     with db.read(engine) as conn:
         r = conn.execute(
             sa.select(db.raters.c.id, db.raters.c.name, db.raters.c.group_id,
@@ -283,7 +294,7 @@ def rater_by_token(engine: Engine, token: str) -> Rater:
             .where(db.raters.c.token_sha256 == token_hash(token))
         ).first()
     if r is None:
-        raise NotFound("unknown invite link")
+        raise NotFound(_UNKNOWN_LINK)
     return Rater(r.id, r.name, r.group_id, r.group, r.tutorial_done_at is not None)
 
 

@@ -71,6 +71,8 @@ class PixelSmileTrainer:
         weight_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.mixed_precision, torch.float32)
         if pipeline is None:
             pipeline = load_pipeline(config.model, device=self.device, dtype=weight_dtype)
+        elif pipeline.transformer.dtype != weight_dtype:
+            pipeline.to(self.device, weight_dtype)
         else:
             pipeline.to(self.device)
         self.pipe = pipeline
