@@ -23,6 +23,11 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def blur_sigmas() -> tuple[float, ...]:
+    return BLUR_LADDER
+
+
+@pytest.fixture(scope="session")
 def blur_ladder(astronaut: np.ndarray) -> list[np.ndarray]:
     return [astronaut if s == 0 else cv2.GaussianBlur(astronaut, (0, 0), s) for s in BLUR_LADDER]
 

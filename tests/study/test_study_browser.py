@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from facebench.cli import main
+from facebench.study.__main__ import main as study_main
 from facebench.metrics.mos import mos_table
 from facebench.study import db, store
 from facebench.study.definition import load_study
@@ -155,7 +155,7 @@ def test_rater_completes_study_in_chromium_and_export_matches(browser, images, t
         server.stop()
 
     out = tmp_path / "export"
-    assert main(["study", "export", "--db", target, "--out", str(out)]) == 0
+    assert study_main(["export", "--db", target, "--out", str(out)]) == 0
     raw = pd.read_csv(out / "ratings.csv")
     assert set(raw["phase"]) == {"main"}  # practice stays out by default
     got = {(r.rater, r.item, r.dimension): r.score for r in raw.itertuples()}

@@ -297,8 +297,12 @@ def build_tasks(images: Sequence[str | os.PathLike], expressions: Sequence[str] 
     """One task per (image, expression): ``task_id = <image stem>-<expression>``.
 
     ``images`` are files or folders (searched recursively for images). ``prompt`` may contain
-    ``{expression}``. Raises ``ValueError`` when no image is found or an expression is unknown.
+    ``{expression}``. Raises ``ValueError`` for a path that does not exist, when no image is found
+    or when an expression is unknown.
     """
+    gone = [str(p) for p in images if not Path(p).exists()]
+    if gone:
+        raise ValueError(f"no such file or folder: {', '.join(gone)}")
     paths = list_images(list(images))
     if not paths:
         raise ValueError(f"no images found in {', '.join(map(str, images))}")

@@ -15,6 +15,7 @@ and paper references are there); this module only selects rows and columns:
   (target score, ID Sim);
 - **linear metrics**: CLS-6 / CLS-12 = :func:`~facebench.metrics.ffe.cls` of alpha vs the judged
   target intensity, one series per task (``cls_mode`` "per_series" by default, or "pooled");
+  ``nan`` when some expression of the subset has no edits (a mean over fewer would not be CLS-12);
 - **FED** (fed track): :func:`~facebench.metrics.fed.fed_score` with the judge's scores of source,
   ground truth and edit; Fidelity from ID Sim only (no quality or background input).
 
@@ -104,7 +105,7 @@ def _cls(df: pd.DataFrame, subset: Sequence[str], mode: str) -> ffe.CLSResult | 
     if sub.empty:
         return None
     return _quiet(ffe.cls, sub["alpha"].to_numpy(), sub["target_score"].to_numpy(), list(sub["task_id"]),
-                  mode, expressions=list(sub["expression"]), subset=[e for e in subset if e in set(sub["expression"])])
+                  mode, expressions=list(sub["expression"]), subset=list(subset))
 
 
 @dataclass

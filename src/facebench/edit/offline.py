@@ -35,7 +35,7 @@ from .base import (
     FaceSelector,
     sweep_controls,
 )
-from .canonical import PLS_LICENCE, load_canonical, similarity_fit
+from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vertices
 from .expression_table import EXPRESSION_TABLE, recipe
 
 ALPHA_SEMANTICS = (
@@ -43,6 +43,11 @@ ALPHA_SEMANTICS = (
     "target grows linearly with alpha; alpha = 1 is the recipe's apex expression; alpha > 1 "
     "extrapolates (triangle folds are prevented by shrinking the offending vertices' motion)."
 )
+
+
+#: How much of the face outline's motion the halfway ring between the outline and the fixed
+#: anchors follows.
+FOLLOW = 0.35
 
 
 class NoFaceError(ValueError):
@@ -68,6 +73,8 @@ class _Prepared:
     warp: Any
     colours: dict[str, np.ndarray]
     iod_px: float
+    follow_of: np.ndarray  # for each point of the halfway ring, the outline vertex it follows
+    visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     setup_s: float = 0.0
 
@@ -126,10 +133,16 @@ class OfflineEditor:
         from .warp import MeshWarp, anchor_ring
 
         xy = mesh[:468, :2]
+        vis = visible_vertices(xy)  # a turned head hides some vertices: they are left out
+        # a fixed ring at the margin, and a ring halfway that follows the face outline a little,
+        # so the motion fades out smoothly over the band between them
         anchors = anchor_ring(xy, lm.FACE_OVAL, self.margin)
-        warp = MeshWarp(xy, anchors, img.shape[:2])
+        follow = anchor_ring(xy, lm.FACE_OVAL, self.margin * 0.45)
+        oval = np.array(lm.FACE_OVAL)
+        nearest = oval[np.argmin(np.linalg.norm(follow[:, None] - xy[oval][None], axis=2), axis=1)]
+        warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2])
         iod = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
-        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod)
+        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod, nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
 
@@ -162,13 +175,19 @@ class OfflineEditor:
                 disp_c += w * prep.au_field(au)
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
-        moved, clamped = prep.warp.unfold(src + disp[:468])
-        out = prep.warp.render(prep.image, moved).astype(np.float32)
+        target = src + disp[:468]
+        vis = prep.visible
+        follow = prep.warp.points[len(vis):]
+        moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
+        out = prep.warp.render(prep.image, moved_all).astype(np.float32)
+        moved = target.copy()  # hidden vertices keep their target (only the retouching uses them)
+        moved[vis] = moved_all[: len(vis)]
         self._retouch(prep, out, src, moved, control, aus)
         res = np.clip(np.round(out), 0, 255).astype(np.uint8)
         region = prep.warp.region
         res[~region] = prep.image[~region]
-        info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0)
+        info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
+                    mesh_target=target, mesh_moved=moved)
         return EditResult(res, control, prep.face_index, self.name, info)
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -60,37 +60,59 @@ class MeshWarp:
         self._gx = gx.astype(np.float32)
         self._gy = gy.astype(np.float32)
         self._hull = hull
+        # vertex adjacency of the triangulation (for smoothing displacements)
+        from scipy.sparse import coo_matrix
+
+        e = np.vstack([self.tri[:, [0, 1]], self.tri[:, [1, 2]], self.tri[:, [2, 0]]])
+        e = np.vstack([e, e[:, ::-1]])
+        n_all = len(pts)
+        adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n_all, n_all)).tocsr()
+        adj.data[:] = 1.0  # duplicates summed: back to 0/1
+        self._adj = adj
+        self._deg = np.asarray(adj.sum(1)).ravel()
 
     # -----------------------------------------------------------------------------------------
-    def unfold(self, moved: np.ndarray, max_iter: int = 30) -> tuple[np.ndarray, int]:
-        """Shrink displacements until no triangle flips or collapses.
+    def folded(self, moved: np.ndarray) -> np.ndarray:
+        """Indices of triangles that flip or collapse when ``points`` move to ``moved``."""
+        dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
+        area = _signed_area(dst, self.tri)
+        return np.flatnonzero((self.src_area > 0.5) & (area < self.min_area_ratio * self.src_area))
 
-        Returns the corrected points and the number of vertices whose motion was reduced.
+    def unfold(self, moved: np.ndarray, max_iter: int = 80) -> tuple[np.ndarray, int]:
+        """Remove folds: returns corrected points and the number of vertices whose motion changed.
+
+        Vertices of folding triangles first get their displacement relaxed toward the mean of
+        their neighbours' (Jacobi smoothing: keeps the overall motion, removes the local shear);
+        whatever still folds after ``max_iter`` rounds has its motion shrunk until it does not.
         """
         src = self._all
-        disp = np.asarray(moved, np.float64) - self.points
-        full = np.vstack([disp, np.zeros((len(self.anchors), 2))])
-        scale = np.ones(len(src))
-        ok_src = self.src_area > 0.5  # triangles with real area in the source
+        disp = np.vstack([np.asarray(moved, np.float64) - self.points, np.zeros((len(self.anchors), 2))])
+        movable = np.arange(len(src)) < self.n
         touched = np.zeros(len(src), bool)
+        ok_src = self.src_area > 0.5  # triangles with real area in the source
         for _ in range(max_iter):
-            dst = src + full * scale[:, None]
-            area = _signed_area(dst, self.tri)
-            bad = ok_src & (area < self.min_area_ratio * self.src_area)
+            bad = ok_src & (_signed_area(src + disp, self.tri) < self.min_area_ratio * self.src_area)
             if not bad.any():
                 break
             verts = np.unique(self.tri[bad])
-            verts = verts[verts < self.n]
-            if len(verts) == 0:
-                break
-            scale[verts] *= 0.8
+            verts = verts[movable[verts]]
+            mean = (self._adj[verts] @ disp) / self._deg[verts, None]
+            disp[verts] = 0.5 * disp[verts] + 0.5 * mean
             touched[verts] = True
-        else:  # give up on the remaining folds: keep only the motion that is safe
-            dst = src + full * scale[:, None]
-            bad = ok_src & (_signed_area(dst, self.tri) < self.min_area_ratio * self.src_area)
+        scale = np.ones(len(src))
+        for _ in range(40):  # last resort: shrink what still folds
+            bad = ok_src & (_signed_area(src + disp * scale[:, None], self.tri) < self.min_area_ratio * self.src_area)
+            if not bad.any():
+                break
             verts = np.unique(self.tri[bad])
-            scale[verts[verts < self.n]] = 0.0
-        out = self.points + disp * scale[: self.n, None]
+            verts = verts[movable[verts]]
+            scale[verts] *= 0.7
+            touched[verts] = True
+        else:
+            bad = ok_src & (_signed_area(src + disp * scale[:, None], self.tri) < self.min_area_ratio * self.src_area)
+            verts = np.unique(self.tri[bad])
+            scale[verts[movable[verts]]] = 0.0
+        out = self.points + (disp * scale[:, None])[: self.n]
         return out, int(touched[: self.n].sum())
 
     def maps(self, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -134,6 +134,16 @@ def _item_moments(item: np.ndarray, score: np.ndarray, n_items: int) -> tuple[np
     return n, mean, m2, m4
 
 
+def _has_spread(codes: np.ndarray, values: np.ndarray, n_codes: int) -> np.ndarray:
+    """Per code: do its values differ at all? (exact, unlike a variance that round-off leaves
+    a hair above 0 for equal values)."""
+    lo = np.full(n_codes, np.inf)
+    hi = np.full(n_codes, -np.inf)
+    np.minimum.at(lo, codes, values)
+    np.maximum.at(hi, codes, values)
+    return hi > lo
+
+
 # --------------------------------------------------------------------------- BT.500 screening
 def _bt500_rejected(c: _Coded, keep: np.ndarray, ddof: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Boolean per coded subject (True = rejected) and the per-subject statistics."""
@@ -144,7 +154,7 @@ def _bt500_rejected(c: _Coded, keep: np.ndarray, ddof: int) -> tuple[np.ndarray,
         kurt = m4 / (m2 * m2)
         sd = np.sqrt(m2 * n / (n - ddof))
     width = np.where((kurt >= 2) & (kurt <= 4), 2.0, math.sqrt(20.0)) * sd
-    spread = (m2 > 0) & np.isfinite(sd)  # items without spread yield no outliers
+    spread = _has_spread(item, score, n_items) & np.isfinite(sd)  # else no outliers
     hi = spread[item] & (score >= mean[item] + width[item])
     lo = spread[item] & (score <= mean[item] - width[item])
     p = np.bincount(subj, weights=hi, minlength=n_subj)
@@ -200,7 +210,8 @@ def _reject_share(c: _Coded, keep: np.ndarray, share: float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(m2 * n / (n - 1))
         dev = np.abs(score - mean[item]) / sd[item]
-    dev[~np.isfinite(dev)] = 0.0  # items with one rating or no spread have no outliers
+    no_spread = ~_has_spread(item, score, len(c.item_dim))[item]
+    dev[no_spread | ~np.isfinite(dev)] = 0.0  # items with one rating or no spread: no outliers
     per_part = np.bincount(part, minlength=c.n_parts)
     quota = np.floor(share * per_part + 1e-9).astype(np.int64)
     order = np.lexsort((-dev, part))
@@ -275,7 +286,7 @@ def _mos_from_coded(
         mu = np.bincount(subj, weights=score, minlength=n_subj) / cnt
         dev = score - mu[subj]
         sigma = np.sqrt(np.bincount(subj, weights=dev * dev, minlength=n_subj) / (cnt - 1))
-    scorable = (cnt >= 2) & (sigma > 0)
+    scorable = (cnt >= 2) & _has_spread(subj, score, n_subj)
     unscorable = np.flatnonzero((cnt > 0) & ~scorable)
     unscorable_subjects = [
         (c.dimensions[c.part_dim[c.subj_part[s]]], c.groups[c.part_grp[c.subj_part[s]]], c.subjects[c.subj_label[s]])

@@ -108,7 +108,7 @@ def load_pipeline(model: str | Path, *, device: str | torch.device | None = None
 
     try:
         processor = load_processor(path)
-        pipe = QwenImageEditPlusPipeline.from_pretrained(path, processor=processor, torch_dtype=dt,
+        pipe = QwenImageEditPlusPipeline.from_pretrained(path, processor=processor, dtype=dt,
                                                          local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - loaders raise many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -61,3 +61,4 @@ def load_processor(model_dir: str | Path) -> Any:
     image_processor = (Qwen2VLImageProcessorPil.from_pretrained(proc_dir) if proc_dir.is_dir()
                        else Qwen2VLImageProcessorPil())
     return make_processor(tokenizer, image_processor=image_processor)
+

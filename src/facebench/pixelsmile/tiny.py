@@ -145,4 +145,10 @@ def save_tiny_pipeline(pipe: Any, path: str | Path) -> Path:
     """Save the tiny pipeline as a diffusers folder (reload with :func:`facebench.pixelsmile.loading.load_pipeline`)."""
     path = Path(path)
     pipe.save_pretrained(path)
+    # Record the stock processor class, as real Qwen-Image-Edit folders do; the loader passes the
+    # image-only subclass itself (facebench.pixelsmile.processor).
+    index = path / "model_index.json"
+    meta = json.loads(index.read_text())
+    meta["processor"] = ["transformers", "Qwen2VLProcessor"]
+    index.write_text(json.dumps(meta, indent=2))
     return path

@@ -18,12 +18,14 @@ _YIQ = torch.tensor(
 )
 
 
-def to_tensor(images: np.ndarray | Sequence[np.ndarray]) -> torch.Tensor:
-    """Stack ``HxWx3`` uint8 RGB arrays (or one ``NxHxWx3`` array) into ``(N, 3, H, W)`` float64 in [0, 1]."""
+def to_tensor(images: np.ndarray | Sequence[np.ndarray], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Stack ``HxWx3`` uint8 RGB arrays (or one ``NxHxWx3`` array) into ``(N, 3, H, W)`` in [0, 1].
+
+    float32 by default (the metrics agree with float64 to ~1e-5 and run several times faster)."""
     arr = np.stack(list(images)) if not isinstance(images, np.ndarray) or images.ndim == 3 else images
     if arr.ndim == 3:
         arr = arr[None]
-    t = torch.from_numpy(np.ascontiguousarray(arr)).to(torch.float64)
+    t = torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
     return t.permute(0, 3, 1, 2) / 255.0
 
 

@@ -13,6 +13,7 @@ FSIMc = sum(S_L * S_C^lambda * PC_m) / sum(PC_m). Images are first averaged and 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 
@@ -42,6 +43,7 @@ def _freq_grid(rows: int, cols: int, dtype: torch.dtype) -> tuple[torch.Tensor, 
     return radius, theta
 
 
+@lru_cache(maxsize=8)
 def _filter_bank(rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
     """Log-Gabor x angular-spread filters ``(N_ORIENT, N_SCALE, rows, cols)`` in the frequency domain."""
     radius, theta = _freq_grid(rows, cols, dtype)
@@ -66,10 +68,24 @@ def _filter_bank(rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
     return torch.stack(bank)
 
 
+@lru_cache(maxsize=8)
+def _noise_terms(rows: int, cols: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Image-independent parts of Kovesi's noise model per orientation: the smallest filter's
+    energy, sum_s |f_s|^2 and sum_{i<j} f_i f_j of the spatial filters."""
+    bank = _filter_bank(rows, cols, dtype)
+    em_n = (bank[:, 0] ** 2).flatten(1).sum(1)  # (O,)
+    ifft_f = torch.fft.ifft2(bank).real * math.sqrt(rows * cols)  # (O, S, H, W)
+    sum_an2 = (ifft_f**2).sum(1).flatten(1).sum(1)
+    total = ifft_f.sum(1)
+    sum_aiaj = ((total**2 - (ifft_f**2).sum(1)) / 2).flatten(1).sum(1)  # sum over pairs i < j
+    return em_n, sum_an2, sum_aiaj
+
+
 def phase_congruency(y: torch.Tensor) -> torch.Tensor:
     """Kovesi phase congruency ``(N, 1, H, W)`` of a luma batch (FSIM's ``phasecong3`` settings)."""
     n, _, rows, cols = y.shape
     bank = _filter_bank(rows, cols, y.dtype)  # (O, S, H, W)
+    em_n, sum_an2, sum_aiaj = _noise_terms(rows, cols, y.dtype)
     spec = torch.fft.fft2(y[:, 0])  # (N, H, W)
     eo = torch.fft.ifft2(spec[:, None, None] * bank[None])  # (N, O, S, H, W)
     amp = eo.abs()
@@ -78,13 +94,8 @@ def phase_congruency(y: torch.Tensor) -> torch.Tensor:
     mean_e, mean_o = (sum_e / x_energy)[:, :, None], (sum_o / x_energy)[:, :, None]
     energy = (eo.real * mean_e + eo.imag * mean_o - (eo.real * mean_o - eo.imag * mean_e).abs()).sum(2)
     # Noise threshold per image and orientation from the smallest scale's response (Rayleigh model).
-    em_n = (bank[:, 0] ** 2).flatten(1).sum(1)  # (O,)
     median_e2n = median_last((amp[:, :, 0] ** 2).flatten(2))  # (N, O)
     noise_power = (-median_e2n / math.log(0.5)) / em_n[None]
-    ifft_f = torch.fft.ifft2(bank).real * math.sqrt(rows * cols)  # (O, S, H, W)
-    sum_an2 = (ifft_f**2).sum(1).flatten(1).sum(1)  # (O,)
-    total = ifft_f.sum(1)
-    sum_aiaj = ((total**2 - (ifft_f**2).sum(1)) / 2).flatten(1).sum(1)  # sum over pairs i<j
     est_noise2 = 2 * noise_power * sum_an2[None] + 4 * noise_power * sum_aiaj[None]
     tau = torch.sqrt(est_noise2 / 2)
     thresh = (tau * math.sqrt(math.pi / 2) + K_NOISE * torch.sqrt((2 - math.pi / 2) * tau**2)) / 1.7
@@ -102,6 +113,7 @@ def _downsample(x: torch.Tensor, f: int) -> torch.Tensor:
 def fsim(dist: torch.Tensor, ref: torch.Tensor, chromatic: bool = True) -> torch.Tensor:
     """FSIMc (``chromatic=True``, default) or FSIM per image, 1 for identical images."""
     h, w = ref.shape[-2:]
+    dist, ref = dist.to(torch.float64), ref.to(torch.float64)  # the noise model needs double precision
     f = auto_downsample_factor(h, w)
     if min(h, w) // f < FSIM_MIN_SIZE:
         raise ValueError(f"FSIM needs images of at least {FSIM_MIN_SIZE}x{FSIM_MIN_SIZE} px, got {w}x{h}")

@@ -68,7 +68,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> str:
         """Start the server and wait for its "serving" line; returns the base URL."""
-        cmd = [sys.executable, "-m", "facebench", "study", "serve", "--db", self.target,
+        cmd = [sys.executable, "-m", "facebench.study", "serve", "--db", self.target,
                "--port", str(self.port), "--threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
