@@ -31,3 +31,22 @@ def fake_openai():
 
     with FakeOpenAI() as s:
         yield s
+
+
+TOOL = """import sys
+import numpy as np
+from PIL import Image
+src, dst, expr, alpha = sys.argv[1:5]
+img = np.asarray(Image.open(src).convert("RGB")).astype(float)
+k = "happy sad angry fear surprised disgust".split().index(expr) if expr in "happy sad angry fear surprised disgust" else 0
+img[..., k % 3] *= 1 + 0.3 * float(alpha)
+Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(dst)
+"""
+
+
+@pytest.fixture(scope="session")
+def command_template(tmp_path_factory) -> str:
+    """An external editor (a Python script that tints a channel by alpha) as a command template."""
+    p = tmp_path_factory.mktemp("tool") / "tint_tool.py"
+    p.write_text(TOOL)
+    return f"{sys.executable} {p} {{input}} {{output}} {{expression}} {{alpha}}"

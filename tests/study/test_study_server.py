@@ -270,3 +270,40 @@ def test_concurrent_posts_never_overwrite(images, db_target):
     for key, q in expected.items():
         assert stored[key] == pytest.approx(q)
     engine.dispose()
+
+
+def test_multi_stimulus_shows_lq_input_and_ground_truth(images, tmp_path):
+    data = {
+        "dimensions": ["quality", {"name": "id_fidelity", "stimulus": "multi"}],
+        "groups": {"R": [
+            {"key": "synthetic", "image": "astronaut_out.jpg", "reference": "feat_anger_out.jpg",
+             "ground_truth": "astronaut_ref.png"},
+            {"key": "real-world", "image": "feat_happy_out.jpg", "reference": "feat_happy_ref.png"},
+        ]},
+        "raters": 1,
+    }
+    engine = db.make_engine(tmp_path / "m.db", create=True)
+    _, (inv,) = store.create_study(engine, load_study(write_study(images, data, "multi.yaml")))
+    client = create_app(engine).test_client()
+    tok = inv.token
+    assert client.post(f"/r/{tok}/tutorial").status_code == 303
+    seen = set()
+    for _ in range(2):
+        page = client.get(f"/r/{tok}/rate").get_data(as_text=True)
+        iid = int(ITEM_RE.search(page).group(1))
+        key = {v: k for k, v in item_ids(engine).items()}[iid]
+        figures = re.findall(r'<figure class="extra" data-for="([^"]*)">.*?<figcaption>([^<]*)<',
+                             page, re.S)
+        if key == "synthetic":
+            assert figures == [("id_fidelity", "Low-quality input"), ("id_fidelity", "Ground truth")]
+            gt = client.get(f"/r/{tok}/img/{iid}/ground_truth")
+            assert gt.data == (images / "astronaut_ref.png").read_bytes()
+        else:  # no ground truth: double stimulus
+            assert figures == [("id_fidelity", "Low-quality input")]
+            assert client.get(f"/r/{tok}/img/{iid}/ground_truth").status_code == 404
+        assert 'id="prompt"' not in page  # no dimension shows a prompt
+        seen.add(key)
+        form = {"item_id": iid, "score_quality": "1", "score_id_fidelity": "2"}
+        assert client.post(f"/r/{tok}/rate", data=form).status_code == 303
+    assert seen == {"synthetic", "real-world"}
+    engine.dispose()

@@ -71,6 +71,8 @@ class Jaw:
     radius: float = 0.2
     pivot: tuple[float, float] = (0.25, 1.0)
     taper: float = 0.0  # the lower lip's motion falls to (1 - taper) at the mouth corners
+    pin: tuple[int, ...] = ()  # vertices held still (the upper lip)
+
 
 
 AnyHandle = Union[Handle, Aperture, Jaw]
@@ -148,7 +150,7 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
              Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.05, 0.0), 0.08, taper=0.6)),
     # AU26 jaw drop: the mandible rotates open (0.22 rad ~ 13 degrees at 1), carrying the chin
     # and lower lip; the lower lip's corners come down less and a little inward: an oval opening.
-    "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55),
+    "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55, pin=_LIP_UPPER),
              Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
@@ -248,14 +250,22 @@ class FieldBuilder:
         if isinstance(h, Aperture):
             return self._aperture_field(h)
         if isinstance(h, Jaw):
-            idx = np.array(sorted(set(h.group)))
+            # the mandible: the given vertices and every vertex below the line through the inner
+            # mouth corners (the whole lower face moves as one piece: nothing gets squeezed)
+            a, b = self.mesh[78, :2], self.mesh[308, :2]
+            slope = (b[1] - a[1]) / (b[0] - a[0]) if abs(b[0] - a[0]) > 1e-9 else 0.0
+            line = a[1] + slope * (self.mesh[:, 0] - a[0])
+            below = np.flatnonzero(self.mesh[:468, 1] > line[:468] + 0.005)
+            idx = np.array(sorted((set(h.group) | set(below.tolist())) - set(h.pin)))
             dz0 = self.mesh[idx, 2] - h.pivot[1]
             # the downward part of the rotation; the backward part (angle * dy0) is left out: it
             # would only shear a turned face sideways in the picture
             moves = np.stack([np.zeros(len(idx)), -h.angle * dz0, np.zeros(len(idx))], axis=1)
-            if h.taper:
-                moves = moves * self._taper(idx, h.taper)[:, None]
-            return self._spread(idx, moves, h.radius)
+            if h.taper:  # only the lips: the bone itself moves in one piece
+                lips = np.isin(idx, _LIP_LOWER + _CORNERS)
+                moves[lips] *= self._taper(idx[lips], h.taper)[:, None]
+            pins = np.array(sorted(set(h.pin) - set(idx.tolist())), dtype=int)
+            return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):

@@ -47,7 +47,7 @@ ALPHA_SEMANTICS = (
 
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
-FOLLOW = 0.35
+FOLLOW = 0.5
 
 
 class NoFaceError(ValueError):
@@ -133,15 +133,17 @@ class OfflineEditor:
         from .warp import MeshWarp, anchor_ring
 
         xy = mesh[:468, :2]
-        vis = visible_vertices(xy)  # a turned head hides some vertices: they are left out
+        # the warp moves the vertices facing the camera, thinned so that no two nearly coincide
+        # (a turned head hides some and crowds others); the rest follow the warp
+        iod = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
+        vis = _thin(xy, visible_vertices(xy), max(1.0, 0.012 * iod))
         # a fixed ring at the margin, and a ring halfway that follows the face outline a little,
         # so the motion fades out smoothly over the band between them
         anchors = anchor_ring(xy, lm.FACE_OVAL, self.margin)
-        follow = anchor_ring(xy, lm.FACE_OVAL, self.margin * 0.45)
+        follow = anchor_ring(xy, lm.FACE_OVAL, self.margin * 0.5)
         oval = np.array(lm.FACE_OVAL)
         nearest = oval[np.argmin(np.linalg.norm(follow[:, None] - xy[oval][None], axis=2), axis=1)]
         warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2])
-        iod = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod, nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
@@ -180,7 +182,7 @@ class OfflineEditor:
         follow = prep.warp.points[len(vis):]
         moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
         out = prep.warp.render(prep.image, moved_all).astype(np.float32)
-        moved = target.copy()  # hidden vertices keep their target (only the retouching uses them)
+        moved = prep.warp.forward(src, moved_all)  # every vertex, including those left out
         moved[vis] = moved_all[: len(vis)]
         self._retouch(prep, out, src, moved, control, aus)
         res = np.clip(np.round(out), 0, 255).astype(np.uint8)
@@ -271,7 +273,11 @@ def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
     lips = median(pixels_in(lm.LIPS_OUTER), (150, 100, 95))
     skin = median(pixels_in((117, 118, 101, 36, 205, 187, 123)), (190, 150, 130))
     light = float(skin.mean())
-    teeth = _whitish(pixels_in(lm.LIPS_INNER), light, np.array([0.93, 0.9, 0.84]) * min(light * 1.05, 245.0))
+    default_teeth = np.array([0.93, 0.9, 0.84]) * min(light * 1.05, 245.0)
+    mouth_w = float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
+    inner = pixels_in(lm.LIPS_INNER)
+    # teeth colour from the photo only when its mouth is open (a closed one shows only lips)
+    teeth = _whitish(inner, light, default_teeth) if len(inner) > 0.02 * mouth_w ** 2 else default_teeth
     mouth = retouch.MouthColours(cavity=np.array([0.3, 0.17, 0.16]) * lips + 4.0, teeth=teeth,
                                  gum=lips * np.array([1.05, 0.85, 0.88]),
                                  tongue=lips * np.array([0.45, 0.28, 0.28]))
@@ -288,6 +294,27 @@ def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
         small = cv2.erode(iris_m, np.ones((3, 3), np.uint8)) if r > 3 else iris_m
         eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)))
     return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
+
+
+#: Vertices kept first when crowded ones are thinned out: the contours retouching relies on.
+_ALWAYS = lm.LIPS_INNER + lm.LIPS_OUTER + lm.EYE_R + lm.EYE_L
+_PRIORITY = _ALWAYS + lm.BROW_R + lm.BROW_L + lm.FACE_OVAL + lm.NOSE_TIP + lm.NOSE_BRIDGE
+
+
+def _thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
+    """Greedy subset of ``candidates`` with no two closer than ``min_sep`` pixels, contour
+    vertices first (sorted indices)."""
+    cand = set(int(i) for i in candidates)
+    # the lips and lids are always kept: a closed mouth's upper and lower inner lips coincide,
+    # and they must still be able to part
+    kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
+    order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
+    for i in order:
+        if i in kept:
+            continue
+        if not kept or np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= min_sep:
+            kept.append(i)
+    return np.array(sorted(kept))
 
 
 def _whitish(px: np.ndarray, skin_light: float, default: np.ndarray) -> np.ndarray:

@@ -41,7 +41,8 @@ class MeshWarp:
         pts = np.vstack([self.points, self.anchors]).astype(np.float64)
         self._all = pts
         self.n = len(self.points)
-        self.tri = Delaunay(pts).simplices.astype(np.int32)
+        self._delaunay = Delaunay(pts)
+        self.tri = self._delaunay.simplices.astype(np.int32).copy()
         # orient all source triangles counter-clockwise in (x, y-down) image coordinates
         area = _signed_area(pts, self.tri)
         flip = area < 0
@@ -114,6 +115,23 @@ class MeshWarp:
             scale[verts[movable[verts]]] = 0.0
         out = self.points + (disp * scale[:, None])[: self.n]
         return out, int(touched[: self.n].sum())
+
+    def forward(self, pts: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Where source positions ``pts`` (any points, e.g. vertices left out of the warp) go when
+        ``points`` move to ``moved``: barycentric coordinates in their source triangle carried to
+        the moved triangle. Points outside the triangulation do not move."""
+        pts = np.asarray(pts, np.float64)
+        dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
+        simp = self._delaunay.find_simplex(pts)
+        out = pts.copy()
+        ok = simp >= 0
+        if ok.any():
+            tr = self._delaunay.transform[simp[ok]]  # (n, 3, 2): inverse matrix and offset
+            b = np.einsum("nij,nj->ni", tr[:, :2], pts[ok] - tr[:, 2])
+            bary = np.column_stack([b, 1 - b.sum(1)])
+            verts = self._delaunay.simplices[simp[ok]]
+            out[ok] = np.einsum("ni,nij->nj", bary, dst[verts])
+        return out
 
     def maps(self, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Backward maps (map_x, map_y) over the ROI and the triangle-index map (-1 = none)."""
@@ -193,5 +211,5 @@ def anchor_ring(mesh_xy: np.ndarray, oval: tuple[int, ...], margin: float, n: in
     pr = np.concatenate([pr, pr, pr])
     r = np.interp(ang, pa, pr)
     # more room below the chin (y grows down): a dropped jaw needs it
-    extra = margin * size * (1.0 + 0.6 * np.clip(rays[:, 1], 0, 1))
+    extra = margin * size * (1.0 + 1.2 * np.clip(rays[:, 1], 0, 1))
     return centre + rays * (r + extra)[:, None]

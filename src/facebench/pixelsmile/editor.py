@@ -85,8 +85,8 @@ class PixelSmileEditor:
         self.subject = check_subject(subject)
         if int(size) < 32 or int(size) % 32:
             raise PixelSmileError(f"size {size!r} must be a multiple of 32 (at least 32)")
-        if int(steps) < 1:
-            raise PixelSmileError(f"steps {steps!r} must be at least 1")
+        if int(steps) < 2:  # one step: the scheduler's terminal shift divides by zero (NaN images)
+            raise PixelSmileError(f"steps {steps!r} must be at least 2")
         if batch_size is not None and int(batch_size) < 1:
             raise PixelSmileError(f"batch_size {batch_size!r} must be at least 1")
         self.size, self.steps, self.seed = int(size), int(steps), int(seed)

@@ -181,12 +181,13 @@ def score_pairs(
                     results[i] = res
             for i, (p, *_rest) in enumerate(loaded):
                 value, error = results[i]
-                row = {"image": p.image, "reference": p.reference or "", "metric": name, "value": value,
+                row = {"_order": (start + i, names.index(name)), "image": p.image, "reference": p.reference or "", "metric": name, "value": value,
                        "lower_better": bool(QUALITY_METRICS.meta(name)["lower_better"]), "error": error}
                 row.update(dict(p.extra))
                 rows.append(row)
         bar.update(len(chunk))
     bar.close()
+    rows.sort(key=lambda r: r.pop("_order"))  # one block of metrics per input, in input order
     return pd.DataFrame(rows, columns=COLUMNS + extra_cols)
 
 
