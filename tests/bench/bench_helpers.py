@@ -70,12 +70,18 @@ class CountingEditor:
 
         self.inner = get_editor("offline")
 
-    def edit(self, image, control, *, face=None):
+    def prepare(self, image, face=None):  # the runner sets a face up once per source and renders each alpha
+        return self.inner.prepare(image, face)
+
+    def render(self, prep, control):
         if CountingEditor.fail_at is not None and len(CountingEditor.calls) + 1 >= CountingEditor.fail_at:
             raise Interrupt("killed")
-        res = self.inner.edit(image, control, face=face)
-        CountingEditor.calls.append((image_hash(image), control.label()))
+        res = self.inner.render(prep, control)
+        CountingEditor.calls.append((image_hash(prep.image), control.label()))
         return res
+
+    def edit(self, image, control, *, face=None):
+        return self.render(self.prepare(image, face), control)
 
 
 class CountingJudge:

@@ -34,13 +34,13 @@ def fake_openai():
 
 
 TOOL = """import sys
-import numpy as np
 from PIL import Image
 src, dst, expr, alpha = sys.argv[1:5]
-img = np.asarray(Image.open(src).convert("RGB")).astype(float)
-k = "happy sad angry fear surprised disgust".split().index(expr) if expr in "happy sad angry fear surprised disgust" else 0
-img[..., k % 3] *= 1 + 0.3 * float(alpha)
-Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(dst)
+bands = list(Image.open(src).convert("RGB").split())
+k = {"happy": 0, "surprised": 1, "angry": 2}.get(expr, 0)
+f = 1 + 0.3 * float(alpha)
+bands[k] = bands[k].point(lambda v: min(255, int(v * f)))
+Image.merge("RGB", bands).save(dst)
 """
 
 

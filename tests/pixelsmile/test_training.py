@@ -23,7 +23,7 @@ def _config(model: Path, data: Path, root: Path, name: str, **kw) -> TrainConfig
     opts = dict(model=str(model), data=str(data), output_dir=str(root / name), cache_dir=str(root / "cache"),
                 size=64, condition_area=56 * 56, feature_encoder=f"{ENCODERS}:feature_encoder",
                 identity_encoder=f"{ENCODERS}:identity_encoder", feature_size=64, identity_size=32, lora_rank=4,
-                lora_alpha=8, learning_rate=3e-3, warmup_steps=1, max_steps=STEPS, batch_size=2,
+                lora_alpha=8, learning_rate=1e-2, warmup_steps=1, max_steps=STEPS, batch_size=2,
                 mixed_precision="no", device="cpu", checkpoint_every=0, seed=5)
     opts.update(kw)
     return TrainConfig(**opts)
@@ -110,6 +110,12 @@ def test_train_command_reports_bad_config_in_one_line(tmp_path, capsys, tiny_mod
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"facebench train pixelsmile: config file {str(bad)!r}: unknown field(s) lora_rnak"]
     missing = tmp_path / "m.yaml"
-    missing.write_text(f"model: {tmp_path / 'nothing'}\ndata: {triplet_file}\noutput_dir: out\ndevice: cpu\n")
+    missing.write_text(f"model: {tmp_path / 'nothing'}\ndata: {triplet_file}\noutput_dir: out\n")
     assert main(["train", "pixelsmile", str(missing)]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == (
+        f"facebench train pixelsmile: model path {str(tmp_path / 'nothing')!r} does not exist")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"source": "x.png"}\n')
+    missing.write_text(f"model: {tiny_model_dir}\ndata: {rows}\noutput_dir: out\n")
+    assert main(["train", "pixelsmile", str(missing)]) == 2
+    assert capsys.readouterr().err.strip().endswith("rows.jsonl:1: field 'source': file 'x.png' not found")

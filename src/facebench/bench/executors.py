@@ -1,6 +1,6 @@
 """Where benchmark work runs: in this process, in local worker processes or threads, or on Ray.
 
-Every executor takes a list of units and a module-level function ``fn(unit) -> dict`` and yields
+An :class:`Executor` takes a list of units and a module-level function ``fn(unit) -> dict`` and yields
 ``(index, outcome)`` as units finish, in completion order, so the runner can commit each result
 the moment it exists. ``fn`` reports failures in its outcome (``{"ok": False, "reason": ...}``);
 an exception escaping ``fn`` is turned into such an outcome too (:func:`safe_call`), so one bad
@@ -61,89 +61,125 @@ def _single_torch_thread() -> Callable[[], None] | None:
     return lambda: torch.set_num_threads(before)
 
 
+class Executor:
+    """Runs units of work; one per benchmark run, so a process pool or a Ray instance is started
+    once and reused by every stage. Use as a context manager (or call :meth:`close`)."""
+
+    def __init__(self, kind: str = "serial", workers: int = 1, ray_address: str | None = None) -> None:
+        if kind not in EXECUTORS:
+            raise ValueError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.kind, self.workers, self.ray_address = kind, workers, ray_address
+        self._pool: cf.Executor | None = None
+        self._ray_started = False
+        self._ray_fn: Any = None
+        self._restore = _single_torch_thread() if kind in ("serial", "threads") else None
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers this executor started and restore torch's thread count."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._ray_started:
+            import ray
+
+            ray.shutdown()
+            self._ray_started = False
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
+
+    def map(self, fn: Callable[[Any], Outcome], units: Sequence[Any], *, desc: str = "",
+            progress: bool = True) -> Iterator[tuple[int, Outcome]]:
+        """Run ``fn`` over ``units``; yield ``(index, outcome)`` as they finish, with a progress bar."""
+        if not units:
+            return
+        bar = tqdm(total=len(units), desc=desc, unit="item", disable=not progress, leave=True, dynamic_ncols=True)
+        try:
+            if self.kind == "serial":
+                gen = ((i, safe_call(fn, u)) for i, u in enumerate(units))
+            elif self.kind == "ray":
+                gen = self._ray(fn, units)
+            else:
+                gen = self._pooled(fn, units)
+            for i, out in gen:
+                bar.update(1)
+                yield i, out
+        finally:
+            bar.close()
+
+    def _pooled(self, fn: Callable[[Any], Outcome], units: Sequence[Any]) -> Iterator[tuple[int, Outcome]]:
+        if self._pool is None:
+            if self.kind == "processes":
+                self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                                    initializer=_init_worker)
+            else:
+                self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="facebench-bench")
+        pool = self._pool
+        window = 4 * self.workers
+        pending: dict[cf.Future, int] = {}
+        nxt = 0
+        try:
+            while nxt < len(units) or pending:
+                while nxt < len(units) and len(pending) < window:
+                    pending[pool.submit(safe_call, fn, units[nxt])] = nxt
+                    nxt += 1
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    try:
+                        out = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory)
+                        out = {"ok": False, "reason": f"worker failed: {type(exc).__name__}: {exc}"}
+                    yield i, out
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def _ray(self, fn: Callable[[Any], Outcome], units: Sequence[Any]) -> Iterator[tuple[int, Outcome]]:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("the ray executor needs Ray: pip install ray") from None
+        if not ray.is_initialized():
+            if self.ray_address:
+                ray.init(address=self.ray_address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            self._ray_started = True
+        if self._ray_fn is None:
+            self._ray_fn = ray.remote(num_cpus=1)(safe_call)
+        window = 4 * self.workers
+        refs: dict[Any, int] = {}
+        nxt = 0
+        try:
+            while nxt < len(units) or refs:
+                while nxt < len(units) and len(refs) < window:
+                    refs[self._ray_fn.remote(fn, units[nxt])] = nxt
+                    nxt += 1
+                done, _ = ray.wait(list(refs), num_returns=1)
+                for ref in done:
+                    i = refs.pop(ref)
+                    try:
+                        out = ray.get(ref)
+                    except Exception as exc:  # noqa: BLE001 - a Ray worker died
+                        out = {"ok": False, "reason": f"ray task failed: {type(exc).__name__}: {exc}"}
+                    yield i, out
+        finally:
+            for ref in refs:
+                ray.cancel(ref)
+
+
 def run_units(fn: Callable[[Any], Outcome], units: Sequence[Any], *, executor: str = "serial",
               workers: int = 1, desc: str = "", progress: bool = True,
               ray_address: str | None = None) -> Iterator[tuple[int, Outcome]]:
-    """Run ``fn`` over ``units`` with the named executor; yield ``(index, outcome)`` as they finish."""
-    if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if not units:
-        return
-    bar = tqdm(total=len(units), desc=desc, unit="item", disable=not progress, leave=True, dynamic_ncols=True)
-    restore = _single_torch_thread() if executor in ("serial", "threads") else None
-    try:
-        if executor == "serial":
-            gen = ((i, safe_call(fn, u)) for i, u in enumerate(units))
-        elif executor == "ray":
-            gen = _ray(fn, units, workers, ray_address)
-        else:
-            gen = _pool(fn, units, workers, executor)
-        for i, out in gen:
-            bar.update(1)
-            yield i, out
-    finally:
-        bar.close()
-        if restore is not None:
-            restore()
-
-
-def _pool(fn: Callable[[Any], Outcome], units: Sequence[Any], workers: int, kind: str) -> Iterator[tuple[int, Outcome]]:
-    if kind == "processes":
-        pool: cf.Executor = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
-    else:
-        pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="facebench-bench")
-    window = 4 * workers
-    pending: dict[cf.Future, int] = {}
-    nxt = 0
-    try:
-        while nxt < len(units) or pending:
-            while nxt < len(units) and len(pending) < window:
-                pending[pool.submit(safe_call, fn, units[nxt])] = nxt
-                nxt += 1
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                i = pending.pop(fut)
-                try:
-                    out = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a worker died (e.g. out of memory)
-                    out = {"ok": False, "reason": f"worker failed: {type(exc).__name__}: {exc}"}
-                yield i, out
-    finally:
-        pool.shutdown(wait=not pending, cancel_futures=True)
-
-
-def _ray(fn: Callable[[Any], Outcome], units: Sequence[Any], workers: int,
-         address: str | None) -> Iterator[tuple[int, Outcome]]:
-    try:
-        import ray
-    except ImportError:
-        raise RuntimeError("the ray executor needs Ray: pip install ray") from None
-    started = False
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        started = True
-    try:
-        remote = ray.remote(num_cpus=1)(safe_call)
-        window = 4 * workers
-        refs: dict[Any, int] = {}
-        nxt = 0
-        while nxt < len(units) or refs:
-            while nxt < len(units) and len(refs) < window:
-                refs[remote.remote(fn, units[nxt])] = nxt
-                nxt += 1
-            done, _ = ray.wait(list(refs), num_returns=1)
-            for ref in done:
-                i = refs.pop(ref)
-                try:
-                    out = ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - a Ray worker died
-                    out = {"ok": False, "reason": f"ray task failed: {type(exc).__name__}: {exc}"}
-                yield i, out
-    finally:
-        if started:
-            ray.shutdown()
+    """One-off :meth:`Executor.map` (starts and stops its own workers)."""
+    with Executor(executor, workers, ray_address) as ex:
+        yield from ex.map(fn, units, desc=desc, progress=progress)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..imageio import image_hash, load_image
 from .components import Component
-from .executors import run_units
+from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
 from .store import Store
@@ -198,94 +198,95 @@ def run_benchmark(
                                   failed=sum(s.error is not None for s in sources.values()),
                                   seconds=time.perf_counter() - t0)
 
-    # 2. edits ----------------------------------------------------------------------------------
-    plans: list[_Plan] = []
-    edit_fail: dict[str, str] = {}
-    for comp in editors:
-        editor = comp.build()
-        fp = comp.fingerprint()
-        ctx_names = [n for n, flag in (("task", "uses_task"), ("prompt", "uses_prompt")) if getattr(editor, flag, False)]
-        for t in tasks:
-            s = sources[t.task_id]
-            ctx = tuple((n, t.task_id if n == "task" else t.prompt) for n in ctx_names)
-            content = None
-            if s.error is None and hasattr(editor, "content_id"):
-                content = [_safe_content_id(editor, t, a) for a in grid]
-            for i, a in enumerate(grid):
-                k = key_of("edit", fp, s.hash, t.expression, a, t.face_box, ctx, content[i] if content else None)
-                plans.append(_Plan(comp, t, a, k, s, ctx))
-    todo: dict[str, EditUnit] = {}
-    have = st.has_many("edit", [p.key for p in plans if p.src.error is None])
-    for p in plans:
-        if p.src.error is None and p.key not in have and p.key not in todo:
-            todo[p.key] = EditUnit(p.editor, ImageRef(path=str(p.task.image)), p.task.expression, p.alpha,
-                                   p.task.face_box, p.ctx)
-    stats["edits"] = _stage(st, "edit", todo, do_edit, "edits", executor, workers, progress, ray_address,
-                            edit_fail, planned=len({p.key for p in plans if p.src.error is None}),
-                            store_fn=lambda k, o: st.put("edit", k, {"hash": o["hash"], "seconds": o["seconds"],
-                                                                     "info": o["info"]}, o["png"]))
-    edits = st.get_many("edit", [p.key for p in plans])
-    edit_hash = {k: r.value["hash"] for k, r in edits.items()}
-    say(f"edits: {stats['edits'].computed} computed, {stats['edits'].cached} cached, {stats['edits'].failed} failed")
-
-    # 3. judgements -----------------------------------------------------------------------------
-    judge_fail: dict[str, str] = {}
-    judge_keys: dict[tuple[str, str, Any], str] = {}  # (judge fingerprint, image hash, box) -> key
-    jtodo: dict[str, JudgeUnit] = {}
-    jplanned: set[str] = set()
-    jfps = {j: j.fingerprint() for j in judges}
-    for j in judges:
-        jobs: list[tuple[str, Any, ImageRef]] = []
-        for s in sources.values():
-            if s.error is None:
-                jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image))))
-                if s.gt_hash:
-                    jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth))))
+    with Executor(executor, workers, ray_address) as ex:
+        # 2. edits ----------------------------------------------------------------------------------
+        plans: list[_Plan] = []
+        edit_fail: dict[str, str] = {}
+        for comp in editors:
+            editor = comp.build()
+            fp = comp.fingerprint()
+            ctx_names = [n for n, flag in (("task", "uses_task"), ("prompt", "uses_prompt"))
+                         if getattr(editor, flag, False)]
+            for t in tasks:
+                s = sources[t.task_id]
+                ctx = tuple((n, t.task_id if n == "task" else t.prompt) for n in ctx_names)
+                content = None
+                if s.error is None and hasattr(editor, "content_id"):
+                    content = [_safe_content_id(editor, t, a) for a in grid]
+                for i, a in enumerate(grid):
+                    k = key_of("edit", fp, s.hash, t.expression, a, t.face_box, ctx, content[i] if content else None)
+                    plans.append(_Plan(comp, t, a, k, s, ctx))
+        todo: dict[str, EditUnit] = {}
+        have = st.has_many("edit", [p.key for p in plans if p.src.error is None])
         for p in plans:
-            if p.key in edit_hash:
-                jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key)))
-        for h, box, ref in jobs:
-            k = key_of("judgement", jfps[j], h, box)
-            judge_keys[(jfps[j], h, _box_key(box))] = k
-            jplanned.add(k)
-            if k not in jtodo:
-                jtodo[k] = JudgeUnit(j, ref, box)
-    have = st.has_many("judgement", jplanned)
-    jtodo = {k: u for k, u in jtodo.items() if k not in have}
-    stats["judgements"] = _stage(st, "judgement", jtodo, do_judge, "judgements", executor, workers, progress,
-                                 ray_address, judge_fail, planned=len(jplanned),
-                                 store_fn=lambda k, o: st.put("judgement", k, {"scores": o["scores"], "info": o["info"],
-                                                                               "seconds": o["seconds"]}))
-    judgements = st.get_many("judgement", jplanned)
-    say(f"judgements: {stats['judgements'].computed} computed, {stats['judgements'].cached} cached, "
-        f"{stats['judgements'].failed} failed")
+            if p.src.error is None and p.key not in have and p.key not in todo:
+                todo[p.key] = EditUnit(p.editor, ImageRef(path=str(p.task.image)), p.task.expression, p.alpha,
+                                       p.task.face_box, p.ctx)
+        n_edits = len({p.key for p in plans if p.src.error is None})
+        stats["edits"] = _stage(ex, todo, do_edit, "edits", progress, edit_fail, planned=n_edits,
+                                store_fn=lambda k, o: st.put("edit", k, {"hash": o["hash"], "seconds": o["seconds"],
+                                                                         "info": o["info"]}, o["png"]))
+        edits = st.get_many("edit", [p.key for p in plans])
+        edit_hash = {k: r.value["hash"] for k, r in edits.items()}
+        say(f"edits: {stats['edits'].computed} computed, {stats['edits'].cached} cached, {stats['edits'].failed} failed")
 
-    # 4. identity -------------------------------------------------------------------------------
-    id_fail: dict[str, str] = {}
-    id_keys: dict[tuple[str, str], str] = {}  # (recogniser label, edit key) -> key
-    itodo: dict[str, IdentityUnit] = {}
-    iplanned: set[str] = set()
-    identical: dict[str, float] = {}
-    for r in recognisers:
-        rfp = r.fingerprint()
-        for p in plans:
-            if p.key not in edit_hash:
-                continue
-            k = key_of("identity", rfp, p.src.hash, edit_hash[p.key], p.task.face_box)
-            id_keys[(r.label, p.key)] = k
-            if edit_hash[p.key] == p.src.hash:
-                identical[k] = 1.0  # the editor returned the source pixels: same embedding
-                continue
-            iplanned.add(k)
-            if k not in itodo:
-                itodo[k] = IdentityUnit(r, ImageRef(path=str(p.task.image)), _ref(st, executor, p.key), p.task.face_box)
-    have = st.has_many("identity", iplanned)
-    itodo = {k: u for k, u in itodo.items() if k not in have}
-    stats["identity"] = _stage(st, "identity", itodo, do_identity, "identity", executor, workers, progress,
-                               ray_address, id_fail, planned=len(iplanned),
-                               store_fn=lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
-    sims = {k: r.value["sim"] for k, r in st.get_many("identity", iplanned).items()}
-    sims.update(identical)
+        # 3. judgements -----------------------------------------------------------------------------
+        judge_fail: dict[str, str] = {}
+        judge_keys: dict[tuple[str, str, Any], str] = {}  # (judge fingerprint, image hash, box) -> key
+        jtodo: dict[str, JudgeUnit] = {}
+        jplanned: set[str] = set()
+        jfps = {j: j.fingerprint() for j in judges}
+        for j in judges:
+            jobs: list[tuple[str, Any, ImageRef]] = []
+            for s in sources.values():
+                if s.error is None:
+                    jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image))))
+                    if s.gt_hash:
+                        jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth))))
+            for p in plans:
+                if p.key in edit_hash:
+                    jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key)))
+            for h, box, ref in jobs:
+                k = key_of("judgement", jfps[j], h, box)
+                judge_keys[(jfps[j], h, _box_key(box))] = k
+                jplanned.add(k)
+                if k not in jtodo:
+                    jtodo[k] = JudgeUnit(j, ref, box)
+        have = st.has_many("judgement", jplanned)
+        jtodo = {k: u for k, u in jtodo.items() if k not in have}
+        stats["judgements"] = _stage(ex, jtodo, do_judge, "judgements", progress, judge_fail, planned=len(jplanned),
+                                     store_fn=lambda k, o: st.put("judgement", k, {
+                                         "scores": o["scores"], "info": o["info"], "seconds": o["seconds"]}))
+        judgements = st.get_many("judgement", jplanned)
+        say(f"judgements: {stats['judgements'].computed} computed, {stats['judgements'].cached} cached, "
+            f"{stats['judgements'].failed} failed")
+
+        # 4. identity -------------------------------------------------------------------------------
+        id_fail: dict[str, str] = {}
+        id_keys: dict[tuple[str, str], str] = {}  # (recogniser label, edit key) -> key
+        itodo: dict[str, IdentityUnit] = {}
+        iplanned: set[str] = set()
+        identical: dict[str, float] = {}
+        for r in recognisers:
+            rfp = r.fingerprint()
+            for p in plans:
+                if p.key not in edit_hash:
+                    continue
+                k = key_of("identity", rfp, p.src.hash, edit_hash[p.key], p.task.face_box)
+                id_keys[(r.label, p.key)] = k
+                if edit_hash[p.key] == p.src.hash:
+                    identical[k] = 1.0  # the editor returned the source pixels: same embedding
+                    continue
+                iplanned.add(k)
+                if k not in itodo:
+                    itodo[k] = IdentityUnit(r, ImageRef(path=str(p.task.image)), _ref(st, executor, p.key),
+                                            p.task.face_box)
+        have = st.has_many("identity", iplanned)
+        itodo = {k: u for k, u in itodo.items() if k not in have}
+        stats["identity"] = _stage(ex, itodo, do_identity, "identity", progress, id_fail, planned=len(iplanned),
+                                   store_fn=lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
+        sims = {k: r.value["sim"] for k, r in st.get_many("identity", iplanned).items()}
+        sims.update(identical)
 
     # 5. tables ---------------------------------------------------------------------------------
     results = build_results(
@@ -295,10 +296,13 @@ def run_benchmark(
     )
     fails = failures_frame(failures, results, id_fail_rows=_identity_failures(plans, recognisers, id_keys, id_fail))
     config = {
-        "track": track, "alphas": list(grid), "editors": [{"label": e.label, "name": e.name, "options": _public(e.options)} for e in editors],
-        "judges": [{"label": j.label, "name": j.name, "id": j.build().judge_id(), "judged": list(j.build().judged)} for j in judges],
+        "track": track, "alphas": list(grid),
+        "editors": [{"label": e.label, "name": e.name, "options": _public(e.options)} for e in editors],
+        "judges": [{"label": j.label, "name": j.name, "id": j.build().judge_id(), "judged": list(j.build().judged)}
+                   for j in judges],
         "recognisers": [r.label for r in recognisers], "manifest": str(m.path) if m.path else None,
-        "tasks": len(m.tasks), "invalid_rows": len(m.errors), "cache": str(st.path), "executor": executor, "workers": workers,
+        "tasks": len(m.tasks), "invalid_rows": len(m.errors), "cache": str(st.path), "executor": executor,
+        "workers": workers,
     }
     return RunResult(results, fails, stats, config)
 
@@ -330,16 +334,14 @@ def _identity_failures(plans: list[_Plan], recognisers: Sequence[Component], id_
     return out
 
 
-def _stage(store: Store, kind: str, todo: dict[str, Any], fn: Callable[[Any], dict[str, Any]], desc: str,
-           executor: str, workers: int, progress: bool, ray_address: str | None, fail: dict[str, str], *,
-           planned: int, store_fn: Callable[[str, dict[str, Any]], None]) -> StageStats:
+def _stage(ex: Executor, todo: dict[str, Any], fn: Callable[[Any], dict[str, Any]], desc: str, progress: bool,
+           fail: dict[str, str], *, planned: int, store_fn: Callable[[str, dict[str, Any]], None]) -> StageStats:
     """Run the ``todo`` units of one stage, committing each success as it arrives."""
     keys = list(todo)
     units = [todo[k] for k in keys]
     s = StageStats(planned=planned, cached=planned - len(units))
     t0 = time.perf_counter()
-    for i, out in run_units(fn, units, executor=executor, workers=workers, desc=desc, progress=progress,
-                            ray_address=ray_address):
+    for i, out in ex.map(fn, units, desc=desc, progress=progress):
         if out.get("ok"):
             store_fn(keys[i], out)
             s.computed += 1

@@ -62,17 +62,19 @@ class Aperture:
 
 @dataclass(frozen=True)
 class Jaw:
-    """The mandible rotating open by ``angle`` radians per unit about a left-right axis through
-    the jaw joints at canonical ``(y, z) = pivot`` (in front of the ears): every member moves on a
-    circle, so the chin goes down and back and points near the joint hardly move."""
+    """The mandible opening: everything below the line through the mouth corners (plus
+    ``group``) moves down by ``drop`` per unit, in one piece across the chin and fading out
+    toward the jaw joints between canonical ``|x| = fade[0]`` and ``fade[1]``. A rigid drop
+    rather than a rotation: on a turned head a rotation's depth-dependent motion shears crowded
+    vertices past each other. The lower lip's motion falls to ``1 - taper`` at the corners, the
+    ``pin`` vertices (the upper lip) stay, the cheeks follow within ``radius``."""
 
     group: tuple[int, ...]
-    angle: float
+    drop: float
     radius: float = 0.2
-    pivot: tuple[float, float] = (0.25, 1.0)
-    taper: float = 0.0  # the lower lip's motion falls to (1 - taper) at the mouth corners
-    pin: tuple[int, ...] = ()  # vertices held still (the upper lip)
-
+    taper: float = 0.0
+    pin: tuple[int, ...] = ()
+    fade: tuple[float, float] = (0.3, 0.75)
 
 
 AnyHandle = Union[Handle, Aperture, Jaw]
@@ -148,8 +150,8 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU25 lips part: a small opening without jaw motion.
     "AU25": (Handle(lm.LIPS_INNER_UPPER[1:-1], (0.0, 0.02, 0.0), 0.06, taper=0.6),
              Handle(lm.LIPS_INNER_LOWER[1:-1], (0.0, -0.05, 0.0), 0.08, taper=0.6)),
-    # AU26 jaw drop: the mandible rotates open (0.22 rad ~ 13 degrees at 1), carrying the chin
-    # and lower lip; the lower lip's corners come down less and a little inward: an oval opening.
+    # AU26 jaw drop: the mandible opens (0.22 of the eye-corner distance at the chin at 1),
+    # carrying the lower lip; the lip's corners come down less and a little inward: an oval.
     "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55, pin=_LIP_UPPER),
              Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
@@ -250,22 +252,7 @@ class FieldBuilder:
         if isinstance(h, Aperture):
             return self._aperture_field(h)
         if isinstance(h, Jaw):
-            # the mandible: the given vertices and every vertex below the line through the inner
-            # mouth corners (the whole lower face moves as one piece: nothing gets squeezed)
-            a, b = self.mesh[78, :2], self.mesh[308, :2]
-            slope = (b[1] - a[1]) / (b[0] - a[0]) if abs(b[0] - a[0]) > 1e-9 else 0.0
-            line = a[1] + slope * (self.mesh[:, 0] - a[0])
-            below = np.flatnonzero(self.mesh[:468, 1] > line[:468] + 0.005)
-            idx = np.array(sorted((set(h.group) | set(below.tolist())) - set(h.pin)))
-            dz0 = self.mesh[idx, 2] - h.pivot[1]
-            # the downward part of the rotation; the backward part (angle * dy0) is left out: it
-            # would only shear a turned face sideways in the picture
-            moves = np.stack([np.zeros(len(idx)), -h.angle * dz0, np.zeros(len(idx))], axis=1)
-            if h.taper:  # only the lips: the bone itself moves in one piece
-                lips = np.isin(idx, _LIP_LOWER + _CORNERS)
-                moves[lips] *= self._taper(idx[lips], h.taper)[:, None]
-            pins = np.array(sorted(set(h.pin) - set(idx.tolist())), dtype=int)
-            return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
+            return self._jaw_field(h)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):
@@ -293,6 +280,36 @@ class FieldBuilder:
             moves = np.vstack([moves, np.zeros((len(pins), 3))])
             out += self._spread(members, moves, h.radius, receivers)
         return out
+
+    def _jaw_field(self, h: Jaw) -> np.ndarray:
+        """The lower face's drop: full across the chin, fading toward the jaw joints and, beside
+        the mouth, fading in from the corner line (the cheeks stretch rather than shear); the
+        lower lip tapers toward the corners. Every factor is continuous, so nothing folds."""
+        m = self.mesh
+        a, b = m[78, :2], m[308, :2]
+        slope = (b[1] - a[1]) / (b[0] - a[0]) if abs(b[0] - a[0]) > 1e-9 else 0.0
+        line = a[1] + slope * (m[:, 0] - a[0])
+        below = np.flatnonzero(m[:468, 1] > line[:468] + 0.005)
+        idx = np.array(sorted((set(h.group) | set(below.tolist())) - set(h.pin)))
+        c = (m[61, 0] + m[291, 0]) / 2
+        half = max(abs(m[291, 0] - m[61, 0]) / 2, 1e-6)
+        x = np.abs(m[idx, 0] - c)
+        y = m[idx, 1]
+        lateral = np.clip((h.fade[1] - x) / (h.fade[1] - h.fade[0]), 0.0, 1.0)
+        inside = np.clip((half + 0.02 - x) / 0.06, 0.0, 1.0)  # within the mouth's width
+        ramp = inside + (1 - inside) * np.clip((y - line[idx]) / 0.2, 0.0, 1.0)
+        amount = h.drop * lateral * ramp
+        if h.taper:  # the lower lip (and what lies just under it) comes down less at the corners
+            low = np.array(lm.LIPS_OUTER_LOWER)
+            order = np.argsort(m[low, 0])
+            lip_bottom = np.interp(m[idx, 0], m[low[order], 0], m[low[order], 1])
+            u = np.minimum(x / half, 1.0)
+            v = np.clip((y - lip_bottom) / 0.12, 0.0, 1.0)
+            amount *= 1.0 - h.taper * u ** 2 * (1.0 - v)
+        moves = np.zeros((len(idx), 3))
+        moves[:, 1] = amount
+        pins = np.array(sorted(set(h.pin)), dtype=int)
+        return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
 
     def _taper(self, idx: np.ndarray, taper: float) -> np.ndarray:
         """1 on the mouth's midline falling as a parabola to ``1 - taper`` at the corners (and
@@ -329,15 +346,63 @@ class FieldBuilder:
 
     def au_field(self, au: str) -> np.ndarray:
         """(478, 3) field of an action unit, e.g. ``"AU12"`` or the one-sided ``"AU12R"``."""
+        parts = self.au_parts(au)
+        return parts.free + sum(f * unit for _, f, unit in parts.closing)
+
+    def au_parts(self, au: str) -> "AUParts":
+        """An action unit's field split into its free part and its opening/closing parts (so
+        that a mix can stop lids and lips where they meet: :func:`combine`)."""
         name, side = _split_side(au)
         if name not in ACTION_UNITS:
             raise KeyError(f"unknown action unit {au!r}; known: {', '.join(ACTION_UNITS)}")
-        total = np.zeros((len(self.mesh), 3))
+        free = np.zeros((len(self.mesh), 3))
+        closing: list[tuple[str, float, np.ndarray]] = []
         for h in ACTION_UNITS[name]:
             if side != "both":
                 h = _with_side(h, side)
-            total += self.handle_field(h, name)
-        return total
+            if isinstance(h, Aperture):
+                unit = self._aperture_field(Aperture(h.opening, h.edge, 1.0, h.radius, h.side))
+                closing.append((h.opening, h.fraction, unit))
+            else:
+                free += self.handle_field(h, name)
+        return AUParts(free, closing)
+
+
+@dataclass(frozen=True)
+class AUParts:
+    """``free``: (478, 3) field per unit; ``closing``: (opening, fraction per unit, field at
+    fraction 1) for each edge of an opening the action unit moves."""
+
+    free: np.ndarray
+    closing: list[tuple[str, float, np.ndarray]]
+
+
+#: The most an opening may close in a mix (1 = lids or lips exactly meet).
+MAX_CLOSURE = {"eyes": 0.92, "mouth": 0.97}
+
+
+def combine(weighted: list[tuple[float, AUParts]]) -> tuple[np.ndarray, dict[str, float]]:
+    """``sum_AU w_AU * field_AU``, except that when the closing fractions of an opening add up to
+    more than :data:`MAX_CLOSURE` (the lids or lips would pass each other), the closing parts of
+    that opening are scaled down so that they just meet. Returns the field and, per opening, the
+    scale applied to its closing parts (1 = none)."""
+    total = np.zeros_like(weighted[0][1].free) if weighted else np.zeros((478, 3))
+    sums: dict[str, list[float]] = {}
+    for w, p in weighted:
+        total += w * p.free
+        for opening, f, _ in p.closing:
+            pos_neg = sums.setdefault(opening, [0.0, 0.0])
+            pos_neg[0 if w * f > 0 else 1] += w * f
+    scale = {}
+    for opening, (closing, opening_sum) in sums.items():
+        limit = MAX_CLOSURE.get(opening, 1.0)
+        net = closing + opening_sum
+        scale[opening] = (limit - opening_sum) / closing if net > limit and closing > 0 else 1.0
+    for w, p in weighted:
+        for opening, f, unit in p.closing:
+            k = scale[opening] if w * f > 0 else 1.0
+            total += w * f * k * unit
+    return total, scale
 
 
 def _split_side(au: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from ..face.types import Face
 from ..imageio import load_image
 from . import landmarks as lm
 from . import retouch
-from .actions import FieldBuilder
+from .actions import AUParts, FieldBuilder, combine
 from .base import (
     EDITORS,
     EditResult,
@@ -75,12 +75,13 @@ class _Prepared:
     iod_px: float
     follow_of: np.ndarray  # for each point of the halfway ring, the outline vertex it follows
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
-    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
 
-    def au_field(self, au: str) -> np.ndarray:
+    def au_parts(self, au: str) -> AUParts:
+        """The action unit's field on this face (computed once, then cached)."""
         if au not in self.fields:
-            self.fields[au] = self.builder.au_field(au)
+            self.fields[au] = self.builder.au_parts(au)
         return self.fields[au]
 
 
@@ -143,7 +144,9 @@ class OfflineEditor:
         follow = anchor_ring(xy, lm.FACE_OVAL, self.margin * 0.5)
         oval = np.array(lm.FACE_OVAL)
         nearest = oval[np.argmin(np.linalg.norm(follow[:, None] - xy[oval][None], axis=2), axis=1)]
-        warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2])
+        pos = {int(v): k for k, v in enumerate(vis)}
+        openings = tuple(tuple(pos[v] for v in g if v in pos) for g in (lm.LIPS_INNER, lm.EYE_R, lm.EYE_L))
+        warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings)
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod, nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
@@ -171,13 +174,11 @@ class OfflineEditor:
             for au, w in recipe(expr).aus.items():
                 aus[au] = aus.get(au, 0.0) + alpha * w
         info["aus"] = {k: round(v, 4) for k, v in sorted(aus.items())}
-        disp_c = np.zeros((478, 3))
-        for au, w in aus.items():
-            if w:
-                disp_c += w * prep.au_field(au)
+        disp_c, closure = combine([(w, prep.au_parts(au)) for au, w in sorted(aus.items()) if w])
+        info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
-        target = src + disp[:468]
+        target = _no_crossing(src + disp[:468], src)
         vis = prep.visible
         follow = prep.warp.points[len(vis):]
         moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
@@ -222,7 +223,7 @@ class OfflineEditor:
         mouth_w = float(np.linalg.norm(src[61] - src[291]))
         src_open = a_src > 0.02 * mouth_w ** 2
         gate = 1.0 if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
-        jaw_c = aus.get("AU26", 0.0) * prep.au_field("AU26")[list(lm.CHIN)].mean(0)
+        jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
             layer = retouch.mouth_layer(prep.image, sp, dp, n_up, d_jaw, prep.iod_px, col["mouth"],
@@ -294,6 +295,44 @@ def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
         small = cv2.erode(iris_m, np.ones((3, 3), np.uint8)) if r > 3 else iris_m
         eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)))
     return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
+
+
+#: Facing pairs (upper, lower) of the openings: inner lips and the two eyes' lids.
+_PAIRS = (
+    (lm.LIPS_INNER_UPPER[1:-1], lm.LIPS_INNER_LOWER[1:-1][::-1], (78, 308)),
+    (lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
+    (lm.EYE_L_UPPER, lm.EYE_L_LOWER, lm.EYE_L_CORNERS),
+)
+
+
+def _no_crossing(target: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Lips and lids meet but never pass each other. In the frame of the opening (along the
+    corner-to-corner line, and across it, so head roll does not matter), a lower-edge point that
+    would end above the upper edge is put on it, then an upper-edge point that would end below
+    the (corrected) lower edge is put on that."""
+    out = target.copy()
+    for upper, lower, corners in _PAIRS:
+        u, lo = np.array(upper), np.array(lower)
+        along = src[corners[1]] - src[corners[0]]
+        norm = float(np.hypot(*along))
+        if norm < 1e-9:
+            continue
+        t = along / norm
+        n = np.array([-t[1], t[0]])
+        if n[1] < 0:
+            n = -n  # across the opening, pointing down the face
+        ends = out[list(corners)]
+        ua, un = np.r_[ends[:1] @ t, out[u] @ t, ends[1:] @ t], np.r_[ends[:1] @ n, out[u] @ n, ends[1:] @ n]
+        la, ln = np.r_[ends[:1] @ t, out[lo] @ t, ends[1:] @ t], np.r_[ends[:1] @ n, out[lo] @ n, ends[1:] @ n]
+        ou, ol = np.argsort(ua), np.argsort(la)
+        up_at_lower = np.interp(la[1:-1], ua[ou], un[ou])
+        fix = ln[1:-1] < up_at_lower
+        out[lo[fix]] += np.outer(up_at_lower[fix] - ln[1:-1][fix], n)
+        ln[1:-1] = np.maximum(ln[1:-1], up_at_lower)
+        low_at_upper = np.interp(ua[1:-1], la[ol], ln[ol])
+        fix = un[1:-1] > low_at_upper
+        out[u[fix]] -= np.outer(un[1:-1][fix] - low_at_upper[fix], n)
+    return out
 
 
 #: Vertices kept first when crowded ones are thinned out: the contours retouching relies on.

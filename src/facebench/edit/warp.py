@@ -32,6 +32,7 @@ class MeshWarp:
     points: np.ndarray
     anchors: np.ndarray
     shape: tuple[int, int]
+    openings: tuple[tuple[int, ...], ...] = ()  # point indices around openings that may close
     min_area_ratio: float = 0.05
     tri: np.ndarray = field(init=False)
     roi: tuple[int, int, int, int] = field(init=False)  # x0, y0, x1, y1 (exclusive)
@@ -48,6 +49,15 @@ class MeshWarp:
         flip = area < 0
         self.tri[flip] = self.tri[flip][:, [0, 2, 1]]
         self.src_area = np.abs(area)
+        # slivers (where contours nearly touch, e.g. a closed mouth's lips) may fold harmlessly:
+        # they cover a few pixels; only triangles with real area are kept from folding
+        self.checked = self.src_area > max(1.0, 0.15 * float(np.median(self.src_area)))
+        # triangles spanning an opening (all corners on a mouth's or an eye's rim) may flatten
+        # to nothing: that is the lips or lids meeting, not a fold
+        self._rim = np.zeros(len(pts), bool)  # rims keep their motion; the skin around gives way
+        for group in self.openings:
+            self.checked &= ~np.isin(self.tri, np.asarray(group)).all(axis=1)
+            self._rim[np.asarray(group, dtype=int)] = True
         h, w = self.shape
         hull = cv2.convexHull(self.anchors.astype(np.float32)).reshape(-1, 2)
         x0, y0 = np.floor(hull.min(0)).astype(int)
@@ -77,26 +87,29 @@ class MeshWarp:
         """Indices of triangles that flip or collapse when ``points`` move to ``moved``."""
         dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
         area = _signed_area(dst, self.tri)
-        return np.flatnonzero((self.src_area > 0.5) & (area < self.min_area_ratio * self.src_area))
+        return np.flatnonzero(self.checked & (area < self.min_area_ratio * self.src_area))
 
     def unfold(self, moved: np.ndarray, max_iter: int = 80) -> tuple[np.ndarray, int]:
         """Remove folds: returns corrected points and the number of vertices whose motion changed.
 
         Vertices of folding triangles first get their displacement relaxed toward the mean of
         their neighbours' (Jacobi smoothing: keeps the overall motion, removes the local shear);
-        whatever still folds after ``max_iter`` rounds has its motion shrunk until it does not.
+        the rims of openings keep theirs (the skin around them gives way). Whatever still folds
+        after ``max_iter`` rounds has its motion shrunk until it does not.
         """
         src = self._all
         disp = np.vstack([np.asarray(moved, np.float64) - self.points, np.zeros((len(self.anchors), 2))])
         movable = np.arange(len(src)) < self.n
         touched = np.zeros(len(src), bool)
-        ok_src = self.src_area > 0.5  # triangles with real area in the source
+        ok_src = self.checked
         for _ in range(max_iter):
             bad = ok_src & (_signed_area(src + disp, self.tri) < self.min_area_ratio * self.src_area)
             if not bad.any():
                 break
             verts = np.unique(self.tri[bad])
-            verts = verts[movable[verts]]
+            verts = verts[movable[verts] & ~self._rim[verts]]
+            if len(verts) == 0:
+                break
             mean = (self._adj[verts] @ disp) / self._deg[verts, None]
             disp[verts] = 0.5 * disp[verts] + 0.5 * mean
             touched[verts] = True

