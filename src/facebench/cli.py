@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facebench.study.cli",
     "facebench.pixelsmile.cli",
     "facebench.quality.cli",
+    "facebench.data.cli",
 )
 
 

@@ -1,7 +1,7 @@
 """Small editors and judges for benchmark tests, registered in the real registries.
 
-They do real (if simple) work on real photos: ``test-tint`` warms the image in proportion to
-alpha (faces stay detectable); ``test-crash`` crashes for "sad"; ``test-half`` returns half-size
+They do real (if simple) work on real photos: ``test-tint`` boosts one colour channel in
+proportion to alpha (faces stay detectable); ``test-crash`` crashes for "sad"; ``test-half`` returns half-size
 images; ``test-counting`` wraps the offline editor and records every call (and can be told to
 raise an interrupt at its n-th call); ``test-counting`` judge does the same for the offline judge.
 """
@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from facebench.edit.base import EDITORS, EditResult
-from facebench.expressions import BASIC6
+from facebench.expressions import BASIC6, EXPRESSIONS
 from facebench.imageio import image_hash
 from facebench.judges import JUDGES, get_judge
 
@@ -21,10 +21,11 @@ class Interrupt(BaseException):
     """Stands for a kill: not an Exception, so the runner does not record it as an item failure."""
 
 
-def _tint(image: np.ndarray, alpha: float) -> np.ndarray:
+def _tint(image: np.ndarray, alpha: float, expression: str) -> np.ndarray:
+    """Boost one colour channel (chosen by the expression) by 25% x alpha."""
     out = image.astype(np.float64)
-    out[..., 0] = out[..., 0] * (1 + 0.25 * alpha)
-    out[..., 2] = out[..., 2] * (1 - 0.25 * alpha)
+    k = EXPRESSIONS.index(expression) % 3
+    out[..., k] = out[..., k] * (1 + 0.25 * alpha)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
@@ -34,7 +35,7 @@ class TintEditor:
 
     def edit(self, image, control, *, face=None):
         (expr, alpha), = control.weights
-        return EditResult(_tint(image, alpha), control, None, self.name, {"tint": alpha})
+        return EditResult(_tint(image, alpha, expr), control, None, self.name, {"tint": alpha})
 
 
 class CrashEditor(TintEditor):
@@ -56,32 +57,20 @@ class HalfEditor(TintEditor):
         return res
 
 
-class CountingEditor:
-    """The offline editor, counting completed edits in ``calls``; raises :class:`Interrupt` at
-    call number ``fail_at`` (class attributes, so they do not change the cache fingerprint)."""
+class CountingEditor(TintEditor):
+    """The tint editor, counting completed edits in ``calls``; raises :class:`Interrupt` at call
+    number ``fail_at`` (class attributes, so they do not change the cache fingerprint)."""
 
     name = "test-counting"
-    alpha_semantics = "as offline"
     calls: list[tuple[str, str]] = []
     fail_at: int | None = None
 
-    def __init__(self) -> None:
-        from facebench.edit.base import get_editor
-
-        self.inner = get_editor("offline")
-
-    def prepare(self, image, face=None):  # the runner sets a face up once per source and renders each alpha
-        return self.inner.prepare(image, face)
-
-    def render(self, prep, control):
+    def edit(self, image, control, *, face=None):
         if CountingEditor.fail_at is not None and len(CountingEditor.calls) + 1 >= CountingEditor.fail_at:
             raise Interrupt("killed")
-        res = self.inner.render(prep, control)
-        CountingEditor.calls.append((image_hash(prep.image), control.label()))
+        res = super().edit(image, control, face=face)
+        CountingEditor.calls.append((image_hash(image), control.label()))
         return res
-
-    def edit(self, image, control, *, face=None):
-        return self.render(self.prepare(image, face), control)
 
 
 class CountingJudge:

@@ -99,8 +99,8 @@ def test_one_row_equals_the_stock_pipeline_call(editor, crop, monkeypatch):
     prompt = expression_prompt("surprised")
     enc = plain.encode(crop, prompt)
     ours = sample(editor.pipe, crop, enc.embeds[None], torch.ones(1, len(enc.embeds), dtype=torch.bool),
-                  steps=3, seed=7, output="float")[0]
-    ref = editor.pipe(image=Image.fromarray(crop), prompt=prompt, num_inference_steps=3, height=size, width=size,
+                  steps=2, seed=7, output="float")[0]
+    ref = editor.pipe(image=Image.fromarray(crop), prompt=prompt, num_inference_steps=2, height=size, width=size,
                       true_cfg_scale=1.0, generator=torch.Generator().manual_seed(7), output_type="pt").images[0]
     assert torch.allclose((ours + 1) / 2, ref, atol=1e-5)
 
@@ -109,10 +109,10 @@ def test_batched_sweep_equals_separate_calls(editor, photo, crop):
     controls = [ExpressionControl.single("happy", a) for a in ALPHAS]
     embeds, mask = editor.conditioning(crop, controls)
     assert len(set(mask.sum(1).tolist())) > 1  # rows of different lengths share the batch
-    batched = sample(editor.pipe, crop, embeds, mask, steps=3, seed=42, output="float")
+    batched = sample(editor.pipe, crop, embeds, mask, steps=2, seed=42, output="float")
     for r in range(len(controls)):
         e, m = editor.conditioning(crop, controls[r:r + 1])
-        alone = sample(editor.pipe, crop, e, m, steps=3, seed=42, output="float")[0]
+        alone = sample(editor.pipe, crop, e, m, steps=2, seed=42, output="float")[0]
         assert torch.allclose(batched[r], alone, atol=1e-5)
     assert not torch.allclose(batched[0], batched[2], atol=1e-3)  # alpha changes the image
     sweep = editor.sweep(photo, "happy", ALPHAS[1:3])
@@ -158,3 +158,21 @@ def test_bad_inputs_fail_with_one_line(editor, photo, tiny_model_dir, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(PixelSmileError, match="sees no CUDA GPU"):
             get_editor("pixelsmile", model=str(tiny_model_dir), device="cuda")
+
+
+def test_command_line_sweep_and_errors(tiny_model_dir, tmp_path, capsys):
+    from facebench.cli import main
+    from facebench.samples import astronaut_path
+
+    common = ["--model", str(tiny_model_dir), "--size", "64", "--steps", "2", "--condition-area", "3136",
+              "--device", "cpu", "-o", str(tmp_path)]
+    missing = str(tmp_path / "missing.png")
+    assert main(["pixelsmile", "sweep", str(astronaut_path()), missing, "--expression", "happy",
+                 "--alphas", "0,1", *common]) == 1
+    out, err = capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["astronaut_happy=0.png", "astronaut_happy=1.png"]
+    assert err.strip().splitlines()[-1] == f"failed: {missing}: {missing}: file not found"  # the other image ran
+    assert main(["pixelsmile", "edit", str(astronaut_path()), "--expression", "grumpy", *common]) == 2
+    assert "unknown expression 'grumpy'" in capsys.readouterr().err
+    assert main(["pixelsmile", "edit", str(astronaut_path()), "--blend", "happy=5", *common]) == 2
+    assert "out of range" in capsys.readouterr().err

@@ -247,3 +247,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.manifest}:{t.line}: field 'image': file not found: {t.image}")
     print(f"{len(m.tasks)} valid task(s), {len(m.errors)} invalid row field(s), {len(missing)} missing image(s)")
     return 0 if not m.errors and not missing else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m facebench.bench.cli ...``: the bench commands alone (a quick start: the other
+    facebench commands are not imported)."""
+    parser = argparse.ArgumentParser(prog="facebench")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -45,7 +45,7 @@ from .quality import anime_reasons, measure, quality_reasons
 #: Bump when a collect record would change for the same image and settings.
 COLLECT_VERSION = "1"
 KIND = "data_collect"
-_PARTS = ("detection", "mesh", "geometry", "identity")
+_PARTS = ("detection", "mesh", "geometry")
 
 
 @dataclass
@@ -55,7 +55,6 @@ class Collected:
     table: pd.DataFrame
     embeddings: dict[str, np.ndarray]
     variant_sims: dict[str, list[float]]
-    recogniser: str
     warnings: list[str]
 
 
@@ -71,15 +70,18 @@ def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
-def _main_embedding(img: np.ndarray) -> list[float] | None:
-    from ..face import analyze
+def _embedder(cfg: DataConfig) -> Callable[[np.ndarray, Any], np.ndarray]:
+    """``f(image, box) -> embedding`` with the filter's recogniser, the way the benchmark runner embeds
+    a face for identity similarity (:mod:`facebench.bench.identity`: the given box, no keypoints)."""
+    from ..face.identity import embed, get_recogniser
 
-    faces = analyze(img, parts=("detection", "identity"))
-    return None if not faces or faces[0].identity is None else [float(v) for v in faces[0].identity]
+    rec = get_recogniser(cfg.filter.recogniser, **dict(cfg.filter.recogniser_options))
+    return lambda img, box: np.asarray(embed(img, np.asarray([box], np.float64), None, recogniser=rec)[0], np.float64)
 
 
 def analyse_image(img: np.ndarray, domain: str, cfg: DataConfig) -> dict[str, Any]:
-    """Domain, quality measures, failing rules, pHash and (human) identity embeddings of one image."""
+    """Domain, quality measures, failing rules, pHash and (human) identity embeddings of one image:
+    the main face's, and its similarity to the main face of each of :func:`.identity.variant_images`."""
     from ..face import analyze
     from ..face.identity import similarity
 
@@ -89,15 +91,15 @@ def analyse_image(img: np.ndarray, domain: str, cfg: DataConfig) -> dict[str, An
         rec["domain"] = "human"
         rec["measures"] = measure(img, faces)
         rec["reasons"] = quality_reasons(rec["measures"], cfg.collect)
-        emb = faces[0].identity
-        rec["recogniser"] = faces[0].identity_recogniser
-        if not rec["reasons"] and emb is not None:
+        if not rec["reasons"]:
+            emb_of = _embedder(cfg)
+            emb = emb_of(img, faces[0].box)
             rec["embedding"] = [float(v) for v in emb]
             sims = []
             for v in variant_images(img).values():
-                e = _main_embedding(v)
-                if e is not None:
-                    sims.append(float(similarity(np.asarray(emb), np.asarray(e))))
+                vf = analyze(v, parts=("detection",))
+                if vf:
+                    sims.append(float(similarity(emb, emb_of(v, vf[0].box))))
             rec["variant_sims"] = sims
         return rec
     if domain in ("anime", "auto"):
@@ -125,7 +127,8 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
     records: dict[str, dict[str, Any]] = {}
     images: dict[str, np.ndarray] = {}
     warnings: list[str] = []
-    settings = key_of(COLLECT_VERSION, cfg.to_dict()["collect"])
+    conf = cfg.to_dict()
+    settings = key_of(COLLECT_VERSION, conf["collect"], conf["filter"]["recogniser"], conf["filter"]["recogniser_options"])
     files = [(i, spec, p) for i, spec in enumerate(cfg.sources) for p in list_images([spec.path])]
     for i, spec in enumerate(cfg.sources):
         if not any(j == i for j, _, _ in files):
@@ -173,7 +176,6 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
     for col in ("source_id", "hash", "phash", "box", "duplicate_of", "image"):
         if col not in table:
             table[col] = None
-    recogniser = next((r.get("recogniser", "") for r in records.values() if r.get("recogniser")), "dlib")
     emb, vsims = _dedup(table, records, cfg)
     for sid in table.loc[table["status"] == "kept", "source_id"]:
         p = out / "sources" / f"{sid}.png"
@@ -190,7 +192,7 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
             warnings.append(f"sources[{i}] {spec.path}: {len(part)} image(s), none kept ({summary})")
     for w in warnings:
         log(f"warning: {w}")
-    return Collected(table, emb, vsims, recogniser, warnings)
+    return Collected(table, emb, vsims, warnings)
 
 
 def _dedup(table: pd.DataFrame, records: dict[str, dict[str, Any]], cfg: DataConfig

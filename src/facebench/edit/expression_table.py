@@ -51,7 +51,7 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     "happy": _r({"AU6": 0.8, "AU12": 1.0, "AU25": 0.7},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
-    "sad": _r({"AU1": 1.0, "AU4": 0.5, "AU15": 1.0, "AU24": 0.8, "AU43": 0.15},
+    "sad": _r({"AU1": 0.7, "AU4": 0.5, "AU15": 1.4, "AU24": 0.8, "AU43": 0.3, "AU17": 0.3},
               note="inner brows up and together, mouth corners down, lips together"),
     "angry": _r({"AU4": 1.0, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.5},
                 note="brows down and together, glaring lids, lips tightened and pressed"),

@@ -32,6 +32,8 @@ def _add_editor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), help="default bf16 on CUDA, fp32 on CPU")
     p.add_argument("--batch-size", type=int, help="rows per denoising batch (default: a whole sweep)")
+    p.add_argument("--condition-area", type=int, default=384 * 384,
+                   help="pixels of the image the VL text encoder sees (pipeline default 147456 = 384^2)")
     p.add_argument("--no-paste-back", action="store_true",
                    help="return the edited square crop instead of pasting it back into the input")
     p.add_argument("-o", "--output", required=True, help="output folder")
@@ -80,7 +82,8 @@ def _editor(args: argparse.Namespace) -> Any:
 
     return PixelSmileEditor(args.model, args.lora, lora_scale=args.lora_scale, subject=args.subject, size=args.size,
                             steps=args.steps, seed=args.seed, true_cfg_scale=args.guidance, device=args.device,
-                            dtype=args.dtype, batch_size=args.batch_size, paste_back=not args.no_paste_back)
+                            dtype=args.dtype, batch_size=args.batch_size, paste_back=not args.no_paste_back,
+                            condition_area=args.condition_area)
 
 
 def _save(img: Any, path: Path) -> None:

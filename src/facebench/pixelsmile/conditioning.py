@@ -34,6 +34,10 @@ from typing import Mapping, Sequence
 
 import torch
 
+#: A coefficient at most this large counts as zero for the mask rule (``1 - 0.1 - 0.2 - 0.7`` is not
+#: exactly 0 in floating point).
+ZERO = 1e-6
+
 
 @dataclass(frozen=True)
 class PromptEncoding:
@@ -108,7 +112,7 @@ def combine(aligned: AlignedPrompts, alphas: torch.Tensor | Sequence[Sequence[fl
     delta = aligned.embeds[1:] - e0  # (N-1, L, D)
     embeds = e0.unsqueeze(0) + torch.einsum("rn,nld->rld", a, delta)
     coeffs = torch.cat([1.0 - a.sum(dim=1, keepdim=True), a], dim=1)  # (R, N)
-    mask = ((coeffs != 0).unsqueeze(-1) & aligned.mask.unsqueeze(0)).any(dim=1)
+    mask = ((coeffs.abs() > ZERO).unsqueeze(-1) & aligned.mask.unsqueeze(0)).any(dim=1)
     return embeds, mask
 
 

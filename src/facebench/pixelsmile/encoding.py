@@ -1,14 +1,15 @@
 """Encode PixelSmile prompts *with the input image* through the pipeline's Qwen2.5-VL text encoder.
 
 This follows diffusers' ``QwenImageEditPlusPipeline._get_qwen_prompt_embeds`` (chat template with a
-"Picture 1" vision block, last hidden layer, the system-prompt tokens dropped) with two changes:
+"Picture 1" vision block, last hidden layer, the system-prompt tokens dropped) with three changes:
 
 - the processor's ``mm_token_type_ids`` are passed to the text encoder, so the image tokens get
   Qwen2.5-VL's 3-D rotary positions (diffusers 0.42.1 leaves them out, and transformers 5 then falls
   back to sequential positions: upstream diffusers issue #14194);
-- the number of dropped template tokens is counted with the pipeline's own tokenizer (the text of
-  the template before the user turn's content), instead of the constant 64 that holds only for the
-  real Qwen tokenizer;
+- the number of dropped template tokens is counted with the pipeline's own tokenizer (the template
+  text before the user's content: system prompt and ``<|im_start|>user\n``), instead of the constant
+  64 that holds only for the real Qwen tokenizer (the same count: diffusers' text-to-image Qwen
+  pipeline drops 34, the length of its shorter system prompt counted the same way);
 - every prompt is encoded alone (batch of one, no padding) and the token ids are kept, so prompts
   can be aligned later (:mod:`facebench.pixelsmile.conditioning`).
 

@@ -257,7 +257,7 @@ class QualityPredictor:
         """Read a model written by :meth:`save` (no code is unpickled)."""
         try:
             blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a model
             raise ValueError(f"{path}: not a facebench quality model ({str(exc).splitlines()[0]})") from None
         if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
             raise ValueError(f"{path}: not a facebench quality model (format {FORMAT_VERSION})")
