@@ -127,3 +127,25 @@ def test_http_editor(fake_openai, face):
         ed.edit(face, single("happy", 1.0))
     with pytest.raises(EditError, match="one expression at a time"):
         ed.edit(face, ExpressionControl.blend({"happy": 0.5, "sad": 0.5}))
+
+
+def test_replaced_folder_files_are_not_hidden_by_the_cache(tmp_path, face, fake_openai):
+    from facebench.bench import Component, Manifest, Task, run_benchmark
+
+    fake_openai.reset("good")
+    src = tmp_path / "src.png"
+    Image.fromarray(face).save(src)
+    d = tmp_path / "edits" / "t1" / "happy"
+    d.mkdir(parents=True)
+    Image.fromarray(np.full_like(face, 40)).save(d / "1.png")
+    kw = dict(editors=[Component.make("editor", "folder", {"root": str(tmp_path / "edits")})],
+              judges=[Component.make("judge", "vlm", {"base_url": fake_openai.base_url, "model": "m"})],
+              recognisers=[], store=tmp_path / "c.sqlite", track="general", progress=False)
+    m = Manifest([Task("t1", src, "happy", "p")])
+    first = run_benchmark(m, **kw)
+    assert run_benchmark(m, **kw).stats["edits"].computed == 0
+    Image.fromarray(np.full_like(face, 200)).save(d / "1.png")
+    again = run_benchmark(m, **kw)
+    assert again.stats["edits"].computed == 1
+    assert again.results["edited_hash"].iloc[0] != first.results["edited_hash"].iloc[0]
+    assert again.results["score_happy"].iloc[0] != first.results["score_happy"].iloc[0]

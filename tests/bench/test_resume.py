@@ -78,9 +78,14 @@ def _count(db, kind):
         return 0
 
 
-def test_sigkill_half_way_then_rerun_gives_the_same_table(tasks, tmp_path):
+def test_sigkill_half_way_then_rerun_gives_the_same_table(tasks, tmp_path, command_template, fake_openai):
+    """A ``facebench bench run`` process (external-command editor, VLM judge on a local server)
+    killed with SIGKILL half-way through its edits, then started again."""
+    fake_openai.reset("good")
     write_manifest(tasks, tmp_path / "suite.jsonl")
     cmd = [sys.executable, "-m", "facebench.bench.cli", "run", str(tmp_path / "suite.jsonl"), "--alphas", "0,0.5,1",
+           "--editor", "command", "--editor-opt", f"template={command_template}",
+           "--judge", "vlm", "--judge-opt", f"base_url={fake_openai.base_url}", "--judge-opt", "model=fake-vl",
            "--no-identity", "--no-progress", "--no-html", "--out", str(tmp_path / "run")]
     db = tmp_path / "run" / "cache.sqlite"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -92,15 +97,15 @@ def test_sigkill_half_way_then_rerun_gives_the_same_table(tasks, tmp_path):
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     before = _count(db, "edit")
     assert 3 <= before < 12, "the run was not interrupted half-way"
-    assert not (tmp_path / "run" / "results.parquet").exists()
+    assert _count(db, "judgement") == 0 and not (tmp_path / "run" / "results.parquet").exists()
 
-    assert bench_main(cmd[3:]) == 0  # started again (in this process: the models are loaded already)
+    assert bench_main(cmd[3:]) == 0  # started again
     res, _, config, stats = load_run(tmp_path / "run")
     edits = stats.set_index("stage").loc["edits"]
     assert edits["computed"] == 12 - before and edits["cached"] == before  # nothing edited twice
 
-    want = run_benchmark(Manifest(tasks), editors=[Component.make("editor", "offline")],
-                         judges=[Component.make("judge", "offline")], recognisers=[], store=tmp_path / "ref.sqlite",
-                         alphas=ALPHAS, progress=False)  # uninterrupted, from scratch
+    want = run_benchmark(Manifest(tasks), editors=[Component.make("editor", "command", {"template": command_template})],
+                         judges=[Component.make("judge", "vlm", {"base_url": fake_openai.base_url, "model": "fake-vl"})],
+                         recognisers=[], store=tmp_path / "ref.sqlite", alphas=ALPHAS, progress=False)
     assert want.stats["edits"].computed == 12 and (res["status"] == "ok").all()
     pd.testing.assert_frame_equal(res, want.results)

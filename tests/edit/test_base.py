@@ -42,7 +42,7 @@ def test_parse_blend_accepts_good_strings(text, expected):
     ("joyful=0.5", ["unknown expression", *EXPRESSIONS]),
     ("happy=-0.1", ["out of range"]),
     ("happy=3.5", ["out of range"]),
-    ("happy=nan", ["out of range"]),
+    ("happy=nan", ["malformed"]),
     ("happy=0.5,happy=0.2", ["twice"]),
 ])
 def test_parse_blend_rejects_bad_strings_with_one_clear_line(text, words):

@@ -97,7 +97,7 @@ def test_predictor_beats_chance_and_reloads(study, tmp_path):
     pairs = study["pairs"]
     images = [load_image(p.image) for p in pairs]
     y = study["mos"].set_index("item").loc[[p.image for p in pairs], "mos"].to_numpy()
-    cfg = PredictorConfig(epochs=30, image_size=64, seed=0)
+    cfg = PredictorConfig(epochs=30, image_size=48, width=8, seed=0)  # small: a fast test
     feats = extract_features(images, cfg.feature_groups)
     model = QualityPredictor(cfg)
     report = model.fit(images, y, features=feats)

@@ -60,6 +60,11 @@ class _LoopSweep:
         return [self.edit(image, c, face=face, **kw) for c in sweep_controls(expression, alphas)]  # type: ignore[attr-defined]
 
 
+def _file_id(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
 def alpha_file_stem(alpha: float) -> str:
     """The file stem of an alpha in the folder layout: ``f"{alpha:g}"``."""
     return f"{float(alpha):g}"
@@ -106,6 +111,11 @@ class FolderEditor(_LoopSweep):
             except ValueError:
                 continue
         raise EditError(f"no file for alpha {alpha_file_stem(alpha)} in {d}")
+
+    def content_id(self, task: str, expression: str, alpha: float) -> str:
+        """Path, size and modification time of the file an edit reads: part of the cache key, so
+        replacing a file is never hidden by the cache."""
+        return _file_id(self.find(task, expression, alpha))
 
     def edit(self, image: np.ndarray, control: ExpressionControl, *, face: FaceSelector = None,
              task: str | None = None) -> EditResult:
@@ -164,6 +174,10 @@ class GalleryEditor(_LoopSweep):
             raise ValueError(f"pixelsmile-gallery editor: {self.root} has no slider/ folder")
         self.check_source = bool(check_source)
         self._source_hash: dict[str, str] = {}
+
+    def content_id(self, task: str, expression: str, alpha: float) -> str:
+        """Path, size and modification time of the frame an edit reads (part of the cache key)."""
+        return _file_id(self.root / "slider" / expression / f"{gallery_frame(alpha):02d}.avif")
 
     def source_path(self, expression: str) -> Path:
         """The source photo of an expression's slider."""

@@ -98,7 +98,9 @@ def _reference_rows(data: ReportData) -> pd.DataFrame | None:
     if data.reference is None or data.board.empty or "model" not in data.board:
         return None
     tracks = set(data.board.get("track", pd.Series(dtype=str)))
-    ref = data.reference[data.reference["track"].isin(tracks)] if tracks & set(data.reference["track"]) else data.reference
+    ref = data.reference[data.reference["track"].isin(tracks)]
+    if ref.empty:  # e.g. the fed track: the paper publishes no FED numbers
+        return None
     rows = []
     for _, r in ref.iterrows():
         row = {c: "" for c in data.board.columns}
@@ -122,12 +124,12 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
     ok = ok[ok["judge"].isin(first_judge)]
     for model, df in ok.groupby("model", sort=True):
         rows = []
-        for i, e in enumerate(EXPRESSIONS):
+        for e in EXPRESSIONS:
             sub = df[df["expression"] == e]
             if sub.empty:
                 continue
             tids = sorted(sub["task_id"].unique())
-            tid = tids[i % len(tids)]  # rotate through the sources so the strips show several faces
+            tid = tids[len(rows) % len(tids)]  # rotate through the sources so the strips show several faces
             series = sub[sub["task_id"] == tid].sort_values("alpha")
             try:
                 src = load_image(series["image"].iloc[0])

@@ -160,6 +160,13 @@ def score_group(df: pd.DataFrame, *, cls_mode: str = "per_series", linear: bool 
         m.update({"FED": NOT_APPLICABLE, "Alignment": NOT_APPLICABLE, "Fidelity": NOT_APPLICABLE, "REG": NOT_APPLICABLE})
     m["recognisers"] = str(df["recognisers"].iloc[0]) if "recognisers" in df else ""
     m["cls_mode"] = cls_mode
+    edited = set(top["expression"])
+    for name, subset in (("CLS-6", BASIC6), ("CLS-12", EXPRESSIONS),
+                         ("mSCR", tuple(e for pair in pairs for e in pair))):
+        v = m.get(name)
+        gone = [e for e in subset if e not in edited]
+        if isinstance(v, float) and np.isnan(v) and gone:
+            notes.append(f"{name} ({model} / {judge}) is undefined: no successful edits toward {', '.join(gone)}")
     if not all_ok:
         missing = [e for e in EXPRESSIONS if e not in judged]
         notes.append(f"judge {judge} does not judge {', '.join(missing)}: metrics over them read '{NOT_JUDGED}'")

@@ -49,7 +49,7 @@ from .export import (
 )
 from .filtering import apply_filters
 from .generate import generate_and_annotate, run_summary
-from .identity import IdentityBand, calibrate_band, group_identities, pairwise, split_groups
+from .identity import IdentityBand, calibrate_band, group_identities, pairwise, rule_groups, split_groups
 from .prompts import PromptLibrary, compose_library, vlm_check
 
 
@@ -84,8 +84,10 @@ def identity_band(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndar
         lo, hi = f.identity_band
         return IdentityBand(lo, hi, f.recogniser, "config")
     same = [s for h in humans for s in vsims.get(h, [])]
-    sims = pairwise(np.stack([emb[h] for h in humans]))
-    different = list(sims[np.triu_indices(len(humans), 1)])
+    e = np.stack([emb[h] for h in humans])
+    sims, groups = pairwise(e), np.asarray(rule_groups(e, f.recogniser))
+    iu = np.triu_indices(len(humans), 1)
+    different = list(sims[iu][groups[iu[0]] != groups[iu[1]]])
     try:
         return calibrate_band(same, different, recogniser=f.recogniser, high=f.identity_max)
     except ValueError as exc:
@@ -94,15 +96,15 @@ def identity_band(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndar
 
 def assign_splits(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndarray],
                   band: IdentityBand | None) -> pd.DataFrame:
-    """``group`` (identity group: human sources connected by similarity >= the band's low end;
-    every anime source alone) and ``split`` for every kept source."""
+    """``group`` (identity group of :func:`.identity.group_identities` for human sources; every
+    anime source alone, since drawings have no identity embedding) and ``split`` for every kept source."""
     df = sources.copy()
     df["group"], df["split"] = pd.array([pd.NA] * len(df), dtype="Int64"), None
     kept = df[df["status"] == "kept"].sort_values("source_id")
     humans = [s for s in kept["source_id"] if s in emb]
     groups: dict[str, int] = {}
     if humans and band is not None:
-        for s, g in zip(humans, group_identities(np.stack([emb[s] for s in humans]), band.low)):
+        for s, g in zip(humans, group_identities(np.stack([emb[s] for s in humans]), band.low, band.recogniser)):
             groups[s] = g
     for s in kept["source_id"]:
         if s not in groups:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,14 @@ def load_tables(dataset: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFra
 
 
 def _first(reason: Any) -> str:
-    text = str(reason or "")
-    head = text.split(";")[0].strip()
-    return head.split(" (")[0].split(":")[0] if head else ""
+    """The kind of a collect reason: its first rule without numbers or ids ("head yaw", "near-duplicate")."""
+    head = str(reason or "").split(";")[0].strip()
+    return re.split(r":| \(| of |\s[-+]?\d", head)[0].strip() if head else ""
+
+
+def _pattern(reason: Any) -> str:
+    """A filter reason with its numbers replaced by ``#`` (so equal reasons count together)."""
+    return re.sub(r"[-+]?\d+\.\d+", "#", str(reason or "").split(";")[0].strip())
 
 
 def counts(meta: dict[str, Any], sources: pd.DataFrame, samples: pd.DataFrame) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def counts(meta: dict[str, Any], sources: pd.DataFrame, samples: pd.DataFrame) -
                                      kept.groupby(["expression", "alpha"]).size().items()],
         "dropped_by_rule": {k: int(v) for k, v in s[~s["keep"]]["rule"].value_counts().sort_index().items()},
         "top_drop_reasons": [{"reason": k, "count": int(v)} for k, v in
-                             s[~s["keep"]]["drop_reason"].map(lambda t: t.split(";")[0]).value_counts().head(15).items()],
+                             s[~s["keep"]]["drop_reason"].map(_pattern).value_counts().head(15).items()],
         "not_judged": sorted({e for t in s["not_judged"] for e in str(t).split(",") if e}),
     }
     splits: dict[str, Any] = {}
@@ -204,7 +210,7 @@ def _about(c: dict[str, Any]) -> list[str]:
     judges = c.get("judges") or []
     lines = [
         f"facebench {c.get('facebench')}; prompt library {c.get('prompt_library', {}).get('version')}",
-        f"editor: {c.get('editor')}",
+        "editor: " + (f"{c['editor'].get('name')} {c['editor'].get('options') or ''}".strip() if c.get("editor") else "?"),
         "judges: " + "; ".join(f"{j.get('label')} ({j.get('id')}; judges {len(j.get('judged', []))} of 12)" for j in judges),
         f"generated {c['samples'].get('generated', 0)} samples, kept {c['samples'].get('kept', 0)}; "
         f"sources: {c['sources']['kept']} of {c['sources']['files']} files kept",

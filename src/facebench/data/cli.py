@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("Examples::", 1)[1])
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     b = sub.add_parser("build", help="build or continue a dataset from a YAML/JSON configuration",
-                       description="Run the whole pipeline; see facebench.data.config for every key.")
+                       description="Run the whole pipeline; see facebench.data.config for every key. Exit "
+                                   "status: 0 done, 1 nothing usable (reasons printed), 2 invalid configuration, "
+                                   "3 done but some items failed (listed; run again to retry them).")
     b.add_argument("config", type=Path, help="configuration file (.yaml, .yml or .json)")
     b.add_argument("--out", type=Path, default=None, help="dataset folder (default <config folder>/<name>)")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")

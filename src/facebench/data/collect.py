@@ -184,6 +184,10 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
             tmp.write_bytes(_png(images[sid]))
             tmp.replace(p)
         table.loc[table["source_id"] == sid, "image"] = f"sources/{sid}.png"
+    wanted = {f"{sid}.png" for sid in table.loc[table["status"] == "kept", "source_id"]}
+    for stale in (out / "sources").glob("*.png"):
+        if stale.name not in wanted:  # left by an earlier build with other sources or filters
+            stale.unlink()
     for i, spec in enumerate(cfg.sources):
         part = table[table["source_index"] == i] if len(table) else table
         if len(part) and not (part["status"] == "kept").any():

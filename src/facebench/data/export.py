@@ -50,7 +50,8 @@ def image_path(sample: Any) -> str:
 
 
 def write_images(samples: pd.DataFrame, store: Store, out: Path) -> pd.DataFrame:
-    """Write the cached edit of every sample with ``export_image`` set; returns ``samples`` with ``image``."""
+    """Write the cached edit of every sample with ``export_image`` set (and remove images an earlier build
+    with another configuration left); returns ``samples`` with ``image``."""
     df = samples.copy()
     df["image"] = None
     for i, r in df.iterrows():
@@ -64,6 +65,10 @@ def write_images(samples: pd.DataFrame, store: Store, out: Path) -> pd.DataFrame
                 raise RuntimeError(f"edit of {r['sample_id']} is missing from the cache {store.path}")
             atomic_write(p, rec.blob)
         df.at[i, "image"] = rel
+    wanted = {out / r for r in df["image"].dropna()}
+    for stale in (out / "images").rglob("*.png") if (out / "images").is_dir() else ():
+        if stale not in wanted:  # left by an earlier build with another configuration
+            stale.unlink()
     return df
 
 
@@ -77,6 +82,15 @@ def _judge_scores(annotations: pd.DataFrame, sample: str) -> dict[str, dict[str,
     for r in a.itertuples(index=False):
         out.setdefault(r.judge, {})[r.label] = round(float(r.score), 6)
     return out
+
+
+def _target(t: dict[str, Any], box: list[float] | None, annotations: pd.DataFrame) -> dict[str, Any]:
+    """One target of a triplet: image, expression, combined judged scores, intensity, every judge's scores."""
+    d = {"image": t["image"], "expression": t["expression"], "scores": _scores(t), "alpha": t["alpha"],
+         "sample_id": t["sample_id"], "judges": _judge_scores(annotations, t["sample_id"])}
+    if box is not None:
+        d["box"] = box
+    return d
 
 
 def triplet_rows(samples: pd.DataFrame, sources: pd.DataFrame, annotations: pd.DataFrame,
@@ -95,19 +109,11 @@ def triplet_rows(samples: pd.DataFrame, sources: pd.DataFrame, annotations: pd.D
                 for y in B.to_dict(orient="records"):
                     if pairing == "same_alpha" and x["alpha"] != y["alpha"]:
                         continue
-
-                    def target(t: dict[str, Any]) -> dict[str, Any]:
-                        d = {"image": t["image"], "expression": t["expression"], "scores": _scores(t),
-                             "alpha": t["alpha"], "sample_id": t["sample_id"],
-                             "judges": _judge_scores(annotations, t["sample_id"])}
-                        if box is not None:
-                            d["box"] = box
-                        return d
-
                     rows.append({
                         "id": f"{x['sample_id']}+{y['expression']}-a{int(round(y['alpha'] * 100)):03d}",
                         "source": s["image"], "subject": "character" if s["domain"] == "anime" else "person",
-                        "split": s["split"], "group": int(s["group"]), "pair": [a, b], "a": target(x), "b": target(y),
+                        "split": s["split"], "group": int(s["group"]), "pair": [a, b],
+                        "a": _target(x, box, annotations), "b": _target(y, box, annotations),
                     })
     return rows
 

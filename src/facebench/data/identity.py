@@ -6,13 +6,16 @@ the collected sources themselves with :func:`facebench.face.identity.calibrate`:
 
 - *same* pairs: each source against its own flipped, brightened (x1.3 + 20) and darkened (x0.6)
   copy (:func:`variant_images`), re-detected and re-embedded;
-- *different* pairs: every pair of distinct sources left after near-duplicate removal. This treats
-  distinct photos as different people; a collection with many photos per person should set the
-  band from labelled pairs instead (``filter.identity_band: [low, high]``).
+- *different* pairs: pairs of distinct sources (after near-duplicate removal) that the
+  recogniser's documented same-person rule puts apart (:func:`rule_groups`; dlib: descriptor
+  distance >= 0.6). Without such a rule every pair of distinct photos counts as different people;
+  a collection with many photos per person should then set the band from labelled pairs
+  (``filter.identity_band: [low, high]``).
 
 The threshold ``t`` of the calibration is where "same person" starts. An edit keeps its identity
 when its similarity to the source lies in ``[t, identity_max]``. Sources whose similarity reaches
-``t`` belong to one identity *group* (connected components, :func:`group_identities`); the split
+``t``, or that the same-person rule joins, belong to one identity *group* (connected components,
+:func:`group_identities`); the split
 (:func:`split_groups`) puts whole groups on one side, so that no person is in both train and test.
 The near-duplicate level ``"auto"`` is the lowest similarity of a photo to its own copies.
 """
@@ -79,19 +82,19 @@ def calibrate_band(same: Sequence[float], different: Sequence[float], *, recogni
     if len(same) == 0 or len(different) == 0:
         raise ValueError(
             f"cannot calibrate the {recogniser} identity band: {len(same)} same-person and {len(different)} "
-            "different-person pairs (needs two or more distinct human sources); set filter.identity_band: [low, high]")
+            "different-person pairs (needs human sources of two or more people); set filter.identity_band: [low, high]")
     cal = calibrate(same, different, recogniser=recogniser)
     return IdentityBand(float(cal.threshold), float(high), recogniser, "calibrated", cal.n_same, cal.n_different,
                         float(np.max(different)), float(np.min(same)))
 
 
-def group_identities(emb: np.ndarray, threshold: float) -> list[int]:
-    """Identity group of each row: connected components of the graph "similarity >= threshold".
+#: Same-person rules that recognisers' authors document, by recogniser name: the Euclidean distance
+#: between descriptors below which two faces are one person (dlib: 0.6, "99.38% on LFW", dlib's
+#: face_recognition_model_v1 documentation).
+SAME_PERSON_DISTANCE: dict[str, float] = {"dlib": 0.6}
 
-    Groups are numbered in order of their first member. Any two rows in different groups have a
-    similarity below ``threshold`` (that is what the split relies on).
-    """
-    n = len(emb)
+
+def _components(n: int, same: np.ndarray) -> list[int]:
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -100,13 +103,39 @@ def group_identities(emb: np.ndarray, threshold: float) -> list[int]:
             i = parent[i]
         return i
 
-    sims = pairwise(emb)
     for i in range(n):
         for j in range(i + 1, n):
-            if sims[i, j] >= threshold:
+            if same[i, j]:
                 parent[find(j)] = find(i)
     roots: dict[int, int] = {}
     return [roots.setdefault(find(i), len(roots)) for i in range(n)]
+
+
+def rule_groups(emb: np.ndarray, recogniser: str) -> list[int]:
+    """Groups under the recogniser's documented same-person rule (:data:`SAME_PERSON_DISTANCE`),
+    connected components; every row alone for a recogniser without one. Sources in different
+    rule groups are the *different* pairs of the calibration."""
+    e = np.asarray(emb, np.float64)
+    limit = SAME_PERSON_DISTANCE.get(recogniser)
+    if limit is None or len(e) == 0:
+        return list(range(len(e)))
+    dist = np.linalg.norm(e[:, None, :] - e[None, :, :], axis=-1)
+    return _components(len(e), dist < limit)
+
+
+def group_identities(emb: np.ndarray, threshold: float, recogniser: str = "") -> list[int]:
+    """Identity group of each row: connected components of "similarity >= threshold" joined with
+    the recogniser's same-person rule (:func:`rule_groups`).
+
+    Grouping is deliberately conservative (two sources the recogniser cannot tell apart share a
+    group), since the split relies on it: any two rows in different groups have a similarity below
+    ``threshold`` and are apart under the rule. Groups are numbered in order of their first member.
+    """
+    e = np.asarray(emb, np.float64)
+    same = pairwise(e) >= threshold
+    rg = np.asarray(rule_groups(e, recogniser))
+    same |= rg[:, None] == rg[None, :]
+    return _components(len(e), same)
 
 
 def split_groups(group_keys: dict[Any, str], test_fraction: float, seed: int = 0) -> dict[Any, str]:

@@ -77,7 +77,20 @@ class Jaw:
     fade: tuple[float, float] = (0.3, 0.75)
 
 
-AnyHandle = Union[Handle, Aperture, Jaw]
+@dataclass(frozen=True)
+class Level:
+    """Undo part of an existing raise: the ``group`` vertices that sit above the mean height of
+    ``reference`` move down toward it by ``fraction`` of the difference per unit (canonical y,
+    so head roll does not matter). On a face that shows no raise it does nothing. Used to relax
+    a smile's lip corners back to the level of the lips' centre."""
+
+    group: tuple[int, ...]
+    reference: tuple[int, ...]
+    fraction: float
+    radius: float = 0.15
+
+
+AnyHandle = Union[Handle, Aperture, Jaw, Level]
 
 _LIP_UPPER = lm.LIPS_OUTER_UPPER[1:-1] + lm.LIPS_INNER_UPPER[1:-1]
 _LIP_LOWER = lm.LIPS_OUTER_LOWER[1:-1] + lm.LIPS_INNER_LOWER[1:-1]
@@ -154,6 +167,9 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # carrying the lower lip; the lip's corners come down less and a little inward: an oval.
     "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55, pin=_LIP_UPPER),
              Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
+    # Not a FACS unit: relaxing a smile (AU12) the photo already shows -- the lip corners come
+    # back toward the height of the lips' centre (nothing happens on a face that is not smiling).
+    "R12": (Level(_CORNERS, (13, 14), 1.0, 0.15),),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
 }
@@ -161,6 +177,9 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
 
 # ---------------------------------------------------------------------------------------------
 # Turning handles into per-vertex fields
+
+
+_EPS = 0.02  # distance (canonical units) below which members count as "here" in the interpolation
 
 
 def _barriers(mesh: np.ndarray) -> np.ndarray:
@@ -176,10 +195,6 @@ def _barriers(mesh: np.ndarray) -> np.ndarray:
         mu = _resample(u, t)
         ml = _resample(lo, t)
         mid = (mu + ml) / 2
-        # extend a little beyond the corners so nothing leaks around them along the line
-        d0 = mid[0] - mid[1]
-        d1 = mid[-1] - mid[-2]
-        mid = np.vstack([mid[0] + 0.3 * d0, mid, mid[-1] + 0.3 * d1])
         segs.extend(np.stack([mid[:-1], mid[1:]], axis=1))
     return np.asarray(segs)
 
@@ -233,14 +248,17 @@ class FieldBuilder:
     def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
                 receivers: np.ndarray | None = None) -> np.ndarray:
         """Displacement of every vertex: members keep their own ``moves``; others take the
-        Gaussian-weighted mean of the visible members' moves, times the Gaussian of the distance
-        to the nearest visible member. ``receivers`` (weights per vertex) limits who moves."""
+        inverse-square-distance mean of the visible members' moves (Shepard 1968), times the
+        Gaussian of the distance to the nearest visible member. ``receivers`` (weights per
+        vertex) limits who moves."""
         pts = self.mesh[:, :2]
         d = np.linalg.norm(pts[:, None, :] - pts[members][None, :, :], axis=2)  # (478, M)
         g = np.exp(-0.5 * (d / radius) ** 2)
         g = np.where(_crosses(pts, pts[members], self._segs), 0.0, g)
-        wsum = g.sum(1, keepdims=True)
-        mean = (g @ moves) / np.maximum(wsum, 1e-12)
+        # Shepard (inverse-square-distance) interpolation of the members' moves, so the nearest
+        # members dominate, times the Gaussian falloff from the nearest member
+        inv = g / (d ** 2 + _EPS ** 2)
+        mean = (inv @ moves) / np.maximum(inv.sum(1, keepdims=True), 1e-12)
         out = mean * g.max(1, keepdims=True)
         out[members] = moves
         if receivers is not None:
@@ -253,6 +271,13 @@ class FieldBuilder:
             return self._aperture_field(h)
         if isinstance(h, Jaw):
             return self._jaw_field(h)
+        if isinstance(h, Level):
+            idx = np.array(sorted(set(h.group)))
+            ref = float(self.mesh[list(h.reference), 1].mean())
+            moves = np.zeros((len(idx), 3))
+            moves[:, 1] = h.fraction * np.maximum(ref - self.mesh[idx, 1], 0.0)  # y grows down
+            pins = np.array(sorted(set(_LIP_CENTRE) - set(idx.tolist())), dtype=int)
+            return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):
@@ -414,8 +439,8 @@ def _split_side(au: str) -> tuple[str, str]:
 
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
-    if isinstance(h, Jaw):
-        return h  # the mandible is one bone: it cannot open on one side only
+    if isinstance(h, (Jaw, Level)):
+        return h  # one bone / a relaxation of both sides
     if isinstance(h, Handle):
         return Handle(h.group, h.move, h.radius, side, h.pin, h.taper)
     return Aperture(h.opening, h.edge, h.fraction, h.radius, side)

@@ -2,7 +2,8 @@
 
 One row per expression. ``aus`` maps an action unit (see :mod:`facebench.edit.actions`; a suffix
 ``R``/``L`` makes it one-sided, on the subject's right/left) to its intensity at ``alpha = 1``
-(1 = an apex activation). The editor's displacement is
+(1 = an apex activation). ``R12`` is not a FACS unit: it relaxes a smile the photo already shows
+(moving toward an expression without AU12 means taking the smile away, not only adding units). The editor's displacement is
 ``alpha * sum_AU intensity_AU * field_AU``, and a blend adds the rows weighted by their alphas.
 The retouching columns say what geometry cannot: a blush, darker under-eye shadows. (Teeth
 and the mouth cavity follow from the geometry: see :func:`facebench.edit.retouch.mouth_layer`.)
@@ -49,20 +50,20 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 
 #: expression -> recipe. Read it as "at alpha = 1, <expression> is AU x at intensity y ...".
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
-    "happy": _r({"AU6": 0.8, "AU12": 1.0, "AU25": 0.7},
+    "happy": _r({"AU6": 1.0, "AU12": 1.2, "AU25": 0.9},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
-    "sad": _r({"AU1": 0.7, "AU4": 0.5, "AU15": 1.4, "AU24": 0.8, "AU43": 0.3, "AU17": 0.3},
+    "sad": _r({"R12": 1.0, "AU1": 0.7, "AU4": 0.5, "AU15": 1.4, "AU24": 0.8, "AU43": 0.3, "AU17": 0.3},
               note="inner brows up and together, mouth corners down, lips together"),
-    "angry": _r({"AU4": 1.0, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.5},
+    "angry": _r({"R12": 1.0, "AU4": 1.2, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.9},
                 note="brows down and together, glaring lids, lips tightened and pressed"),
-    "fear": _r({"AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 0.8,
-                "AU25": 0.6, "AU26": 0.4},
+    "fear": _r({"R12": 0.6, "AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 0.8,
+                "AU25": 0.6, "AU26": 0.4, "AU16": 0.5},
                note="brows up and together, eyes wide, lips stretched sideways, mouth open"),
-    "surprised": _r({"AU1": 0.9, "AU2": 0.9, "AU5": 0.7, "AU25": 0.3, "AU26": 1.0},
+    "surprised": _r({"R12": 0.8, "AU1": 0.9, "AU2": 0.9, "AU5": 0.7, "AU25": 0.15, "AU26": 1.0},
                     note="brows up, eyes wide, jaw dropped"),
-    "disgust": _r({"AU4": 0.4, "AU7": 0.3, "AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU16": 0.3},
+    "disgust": _r({"R12": 0.6, "AU4": 0.4, "AU7": 0.3, "AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU16": 0.3},
                   note="nose wrinkled, upper lip raised, corners down"),
-    "confused": _r({"AU4R": 0.9, "AU7": 0.4, "AU1L": 0.5, "AU2L": 0.6, "AU14L": 0.6, "AU24": 0.3},
+    "confused": _r({"R12": 0.5, "AU4R": 0.9, "AU7": 0.4, "AU1L": 0.5, "AU2L": 0.6, "AU14L": 0.6, "AU24": 0.3},
                    note="one brow furrowed, the other raised, lips pressed and pulled to one side"),
     "contempt": _r({"AU12R": 0.6, "AU14R": 0.9},
                    note="one-sided lip-corner tightening and raising"),
@@ -70,9 +71,9 @@ EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
                     note="small closed-lip smile, firm chin, steady slightly narrowed eyes"),
     "shy": _r({"AU12": 0.4, "AU24": 0.3, "AU14": 0.2, "AU43": 0.25, "AU1": 0.15}, blush=1.0,
               note="controlled smile, lids lowered, blush"),
-    "sleepy": _r({"AU43": 0.6, "AU15": 0.15, "AU25": 0.1, "AU1": 0.1}, under_eye=1.0,
+    "sleepy": _r({"R12": 0.4, "AU43": 0.6, "AU15": 0.15, "AU25": 0.1, "AU1": 0.1}, under_eye=1.0,
                  note="hanging eyelids, drooping corners, slack lips, dark circles"),
-    "anxious": _r({"AU1": 0.7, "AU2": 0.2, "AU4": 0.5, "AU5": 0.25, "AU20": 0.5, "AU24": 0.3},
+    "anxious": _r({"R12": 0.6, "AU1": 0.7, "AU2": 0.2, "AU4": 0.5, "AU5": 0.25, "AU20": 0.5, "AU24": 0.3},
                   note="worried brows (1+4), widened eyes, lips stretched and pressed"),
 })
 

@@ -45,6 +45,10 @@ ALPHA_SEMANTICS = (
 )
 
 
+#: Triangles smaller than (SLIVER x eye-corner distance)^2 may fold (a glitch that small is not
+#: seen); larger ones are kept from folding.
+SLIVER = 0.04
+
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
 FOLLOW = 0.5
@@ -73,6 +77,7 @@ class _Prepared:
     warp: Any
     colours: dict[str, np.ndarray]
     iod_px: float
+    closed_mouth: tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None  # see _closed_mouth
     follow_of: np.ndarray  # for each point of the halfway ring, the outline vertex it follows
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
@@ -146,8 +151,10 @@ class OfflineEditor:
         nearest = oval[np.argmin(np.linalg.norm(follow[:, None] - xy[oval][None], axis=2), axis=1)]
         pos = {int(v): k for k, v in enumerate(vis)}
         openings = tuple(tuple(pos[v] for v in g if v in pos) for g in (lm.LIPS_INNER, lm.EYE_R, lm.EYE_L))
-        warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings)
-        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod, nearest, vis)
+        warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings,
+                        sliver=(SLIVER * iod) ** 2)
+        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod,
+                         _closed_mouth(img, mesh), nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
 
@@ -182,10 +189,12 @@ class OfflineEditor:
         vis = prep.visible
         follow = prep.warp.points[len(vis):]
         moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
-        out = prep.warp.render(prep.image, moved_all).astype(np.float32)
         moved = prep.warp.forward(src, moved_all)  # every vertex, including those left out
         moved[vis] = moved_all[: len(vis)]
-        self._retouch(prep, out, src, moved, control, aus)
+        source, closing = _close_mouth_source(prep, src, moved)
+        info["mouth_closing"] = round(closing, 4)
+        out = prep.warp.render(source, moved_all).astype(np.float32)
+        self._retouch(prep, source, out, src, moved, control, aus)
         res = np.clip(np.round(out), 0, 255).astype(np.uint8)
         region = prep.warp.region
         res[~region] = prep.image[~region]
@@ -210,8 +219,8 @@ class OfflineEditor:
             raise NoFaceError(f"face {idx} has no mesh (the landmark model found no mesh for it)")
         return f, idx
 
-    def _retouch(self, prep: _Prepared, out: np.ndarray, src: np.ndarray, moved: np.ndarray,
-                 control: ExpressionControl, aus: dict[str, float]) -> None:
+    def _retouch(self, prep: _Prepared, source: np.ndarray, out: np.ndarray, src: np.ndarray,
+                 moved: np.ndarray, control: ExpressionControl, aus: dict[str, float]) -> None:
         col = prep.colours
         weights = control.as_dict()
         # mouth: the inner-lip polygon, upper lip first
@@ -226,7 +235,7 @@ class OfflineEditor:
         jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
-            layer = retouch.mouth_layer(prep.image, sp, dp, n_up, d_jaw, prep.iod_px, col["mouth"],
+            layer = retouch.mouth_layer(source, sp, dp, n_up, d_jaw, prep.iod_px, col["mouth"],
                                         src_open=src_open, gate=gate)
             if layer is not None:
                 retouch.composite(out, *layer)
@@ -308,8 +317,8 @@ _PAIRS = (
 def _no_crossing(target: np.ndarray, src: np.ndarray) -> np.ndarray:
     """Lips and lids meet but never pass each other. In the frame of the opening (along the
     corner-to-corner line, and across it, so head roll does not matter), a lower-edge point that
-    would end above the upper edge is put on it, then an upper-edge point that would end below
-    the (corrected) lower edge is put on that."""
+    would end above the upper edge goes halfway back to it, then an upper-edge point that would
+    end below the (corrected) lower edge is put on that."""
     out = target.copy()
     for upper, lower, corners in _PAIRS:
         u, lo = np.array(upper), np.array(lower)
@@ -326,9 +335,10 @@ def _no_crossing(target: np.ndarray, src: np.ndarray) -> np.ndarray:
         la, ln = np.r_[ends[:1] @ t, out[lo] @ t, ends[1:] @ t], np.r_[ends[:1] @ n, out[lo] @ n, ends[1:] @ n]
         ou, ol = np.argsort(ua), np.argsort(la)
         up_at_lower = np.interp(la[1:-1], ua[ou], un[ou])
+        meet = (ln[1:-1] + up_at_lower) / 2  # where the two edges meet: halfway
         fix = ln[1:-1] < up_at_lower
-        out[lo[fix]] += np.outer(up_at_lower[fix] - ln[1:-1][fix], n)
-        ln[1:-1] = np.maximum(ln[1:-1], up_at_lower)
+        out[lo[fix]] += np.outer(meet[fix] - ln[1:-1][fix], n)
+        ln[1:-1] = np.where(fix, meet, ln[1:-1])
         low_at_upper = np.interp(ua[1:-1], la[ol], ln[ol])
         fix = un[1:-1] > low_at_upper
         out[u[fix]] -= np.outer(un[1:-1][fix] - low_at_upper[fix], n)
@@ -354,6 +364,56 @@ def _thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
         if not kept or np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= min_sep:
             kept.append(i)
     return np.array(sorted(kept))
+
+
+def _mouth_open_area(mesh: np.ndarray) -> tuple[float, float]:
+    """(area of the inner-lip polygon, mouth width) in pixels."""
+    from .retouch import polygon_area
+
+    inner = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
+    return polygon_area(mesh[inner, :2]), float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
+
+
+def _closed_mouth(img: np.ndarray, mesh: np.ndarray):
+    """For a photo with an open mouth: (box, inpainted crop, interior mask) -- the mouth's inside
+    filled from the lips around it (OpenCV's Telea inpainting), what pressed-together lips show.
+    None for a closed mouth."""
+    import cv2
+
+    area, width = _mouth_open_area(mesh)
+    if area <= 0.02 * width ** 2:
+        return None
+    inner = mesh[list(lm.LIPS_INNER), :2]
+    h, w = img.shape[:2]
+    pad = int(0.25 * width) + 3
+    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + pad + 1, [w, h])
+    crop = np.ascontiguousarray(img[y0:y1, x0:x1])
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner - [x0, y0]).astype(np.int32)], 1)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(crop, mask, max(3.0, 0.05 * width), cv2.INPAINT_TELEA)
+    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+    return (int(x0), int(y0), int(x1), int(y1)), filled.astype(np.float32), soft
+
+
+def _close_mouth_source(prep: "_Prepared", src: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image the warp samples: the photo, except that when an open mouth is being closed its
+    inside fades toward the inpainted lips in proportion to how much it closes (so pressed lips
+    do not squeeze teeth or dark slivers between them). Returns (image, closing in [0, 1])."""
+    if prep.closed_mouth is None:
+        return prep.image, 0.0
+    a_src, _ = _mouth_open_area(src)
+    a_dst, _ = _mouth_open_area(moved)
+    closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
+    if closing <= 0:
+        return prep.image, 0.0
+    (x0, y0, x1, y1), filled, soft = prep.closed_mouth
+    w = (soft * closing)[..., None]
+    out = prep.image.copy()
+    crop = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(np.round(crop * (1 - w) + filled * w), 0, 255).astype(np.uint8)
+    return out, closing
 
 
 def _whitish(px: np.ndarray, skin_light: float, default: np.ndarray) -> np.ndarray:

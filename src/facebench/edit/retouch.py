@@ -147,7 +147,9 @@ def mouth_layer(
     else:
         seam = (su + sl) / 2
         seam_up = seam + 0.012 * iod  # upper incisal edge just below the closed lips' line
-        seam_lo = seam - 0.02 * iod + jy  # lower incisors sit behind the upper ones
+        # lower incisors sit behind the upper ones, their edge a little below the lower lip's
+        # rim, so a relaxed open jaw hides them and only a lip pulled down shows them
+        seam_lo = seam + 0.03 * iod + jy
     # lower teeth: from their edge down one crown height (where the photo showed none)
     lo_edge = slj if src_open else seam_lo
     a_lo = _band(gy, lo_edge[None, :], (lo_edge + crown_lo)[None, :])

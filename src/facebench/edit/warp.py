@@ -33,6 +33,7 @@ class MeshWarp:
     anchors: np.ndarray
     shape: tuple[int, int]
     openings: tuple[tuple[int, ...], ...] = ()  # point indices around openings that may close
+    sliver: float = 1.0  # triangles smaller than this (pixels^2) may fold: a glitch of that size
     min_area_ratio: float = 0.05
     tri: np.ndarray = field(init=False)
     roi: tuple[int, int, int, int] = field(init=False)  # x0, y0, x1, y1 (exclusive)
@@ -51,7 +52,7 @@ class MeshWarp:
         self.src_area = np.abs(area)
         # slivers (where contours nearly touch, e.g. a closed mouth's lips) may fold harmlessly:
         # they cover a few pixels; only triangles with real area are kept from folding
-        self.checked = self.src_area > max(1.0, 0.15 * float(np.median(self.src_area)))
+        self.checked = self.src_area > max(1.0, self.sliver)
         # triangles spanning an opening (all corners on a mouth's or an eye's rim) may flatten
         # to nothing: that is the lips or lids meeting, not a fold
         self._rim = np.zeros(len(pts), bool)  # rims keep their motion; the skin around gives way

@@ -77,6 +77,7 @@ class VLMJudge:
     or a hosted API; ``model`` the model name the endpoint expects; ``api_key`` or the environment
     variable ``api_key_env``. ``timeout``/``max_retries``/``backoff``/``rate_limit`` as in
     :class:`~.http.HttpClient`; ``parse_retries`` extra requests after a malformed answer;
+    (``rate_limit`` holds per process: with N worker processes the endpoint sees up to N times it);
     ``crop_margin``: with a face box, the crop sent is the box enlarged by this fraction per side;
     ``max_side``: images are downscaled to at most this many pixels per side before sending.
     """

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.correlation import correlate as correlate_pair
+from ._plot import pyplot, save_figure
 from .catalog import QUALITY_METRICS
 
 STATS = ("srcc", "krcc", "plcc")
@@ -175,10 +176,7 @@ def markdown(result: pd.DataFrame, level: float = 0.95) -> str:
 
 def plot(result: pd.DataFrame, path: str | os.PathLike, stat: str = "srcc") -> Path:
     """Horizontal bar chart of ``stat`` per metric with CI error bars, one panel per (subset, dimension)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups = list(result.groupby(["subset", "dimension"], sort=False))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 0.35 * result["metric"].nunique() + 1.5),
@@ -196,9 +194,4 @@ def plot(result: pd.DataFrame, path: str | os.PathLike, stat: str = "srcc") -> P
         ax.set_xlim(-1, 1)
         ax.set_title(dim if subset == "all" else f"{subset}: {dim}")
         ax.set_xlabel(stat.upper())
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path)

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..imageio import ImageError, list_images, load_image
 from ..metrics import diversity as div
+from ._plot import pyplot, save_figure
 
 
 def image_features(datasets: Mapping[str, Sequence[str | os.PathLike]], progress: bool = True) -> pd.DataFrame:
@@ -57,10 +58,7 @@ def summary(features: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
 
 def density_plot(features: pd.DataFrame, path: str | os.PathLike) -> Path:
     """2x2 panels of kernel-density curves (Gaussian KDE, Scott's bandwidth), one curve per dataset."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from scipy.stats import gaussian_kde
 
     ok = features[features["error"].fillna("") == ""]
@@ -77,12 +75,7 @@ def density_plot(features: pd.DataFrame, path: str | os.PathLike) -> Path:
         ax.set_title(feat)
         ax.set_ylabel("density")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path)
 
 
 def parse_dataset_args(args: Sequence[str]) -> dict[str, list[str]]:

@@ -26,10 +26,12 @@ MIN_SCORE = 0.1
 
 @lru_cache(maxsize=1)
 def analyzer() -> Any:
-    """The face analyser used by the quality metrics (low detection threshold, memory cache)."""
+    """The face analyser used by the quality metrics (low detection threshold; a memory cache big
+    enough that a reference shared by many images, and images scored by several face metrics or
+    then used as predictor features, are analysed once)."""
     from ..face import FaceAnalyzer
 
-    return FaceAnalyzer(min_score=MIN_SCORE, cache_dir=False)
+    return FaceAnalyzer(min_score=MIN_SCORE, cache_dir=False, memory_cache=512)
 
 
 def _main_face(image: np.ndarray, parts: tuple[str, ...], role: str) -> Any:

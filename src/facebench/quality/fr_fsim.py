@@ -113,7 +113,6 @@ def _downsample(x: torch.Tensor, f: int) -> torch.Tensor:
 def fsim(dist: torch.Tensor, ref: torch.Tensor, chromatic: bool = True) -> torch.Tensor:
     """FSIMc (``chromatic=True``, default) or FSIM per image, 1 for identical images."""
     h, w = ref.shape[-2:]
-    dist, ref = dist.to(torch.float64), ref.to(torch.float64)  # the noise model needs double precision
     f = auto_downsample_factor(h, w)
     if min(h, w) // f < FSIM_MIN_SIZE:
         raise ValueError(f"FSIM needs images of at least {FSIM_MIN_SIZE}x{FSIM_MIN_SIZE} px, got {w}x{h}")

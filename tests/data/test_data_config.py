@@ -1,0 +1,70 @@
+"""Build configurations: defaults, and one clear line for every kind of mistake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from facebench.cli import main as facebench_main
+from facebench.data import ConfigError, load_config, parse_config
+from facebench.expressions import CONFUSING_PAIRS, EXPRESSIONS
+
+
+def _cfg(tmp_path, **extra):
+    (tmp_path / "faces").mkdir(exist_ok=True)
+    return {"name": "t", "sources": ["faces"], **extra}
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    cfg = parse_config(_cfg(tmp_path), tmp_path, "cfg.yaml")
+    assert cfg.sources[0].path == (tmp_path / "faces").resolve() and cfg.sources[0].domain == "auto"
+    assert cfg.generate.editor == "offline" and cfg.generate.intensities == (0.5, 1.0)
+    assert [j.name for j in cfg.annotate.judges] == ["offline"]
+    assert cfg.compose.expressions == EXPRESSIONS and cfg.filter.pairs == CONFUSING_PAIRS
+    snap = cfg.to_dict()
+    assert json.loads(json.dumps(snap)) == snap
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"generate": {"editor": "ofline"}}, "generate.editor: unknown editor 'ofline'; did you mean offline"),
+    ({"annotate": {"judges": ["oflline"]}}, "annotate.judges[0].name: unknown judge 'oflline'; did you mean offline"),
+    ({"filter": {"recogniser": "dilb"}}, "filter.recogniser: unknown recogniser 'dilb'; did you mean dlib"),
+    ({"generat": {}}, "generat: unknown key; did you mean generate"),
+    ({"collect": {"min_face": 3}}, "collect.min_face: unknown key; did you mean min_face_px"),
+    ({"compose": {"expressions": ["happy", "grumpy"]}}, "compose.expressions[1]: unknown expression 'grumpy'"),
+    ({"generate": {"intensities": [0.5, "x"]}}, "generate.intensities[1]: 'x' is not a number"),
+    ({"generate": {"intensities": [0.5]}}, "give at least two intensities"),
+    ({"generate": {"intensities": [0.5, 4]}}, "generate.intensities[1]: 4 is outside [0.0, 3.0]"),
+    ({"filter": {"pairs": [["fear", "fear"]]}}, "a pair needs two different expressions"),
+    ({"filter": {"identity_band": [0.9, 0.5]}}, "low 0.9 is above high 0.5"),
+    ({"export": {"pairing": "some"}}, "'some' is not 'all' or 'same_alpha'"),
+    ({"seed": "abc"}, "seed: 'abc' is not an integer"),
+])
+def test_mistakes_give_one_clear_line(tmp_path, extra, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(_cfg(tmp_path, **extra), tmp_path, "cfg.yaml")
+    text = str(err.value)
+    assert message in text and text.startswith("cfg.yaml: ") and "\n" not in text
+
+
+def test_missing_sources_and_files(tmp_path):
+    with pytest.raises(ConfigError, match="sources: list at least one"):
+        parse_config({"name": "x"}, tmp_path, "c.yaml")
+    with pytest.raises(ConfigError, match=r"sources\[0\].path: 'nowhere' does not exist"):
+        parse_config({"sources": ["nowhere"]}, tmp_path, "c.yaml")
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [a\n")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config(bad)
+
+
+def test_cli_reports_an_unknown_editor_before_any_work(tmp_path, capsys):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(_cfg(tmp_path, generate={"editor": "pixelsmilee"})))
+    assert facebench_main(["data", "build", str(cfg), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown editor 'pixelsmilee'; did you mean pixelsmile" in err
+    assert not (tmp_path / "t").exists()

