@@ -16,7 +16,7 @@ import pandas as pd
 from .. import __version__
 from ..expressions import EXPRESSIONS
 from ..imageio import load_image
-from .plots import confusion_figure, intensity_figure, strip_figure, tradeoff_figure
+from .plots import confusion_figure, intensity_figure, square_around, strip_figure, tradeoff_figure
 from .reference import REFERENCE_IDENTITY, REFERENCE_JUDGE, REFERENCE_SOURCE
 from .report import ReportData, _reference_view, fmt
 from .results import failure_counts
@@ -114,6 +114,17 @@ def _reference_rows(data: ReportData) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=list(data.board.columns))
 
 
+def _face_square(image: np.ndarray) -> tuple[int, int, int, int] | None:
+    """A square around the largest detected face (None: no face, or face analysis unavailable)."""
+    try:
+        from ..face import analyze
+
+        faces = analyze(image, parts=("detection",))
+    except Exception:  # noqa: BLE001 - the strip falls back to the edited region
+        return None
+    return square_around(faces[0].detection.box, image.shape) if faces else None
+
+
 def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
     """Slider strips per model: for each expression, the first task with every alpha edited."""
     if store is None or data.results.empty:
@@ -147,9 +158,10 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
             if len(rows) >= per_model:
                 break
         if rows:
+            boxes = [_face_square(src) for _, src, _ in rows]
             figs.append(f"<h3>{_esc(model)}</h3><p class='small'>One task per expression: the source, then each "
-                        f"alpha (cropped to the edited region); score = judge {_esc(first_judge[0])}'s intensity of "
-                        f"the target at the largest alpha.</p>" + _img(strip_figure(rows), f"slider strips of {model}"))
+                        f"alpha (cropped around the face); score = judge {_esc(first_judge[0])}'s intensity of "
+                        f"the target at the largest alpha.</p>" + _img(strip_figure(rows, boxes), f"slider strips of {model}"))
     return figs
 
 

@@ -135,14 +135,26 @@ def face_crop_box(source: np.ndarray, edited: np.ndarray, pad: float = 0.35) -> 
     return a, b, int(a + side), int(b + side)
 
 
-def strip_figure(rows: list[tuple[str, np.ndarray, list[tuple[float, np.ndarray]]]]) -> str:
-    """A grid of slider strips: one row per (label, source, [(alpha, edit), ...]), cropped to the
-    edited face, source first."""
+def square_around(box: Sequence[float], shape: tuple[int, ...], scale: float = 1.5) -> tuple[int, int, int, int]:
+    """A square of side ``scale`` x the box's larger side, centred on the box, inside the image."""
+    h, w = shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = min(max(x1 - x0, y1 - y0) * scale, w, h)
+    a = int(np.clip((x0 + x1) / 2 - side / 2, 0, w - side))
+    b = int(np.clip((y0 + y1) / 2 - side / 2, 0, h - side))
+    return a, b, int(a + side), int(b + side)
+
+
+def strip_figure(rows: list[tuple[str, np.ndarray, list[tuple[float, np.ndarray]]]],
+                 boxes: Sequence[tuple[int, int, int, int] | None] | None = None) -> str:
+    """A grid of slider strips: one row per (label, source, [(alpha, edit), ...]), source first,
+    cropped to ``boxes[i]`` (e.g. around the detected face) or else to the pixels the edit changed."""
     plt = _plt()
     ncol = 1 + max(len(r[2]) for r in rows)
     fig, axes = plt.subplots(len(rows), ncol, figsize=(1.9 * ncol, 2.0 * len(rows)), squeeze=False)
     for i, (label, src, edits) in enumerate(rows):
-        box = face_crop_box(src, edits[-1][1]) if edits else (0, 0, src.shape[1], src.shape[0])
+        box = boxes[i] if boxes is not None and boxes[i] is not None else (
+            face_crop_box(src, edits[-1][1]) if edits else (0, 0, src.shape[1], src.shape[0]))
         x0, y0, x1, y1 = box
         panels = [("source", src)] + [(f"α={a:g}", im) for a, im in edits]
         for j in range(ncol):

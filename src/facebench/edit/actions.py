@@ -388,6 +388,9 @@ class FieldBuilder:
             if isinstance(h, Aperture):
                 unit = self._aperture_field(Aperture(h.opening, h.edge, 1.0, h.radius, h.side))
                 closing.append((h.opening, h.fraction, unit))
+            elif isinstance(h, Level):  # relaxing a raise saturates too: at the reference level
+                unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius), name)
+                closing.append(("level", h.fraction, unit))
             else:
                 free += self.handle_field(h, name)
         return AUParts(free, closing)
@@ -396,14 +399,15 @@ class FieldBuilder:
 @dataclass(frozen=True)
 class AUParts:
     """``free``: (478, 3) field per unit; ``closing``: (opening, fraction per unit, field at
-    fraction 1) for each edge of an opening the action unit moves."""
+    fraction 1) for each edge of an opening the action unit moves (and ``"level"`` for a
+    relaxed raise), which a mix saturates (:data:`MAX_CLOSURE`)."""
 
     free: np.ndarray
     closing: list[tuple[str, float, np.ndarray]]
 
 
 #: The most an opening may close in a mix (1 = lids or lips exactly meet).
-MAX_CLOSURE = {"eyes": 0.92, "mouth": 0.97}
+MAX_CLOSURE = {"eyes": 0.92, "mouth": 0.97, "level": 1.0}
 
 
 def combine(weighted: list[tuple[float, AUParts]]) -> tuple[np.ndarray, dict[str, float]]:

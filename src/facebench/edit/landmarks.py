@@ -6,8 +6,6 @@ frontal photo.
 
 from __future__ import annotations
 
-import numpy as np
-
 #: Number of vertices of the refined MediaPipe mesh (468 face + 10 iris).
 N_VERTICES = 478
 
@@ -52,7 +50,3 @@ CHEEK_L = (425, 280, 330, 347, 346, 352, 411, 427, 426)
 RIGID = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9, 8, 234, 454, 127, 356, 93, 323,
          162, 389, 21, 251, 103, 332, 67, 297, 109, 338)
 
-
-def midline_side(canonical_x: np.ndarray, centre_x: float) -> np.ndarray:
-    """+1 for vertices on the subject's left half (image right in a frontal view), -1 on the right."""
-    return np.where(canonical_x >= centre_x, 1.0, -1.0)

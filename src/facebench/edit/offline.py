@@ -36,6 +36,8 @@ from .base import (
     sweep_controls,
 )
 from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vertices
+from .colours import face_colours
+from .meshops import mouth_opening, no_crossing, thin
 from .expression_table import EXPRESSION_TABLE, recipe
 
 ALPHA_SEMANTICS = (
@@ -48,6 +50,9 @@ ALPHA_SEMANTICS = (
 #: Triangles smaller than (SLIVER x eye-corner distance)^2 may fold (a glitch that small is not
 #: seen); larger ones are kept from folding.
 SLIVER = 0.04
+
+#: A mouth is open when its inner-lip polygon's area exceeds OPEN x its width squared.
+OPEN = 0.02
 
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
@@ -77,7 +82,7 @@ class _Prepared:
     warp: Any
     colours: dict[str, np.ndarray]
     iod_px: float
-    closed_mouth: tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None  # see _closed_mouth
+    closed_mouth: retouch.ClosedMouth | None  # the open mouth's inside filled in (None if closed)
     follow_of: np.ndarray  # for each point of the halfway ring, the outline vertex it follows
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
@@ -142,7 +147,7 @@ class OfflineEditor:
         # the warp moves the vertices facing the camera, thinned so that no two nearly coincide
         # (a turned head hides some and crowds others); the rest follow the warp
         iod = float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
-        vis = _thin(xy, visible_vertices(xy), max(1.0, 0.012 * iod))
+        vis = thin(xy, visible_vertices(xy), max(1.0, 0.012 * iod))
         # a fixed ring at the margin, and a ring halfway that follows the face outline a little,
         # so the motion fades out smoothly over the band between them
         anchors = anchor_ring(xy, lm.FACE_OVAL, self.margin)
@@ -153,8 +158,9 @@ class OfflineEditor:
         openings = tuple(tuple(pos[v] for v in g if v in pos) for g in (lm.LIPS_INNER, lm.EYE_R, lm.EYE_L))
         warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings,
                         sliver=(SLIVER * iod) ** 2)
-        prep = _Prepared(img, face_obj, index, s, r, builder, warp, _colours(img, mesh), iod,
-                         _closed_mouth(img, mesh), nearest, vis)
+        area, width = mouth_opening(mesh)
+        closed = retouch.inpaint_mouth(img, mesh[list(lm.LIPS_INNER), :2], width) if area > OPEN * width ** 2 else None
+        prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
 
@@ -185,13 +191,18 @@ class OfflineEditor:
         info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
-        target = _no_crossing(src + disp[:468], src)
+        target = no_crossing(src + disp[:468], src)
         vis = prep.visible
         follow = prep.warp.points[len(vis):]
         moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
         moved = prep.warp.forward(src, moved_all)  # every vertex, including those left out
         moved[vis] = moved_all[: len(vis)]
-        source, closing = _close_mouth_source(prep, src, moved)
+        # pressing an open mouth shut: the warp samples its inside faded toward closed lips
+        source, closing = prep.image, 0.0
+        if prep.closed_mouth is not None:
+            closing = float(np.clip(1.0 - mouth_opening(moved)[0] / max(mouth_opening(src)[0], 1e-9), 0.0, 1.0))
+            if closing > 0:
+                source = retouch.fade_to_closed(prep.image, prep.closed_mouth, closing)
         info["mouth_closing"] = round(closing, 4)
         out = prep.warp.render(source, moved_all).astype(np.float32)
         self._retouch(prep, source, out, src, moved, control, aus)
@@ -230,7 +241,7 @@ class OfflineEditor:
         a_src = retouch.polygon_area(sp)
         a_dst = retouch.polygon_area(dp)
         mouth_w = float(np.linalg.norm(src[61] - src[291]))
-        src_open = a_src > 0.02 * mouth_w ** 2
+        src_open = a_src > OPEN * mouth_w ** 2
         gate = 1.0 if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
         jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
@@ -263,172 +274,6 @@ class OfflineEditor:
         for lower in (lm.EYE_R_LOWER, lm.EYE_L_LOWER):
             c = moved[list(lower)].mean(0) + np.array([0.0, 0.07 * iod])
             retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)
-
-
-def _colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
-    """Colours the retouching needs, read from the face itself (lit like the rest of the photo)."""
-    import cv2
-
-    h, w = img.shape[:2]
-    f = img.astype(np.float32)
-
-    def pixels_in(poly_idx: Sequence[int]) -> np.ndarray:
-        m = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(m, [np.round(mesh[list(poly_idx), :2]).astype(np.int32)], 1)
-        return f[m.astype(bool)]
-
-    def median(px: np.ndarray, default: Sequence[float]) -> np.ndarray:
-        return np.median(px, axis=0) if len(px) > 3 else np.asarray(default, np.float32)
-
-    lips = median(pixels_in(lm.LIPS_OUTER), (150, 100, 95))
-    skin = median(pixels_in((117, 118, 101, 36, 205, 187, 123)), (190, 150, 130))
-    light = float(skin.mean())
-    default_teeth = np.array([0.93, 0.9, 0.84]) * min(light * 1.05, 245.0)
-    mouth_w = float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
-    inner = pixels_in(lm.LIPS_INNER)
-    # teeth colour from the photo only when its mouth is open (a closed one shows only lips)
-    teeth = _whitish(inner, light, default_teeth) if len(inner) > 0.02 * mouth_w ** 2 else default_teeth
-    mouth = retouch.MouthColours(cavity=np.array([0.3, 0.17, 0.16]) * lips + 4.0, teeth=teeth,
-                                 gum=lips * np.array([1.05, 0.85, 0.88]),
-                                 tongue=lips * np.array([0.45, 0.28, 0.28]))
-    eyes = {}
-    for key, eye, iris in (("eye_r", lm.EYE_R, lm.IRIS_R), ("eye_l", lm.EYE_L, lm.IRIS_L)):
-        c = mesh[iris[0], :2]
-        r = float(np.linalg.norm(mesh[list(iris[1:]), :2] - c, axis=1).mean())
-        iris_m = np.zeros((h, w), np.uint8)
-        cv2.circle(iris_m, (int(round(c[0])), int(round(c[1]))), max(int(round(r)), 1), 1, -1)
-        eye_m = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(eye_m, [np.round(mesh[list(eye), :2]).astype(np.int32)], 1)
-        white_px = f[(eye_m > 0) & (iris_m == 0)]
-        sclera = _whitish(white_px, light, np.array([0.86, 0.83, 0.8]) * min(light, 235.0))
-        small = cv2.erode(iris_m, np.ones((3, 3), np.uint8)) if r > 3 else iris_m
-        eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)))
-    return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
-
-
-#: Facing pairs (upper, lower) of the openings: inner lips and the two eyes' lids.
-_PAIRS = (
-    (lm.LIPS_INNER_UPPER[1:-1], lm.LIPS_INNER_LOWER[1:-1][::-1], (78, 308)),
-    (lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
-    (lm.EYE_L_UPPER, lm.EYE_L_LOWER, lm.EYE_L_CORNERS),
-)
-
-
-def _no_crossing(target: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """Lips and lids meet but never pass each other. In the frame of the opening (along the
-    corner-to-corner line, and across it, so head roll does not matter), a lower-edge point that
-    would end above the upper edge goes halfway back to it, then an upper-edge point that would
-    end below the (corrected) lower edge is put on that."""
-    out = target.copy()
-    for upper, lower, corners in _PAIRS:
-        u, lo = np.array(upper), np.array(lower)
-        along = src[corners[1]] - src[corners[0]]
-        norm = float(np.hypot(*along))
-        if norm < 1e-9:
-            continue
-        t = along / norm
-        n = np.array([-t[1], t[0]])
-        if n[1] < 0:
-            n = -n  # across the opening, pointing down the face
-        ends = out[list(corners)]
-        ua, un = np.r_[ends[:1] @ t, out[u] @ t, ends[1:] @ t], np.r_[ends[:1] @ n, out[u] @ n, ends[1:] @ n]
-        la, ln = np.r_[ends[:1] @ t, out[lo] @ t, ends[1:] @ t], np.r_[ends[:1] @ n, out[lo] @ n, ends[1:] @ n]
-        ou, ol = np.argsort(ua), np.argsort(la)
-        up_at_lower = np.interp(la[1:-1], ua[ou], un[ou])
-        meet = (ln[1:-1] + up_at_lower) / 2  # where the two edges meet: halfway
-        fix = ln[1:-1] < up_at_lower
-        out[lo[fix]] += np.outer(meet[fix] - ln[1:-1][fix], n)
-        ln[1:-1] = np.where(fix, meet, ln[1:-1])
-        low_at_upper = np.interp(ua[1:-1], la[ol], ln[ol])
-        fix = un[1:-1] > low_at_upper
-        out[u[fix]] -= np.outer(un[1:-1][fix] - low_at_upper[fix], n)
-    return out
-
-
-#: Vertices kept first when crowded ones are thinned out: the contours retouching relies on.
-_ALWAYS = lm.LIPS_INNER + lm.LIPS_OUTER + lm.EYE_R + lm.EYE_L
-_PRIORITY = _ALWAYS + lm.BROW_R + lm.BROW_L + lm.FACE_OVAL + lm.NOSE_TIP + lm.NOSE_BRIDGE
-
-
-def _thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
-    """Greedy subset of ``candidates`` with no two closer than ``min_sep`` pixels, contour
-    vertices first (sorted indices)."""
-    cand = set(int(i) for i in candidates)
-    # the lips and lids are always kept: a closed mouth's upper and lower inner lips coincide,
-    # and they must still be able to part
-    kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
-    order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
-    for i in order:
-        if i in kept:
-            continue
-        if not kept or np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= min_sep:
-            kept.append(i)
-    return np.array(sorted(kept))
-
-
-def _mouth_open_area(mesh: np.ndarray) -> tuple[float, float]:
-    """(area of the inner-lip polygon, mouth width) in pixels."""
-    from .retouch import polygon_area
-
-    inner = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
-    return polygon_area(mesh[inner, :2]), float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
-
-
-def _closed_mouth(img: np.ndarray, mesh: np.ndarray):
-    """For a photo with an open mouth: (box, inpainted crop, interior mask) -- the mouth's inside
-    filled from the lips around it (OpenCV's Telea inpainting), what pressed-together lips show.
-    None for a closed mouth."""
-    import cv2
-
-    area, width = _mouth_open_area(mesh)
-    if area <= 0.02 * width ** 2:
-        return None
-    inner = mesh[list(lm.LIPS_INNER), :2]
-    h, w = img.shape[:2]
-    pad = int(0.25 * width) + 3
-    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + pad + 1, [w, h])
-    crop = np.ascontiguousarray(img[y0:y1, x0:x1])
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(inner - [x0, y0]).astype(np.int32)], 1)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(crop, mask, max(3.0, 0.05 * width), cv2.INPAINT_TELEA)
-    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
-    return (int(x0), int(y0), int(x1), int(y1)), filled.astype(np.float32), soft
-
-
-def _close_mouth_source(prep: "_Prepared", src: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, float]:
-    """The image the warp samples: the photo, except that when an open mouth is being closed its
-    inside fades toward the inpainted lips in proportion to how much it closes (so pressed lips
-    do not squeeze teeth or dark slivers between them). Returns (image, closing in [0, 1])."""
-    if prep.closed_mouth is None:
-        return prep.image, 0.0
-    a_src, _ = _mouth_open_area(src)
-    a_dst, _ = _mouth_open_area(moved)
-    closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
-    if closing <= 0:
-        return prep.image, 0.0
-    (x0, y0, x1, y1), filled, soft = prep.closed_mouth
-    w = (soft * closing)[..., None]
-    out = prep.image.copy()
-    crop = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = np.clip(np.round(crop * (1 - w) + filled * w), 0, 255).astype(np.uint8)
-    return out, closing
-
-
-def _whitish(px: np.ndarray, skin_light: float, default: np.ndarray) -> np.ndarray:
-    """Median colour of the bright, unsaturated pixels among ``px`` (teeth, white of the eye), or
-    ``default`` when there are too few of them to trust."""
-    if len(px) >= 12:
-        mx, mn = px.max(1), px.min(1)
-        sat = (mx - mn) / np.maximum(mx, 1.0)
-        lum = px.mean(1)
-        ok = (sat < 0.32) & (lum > 0.55 * skin_light)
-        if ok.sum() >= 6:
-            sel = px[ok]
-            top = sel[sel.mean(1) >= np.quantile(sel.mean(1), 0.5)]
-            return np.median(top, axis=0)
-    return np.asarray(default, np.float64)
 
 
 def expressions_supported() -> tuple[str, ...]:

@@ -60,7 +60,7 @@ def _upper_lower_profiles(poly: np.ndarray, n_upper: int, xs: np.ndarray) -> tup
 
 @dataclass(frozen=True)
 class MouthColours:
-    """Colours of the inside of the mouth, read from the photo (see ``offline._colours``)."""
+    """Colours of the inside of the mouth, read from the photo (see :func:`facebench.edit.colours.face_colours`)."""
 
     cavity: np.ndarray
     teeth: np.ndarray
@@ -239,3 +239,39 @@ def tint(img: np.ndarray, centre: np.ndarray, radii: tuple[float, float], angle_
     a = np.exp(-0.5 * (u * u + v * v)) * float(strength)
     sub = img[y0:y1, x0:x1]
     sub[...] = sub * (1 + a[..., None] * (gain[None, None, :] - 1))
+
+
+@dataclass(frozen=True)
+class ClosedMouth:
+    """An open mouth's inside filled from the lips around it: ``box`` (x0, y0, x1, y1),
+    ``filled`` crop (float32) and ``mask`` (soft, crop-sized)."""
+
+    box: tuple[int, int, int, int]
+    filled: np.ndarray
+    mask: np.ndarray
+
+
+def inpaint_mouth(img: np.ndarray, inner: np.ndarray, width: float) -> ClosedMouth:
+    """What pressed-together lips show where an open mouth was: the inner-lip polygon ``inner``
+    filled by OpenCV's Telea inpainting (Telea 2004) from the lips around it."""
+    h, w = img.shape[:2]
+    pad = int(0.25 * width) + 3
+    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + pad + 1, [w, h])
+    crop = np.ascontiguousarray(img[y0:y1, x0:x1])
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(inner - [x0, y0]).astype(np.int32)], 1)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(crop, mask, max(3.0, 0.05 * width), cv2.INPAINT_TELEA)
+    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+    return ClosedMouth((int(x0), int(y0), int(x1), int(y1)), filled.astype(np.float32), soft)
+
+
+def fade_to_closed(img: np.ndarray, closed: ClosedMouth, closing: float) -> np.ndarray:
+    """A copy of ``img`` whose mouth inside is faded toward ``closed`` by ``closing`` in [0, 1]."""
+    x0, y0, x1, y1 = closed.box
+    w = (closed.mask * float(np.clip(closing, 0.0, 1.0)))[..., None]
+    out = img.copy()
+    crop = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(np.round(crop * (1 - w) + closed.filled * w), 0, 255).astype(np.uint8)
+    return out
