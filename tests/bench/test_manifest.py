@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pytest
 
-from facebench.bench.cli import register  # noqa: F401  (the CLI module imports cleanly)
 from facebench.bench.manifest import ManifestError, Task, build_tasks, load_manifest, write_manifest
 from facebench.cli import main
 from facebench.expressions import EXPRESSIONS

@@ -14,8 +14,7 @@ import pytest
 import bench_helpers  # noqa: F401  (registers the test editors and judges)
 from facebench.bench import Component, Manifest, build_tasks, run_and_report, run_benchmark
 from facebench.bench.identity import recogniser_component
-from facebench.bench.manifest import load_manifest, write_manifest
-from facebench.bench.results import SCORE_LABELS
+from facebench.bench.manifest import write_manifest
 from facebench.expressions import BASIC6, EXPRESSIONS
 from facebench.metrics import ffe
 

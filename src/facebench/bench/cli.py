@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run editors over a suite, judge every edit, measure identity, write leaderboards "
                     "(Markdown/CSV/JSON) and an HTML report. Everything is cached in one SQLite file; "
                     "a killed run continues where it stopped when rerun.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("Examples::", 1)[1])
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog="examples:" + __doc__.split("Examples::", 1)[1])
     sub = p.add_subparsers(dest="bench_command", metavar="SUBCOMMAND")
 
     r = sub.add_parser("run", help="run a suite and write the report",

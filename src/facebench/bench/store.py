@@ -2,7 +2,7 @@
 
 Every record is content-addressed: its key is a SHA-256 over what determines it (the editor's id
 and options, the source image's pixel hash, the control; the judge's id and the image's pixel
-hash; ...), see :mod:`facebench.bench.keys`. A record is committed the moment it is computed, so a run
+hash; ...), see :func:`facebench.bench.runner.key_of`. A record is committed the moment it is computed, so a run
 killed at any point loses at most the items in flight, and a rerun computes only what is missing.
 
 Layout: one table ``records(kind, key, value, blob, created)``; ``kind`` is ``"edit"``,

@@ -210,7 +210,7 @@ class OfflineEditor:
         region = prep.warp.region
         res[~region] = prep.image[~region]
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
-                    mesh_target=target, mesh_moved=moved)
+                    mesh_target=target, mesh_moved=moved, warp_points=moved_all)
         return EditResult(res, control, prep.face_index, self.name, info)
 
     # -- helpers -----------------------------------------------------------------------------------
