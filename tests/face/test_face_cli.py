@@ -145,14 +145,3 @@ def test_console_script_subprocess(files):
     err = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert err == ["facebench analyze: 1 of 2 inputs failed:", f"{bad}: {problem}"]
     assert "happy.jpg" in proc.stdout
-
-
-def test_demo_writes_table_and_files(tmp_path, capsys):
-    rc = main(["demo", "--out", str(tmp_path / "demo")])
-    out, _ = _err_lines(capsys)
-    assert rc == 0
-    df = pd.read_csv(tmp_path / "demo" / "analysis.csv")
-    assert (df["image"] == "feat_group").sum() == 5 and (df["image"] == "astronaut").sum() == 1
-    assert json.loads((tmp_path / "demo" / "analysis.json").read_text())[0]["sample"] == "astronaut"
-    assert len(list((tmp_path / "demo" / "crops").glob("*.png"))) == len(df)
-    assert "feat_surprise" in out
