@@ -2,12 +2,15 @@
 
 A :class:`Registry` maps a name to a factory plus free-form metadata (licence, direction, range...),
 so the metadata lives next to the name. Unknown names raise :class:`UnknownNameError` with
-"did you mean" suggestions.
+"did you mean" suggestions. A registry may name *provider modules* whose import registers its
+entries; they are imported on the first lookup (lazily, so ``import facebench`` stays light), and
+optional providers may be missing from an install.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
@@ -33,10 +36,27 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """A named collection of pluggable parts of one kind (e.g. ``"editor"``)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, providers: tuple[tuple[str, bool], ...] = ()) -> None:
+        """``providers``: ``(module, required)`` pairs imported on first lookup; a missing optional
+        module is skipped, a required one (or an import error inside any of them) is raised."""
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
+        self._providers = providers
+        self._loaded = not providers
+
+    def load(self) -> "Registry[T]":
+        """Import the provider modules once (they register their entries) and return ``self``."""
+        if self._loaded:
+            return self
+        self._loaded = True  # set first: providers register into this registry while importing
+        for mod, required in self._providers:
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:
+                if required or exc.name != mod:
+                    raise
+        return self
 
     def register(
         self, name: str, *, aliases: tuple[str, ...] = (), **meta: Any
@@ -59,6 +79,7 @@ class Registry(Generic[T]):
             self._aliases[a.lower()] = key
 
     def _key(self, name: str) -> str:
+        self.load()
         key = name.lower()
         key = self._aliases.get(key, key)
         if key not in self._entries:
@@ -84,16 +105,20 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """All registered names, sorted."""
+        self.load()
         return sorted(e.name for e in self._entries.values())
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
+        self.load()
         key = name.lower()
         return self._aliases.get(key, key) in self._entries
 
     def __iter__(self) -> Iterator[Entry[T]]:
+        self.load()
         return iter(sorted(self._entries.values(), key=lambda e: e.name))
 
     def __len__(self) -> int:
+        self.load()
         return len(self._entries)

@@ -28,3 +28,24 @@ def test_expressions():
     with pytest.raises(ValueError, match="unknown expression 'grumpy'.*happy, sad"):
         normalize_expression("grumpy")
     assert normalize_expression("neutral", allow_neutral=True) == "neutral"
+
+
+def test_providers_imported_on_first_lookup(tmp_path, monkeypatch):
+    (tmp_path / "fb_provider_mod.py").write_text(
+        "from test_registry_target import REG\nREG.add('plugged', object, licence='MIT')\n"
+    )
+    reg: Registry[object] = Registry(
+        "plugin", providers=(("fb_provider_mod", True), ("fb_absent_optional_mod", False))
+    )
+    target = tmp_path / "test_registry_target.py"
+    target.write_text("REG = None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import test_registry_target
+
+    test_registry_target.REG = reg
+    assert reg._loaded is False, "nothing imported before the first lookup"
+    assert reg.names() == ["plugged"] and reg.meta("plugged") == {"licence": "MIT"}
+
+    broken: Registry[object] = Registry("plugin", providers=(("fb_absent_required_mod", True),))
+    with pytest.raises(ModuleNotFoundError):
+        broken.names()

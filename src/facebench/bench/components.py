@@ -8,41 +8,21 @@ sent to worker processes (or Ray workers), which build the real object once per 
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 KINDS = ("editor", "judge", "recogniser")
-#: Modules that register editors; optional ones may be absent in a given install.
-EDITOR_MODULES: tuple[tuple[str, bool], ...] = (
-    ("facebench.edit.offline", True),
-    ("facebench.bench.editors", True),
-    ("facebench.pixelsmile.editor", False),
-    ("facebench.edit.pixelsmile", False),
-)
-
 _BUILT: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
-
-
-def load_editors() -> Any:
-    """Import every module that registers editors and return :data:`facebench.edit.base.EDITORS`."""
-    for mod, required in EDITOR_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if required or exc.name != mod:
-                raise
-    from ..edit.base import EDITORS
-
-    return EDITORS
 
 
 def registry(kind: str) -> Any:
     """The registry of ``kind`` (editors, judges or identity recognisers)."""
     if kind == "editor":
+        from ..edit.base import load_editors
+
         return load_editors()
     if kind == "judge":
         from ..judges import JUDGES

@@ -201,27 +201,20 @@ def sweep_controls(expression: "str | ExpressionControl", alphas: Sequence[float
 #: The one registry of expression editors. Each entry's object is a factory (usually the class)
 #: taking keyword options and returning an :class:`Editor`; metadata: ``licence``, ``needs_gpu``,
 #: ``description``, ``alpha_semantics``.
-EDITORS: Registry[Any] = Registry("editor")
-
-
-#: Modules whose import registers editors: (module, required). Optional ones may be absent.
-EDITOR_MODULES: tuple[tuple[str, bool], ...] = (
-    ("facebench.edit.offline", True),
-    ("facebench.pixelsmile.editor", False),
+EDITORS: Registry[Any] = Registry(
+    "editor",
+    # Modules whose import registers editors: (module, required); imported on first lookup.
+    providers=(
+        ("facebench.edit.offline", True),
+        ("facebench.bench.editors", True),
+        ("facebench.pixelsmile.editor", False),
+    ),
 )
 
 
 def load_editors() -> Registry[Any]:
-    """Import the modules that register editors and return :data:`EDITORS`."""
-    import importlib
-
-    for mod, required in EDITOR_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if required or exc.name != mod:
-                raise
-    return EDITORS
+    """:data:`EDITORS` with every provider module imported (so all editors are registered)."""
+    return EDITORS.load()
 
 
 def get_editor(name: str = "offline", **options: Any) -> Editor:
