@@ -20,11 +20,12 @@ from .base import (
     Editor,
     ExpressionControl,
     FaceSelector,
+    NoFaceError,
     get_editor,
     sweep_controls,
 )
 
 __all__ = [
     "ALPHA_MAX", "EDITORS", "EditResult", "Editor", "ExpressionControl", "FaceSelector",
-    "get_editor", "sweep_controls",
+    "NoFaceError", "get_editor", "sweep_controls",
 ]

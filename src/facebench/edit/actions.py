@@ -88,6 +88,7 @@ class Level:
     reference: tuple[int, ...]
     fraction: float
     radius: float = 0.15
+    side: str = "both"
 
 
 AnyHandle = Union[Handle, Aperture, Jaw, Level]
@@ -273,6 +274,9 @@ class FieldBuilder:
             return self._jaw_field(h)
         if isinstance(h, Level):
             idx = np.array(sorted(set(h.group)))
+            if h.side != "both":  # one-sided: keep the group's vertices on that half only
+                keep = self._sign[idx] * (1.0 if h.side == "left" else -1.0) >= 0
+                idx = idx[keep]
             ref = float(self.mesh[list(h.reference), 1].mean())
             moves = np.zeros((len(idx), 3))
             moves[:, 1] = h.fraction * np.maximum(ref - self.mesh[idx, 1], 0.0)  # y grows down
@@ -389,7 +393,7 @@ class FieldBuilder:
                 unit = self._aperture_field(Aperture(h.opening, h.edge, 1.0, h.radius, h.side))
                 closing.append((h.opening, h.fraction, unit))
             elif isinstance(h, Level):  # relaxing a raise saturates too: at the reference level
-                unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius), name)
+                unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius, h.side), name)
                 closing.append(("level", h.fraction, unit))
             else:
                 free += self.handle_field(h, name)
@@ -443,8 +447,10 @@ def _split_side(au: str) -> tuple[str, str]:
 
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
-    if isinstance(h, (Jaw, Level)):
-        return h  # one bone / a relaxation of both sides
+    if isinstance(h, Jaw):
+        return h  # the mandible is one bone: it cannot open on one side only
+    if isinstance(h, Level):
+        return Level(h.group, h.reference, h.fraction, h.radius, side)
     if isinstance(h, Handle):
         return Handle(h.group, h.move, h.radius, side, h.pin, h.taper)
     return Aperture(h.opening, h.edge, h.fraction, h.radius, side)

@@ -41,6 +41,10 @@ FaceSelector = Union[None, int, Face]
 _BLEND_ITEM = re.compile(r"^\s*([A-Za-z_\-]+)\s*[=:]\s*([-+0-9.eE]+)\s*$")
 
 
+class NoFaceError(ValueError):
+    """No face to edit: none was found, or the requested face index does not exist (one line)."""
+
+
 @dataclass(frozen=True)
 class ExpressionControl:
     """Weights over the 12 expressions: ``((expression, alpha), ...)`` in a canonical order.

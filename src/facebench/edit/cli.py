@@ -163,26 +163,31 @@ def run(args: argparse.Namespace) -> int:
         image = load_image(args.image)
     except ImageError as exc:
         return fail(str(exc), 1)
+    from .base import NoFaceError
+
     try:
         outputs, boxes = _edit_all(editor, image, base, values, args)
-    except ValueError as exc:  # no face, bad face index, alpha above the editor's range
-        return fail(f"{args.image}: {exc}", 1 if "face" in str(exc) else 2)
+    except NoFaceError as exc:
+        return fail(f"{args.image}: {exc}", 1)
+    except ValueError as exc:  # e.g. an alpha above this editor's own range
+        return fail(f"{args.image}: {exc}", 2)
     return _write(args, image, outputs, boxes)
 
 
 def _edit_all(editor: Any, image: Any, base: Any, values: list[float] | None, args: argparse.Namespace):
     """Run every edit in memory: [(control, face indices, image, infos)], face boxes."""
     from ..face import analyze
+    from .base import NoFaceError
 
     faces = analyze(image, parts=("detection", "mesh", "mask"))
     if not faces:
-        raise ValueError("no face found")
+        raise NoFaceError("no face found")
     if args.all_faces:
         chosen = list(range(len(faces)))
     else:
         idx = 0 if args.face_index is None else args.face_index
         if not 0 <= idx < len(faces):
-            raise ValueError(f"--face-index {idx} is out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
+            raise NoFaceError(f"--face-index {idx} is out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
         chosen = [idx]
     # several faces: edit them one after the other into the same picture
     series: list[list[Any]] = []

@@ -29,7 +29,9 @@ def face_colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
     lips = median(pixels_in(lm.LIPS_OUTER), (150, 100, 95))
     skin = median(pixels_in((117, 118, 101, 36, 205, 187, 123)), (190, 150, 130))
     light = float(skin.mean())
-    default_teeth = np.array([0.93, 0.9, 0.84]) * min(light * 1.05, 245.0)
+    # painted teeth: ivory, a little brighter than the skin and tinted by the photo's white balance
+    bright = min(float(skin.max()) * 1.1, 240.0)
+    default_teeth = bright * (0.65 * np.array([0.96, 0.93, 0.86]) + 0.35 * skin / max(float(skin.max()), 1.0))
     mouth_w = float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
     inner = pixels_in(lm.LIPS_INNER)
     # teeth colour from the photo only when its mouth is open (a closed one shows only lips)

@@ -33,6 +33,7 @@ from .base import (
     EditResult,
     ExpressionControl,
     FaceSelector,
+    NoFaceError,
     sweep_controls,
 )
 from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vertices
@@ -57,10 +58,6 @@ OPEN = 0.02
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
 FOLLOW = 0.5
-
-
-class NoFaceError(ValueError):
-    """No face was found, or the requested face index does not exist (one-line message)."""
 
 
 def _analyze(image: np.ndarray) -> list[Face]:
@@ -210,7 +207,8 @@ class OfflineEditor:
         region = prep.warp.region
         res[~region] = prep.image[~region]
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
-                    mesh_target=target, mesh_moved=moved, warp_points=moved_all)
+                    mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,
+                    warp_points=moved_all)
         return EditResult(res, control, prep.face_index, self.name, info)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -270,7 +268,7 @@ class OfflineEditor:
         roll = float(np.degrees(np.arctan2(*(src[263] - src[33])[::-1])))
         for cheek in (lm.CHEEK_R, lm.CHEEK_L):
             c = moved[list(cheek)].mean(0)
-            retouch.tint(out, c, (0.24 * iod, 0.16 * iod), roll, np.array([1.06, 0.9, 0.92]), 0.55 * blush)
+            retouch.tint(out, c, (0.3 * iod, 0.2 * iod), roll, np.array([1.05, 0.91, 0.93]), 0.45 * blush)
         for lower in (lm.EYE_R_LOWER, lm.EYE_L_LOWER):
             c = moved[list(lower)].mean(0) + np.array([0.0, 0.07 * iod])
             retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)

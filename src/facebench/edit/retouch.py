@@ -80,7 +80,7 @@ def _tooth_gaps(xs: np.ndarray, centre: float, iod: float) -> np.ndarray:
     from the front, with the arch turning away: 0.135, 0.1, 0.095 of the eye-corner distance)."""
     edges = np.array([0.0, 0.135, 0.235, 0.33]) * iod
     d = np.abs(np.abs(xs - centre)[:, None] - edges[None, :]).min(1)
-    return 1.0 - 0.3 * np.exp(-0.5 * (d / max(0.006 * iod, 0.45)) ** 2)
+    return 1.0 - 0.16 * np.exp(-0.5 * (d / max(0.006 * iod, 0.45)) ** 2)
 
 
 def mouth_layer(
