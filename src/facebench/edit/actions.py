@@ -1,10 +1,12 @@
 """Action units (FACS) as mesh displacement fields in the canonical frame.
 
-Each action unit is a few *handles*: a group of mesh vertices that moves by a given vector, with
-the motion spreading to nearby vertices by a Gaussian falloff that does not cross the eye or mouth
-openings (so an upper lid never drags the lower lid, nor the jaw the upper lip). Eyelid and
-lip-closing motions are fractions of the person's own opening (:class:`Aperture`), so a lid never
-passes the other lid and pressed lips meet whatever the photo's mouth was doing.
+Each action unit is a few *handles*: a group of mesh vertices that moves by a given vector
+(:class:`Handle`), with the motion spreading to nearby vertices (inverse-distance interpolation
+under a Gaussian falloff) that does not cross the eye or mouth openings, so an upper lid never
+drags the lower lid, nor the jaw the upper lip. Eyelid and lip-closing motions are fractions of
+the person's own opening (:class:`Aperture`), so a lid never passes the other lid and pressed
+lips meet whatever the photo's mouth was doing; the jaw drops as one piece (:class:`Jaw`); a smile
+the photo already shows can be relaxed (:class:`Level`, pseudo-unit ``R12``).
 
 Units: canonical frame of :mod:`facebench.edit.canonical` (1 = distance between the outer eye
 corners, about 63 mm on an adult; y down); a vector is ``(out, up, forward)`` for the subject's

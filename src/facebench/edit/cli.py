@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image", metavar="IMAGE", help="photo to edit")
-    p.add_argument("--expression", "-e", help="target expression (one of the 12 above)")
+    p.add_argument("--expression", "-e", help="target expression (one of the 12 listed below)")
     p.add_argument("--intensity", "-a", type=float, default=None, metavar="ALPHA",
                    help="intensity of --expression (default 1.0)")
     p.add_argument("--blend", metavar="NAME=ALPHA,...",

@@ -11,8 +11,9 @@ is unfolded (no flipped triangles), the image is warped piecewise-affinely, then
 eyelids, blush and under-eye shadows are painted. Everything outside the warp region -- the face
 outline pushed out by ``margin`` of the face size -- is returned bit for bit.
 
-Alpha semantics: alpha = 0 returns the input unchanged; the mesh displacement is linear in alpha;
-alpha = 1 is the recipe's apex expression and alpha > 1 extrapolates (with folds prevented).
+Alpha semantics (:data:`ALPHA_SEMANTICS`): alpha = 0 returns the input unchanged; the mesh
+displacement is linear in alpha (``info["mesh_displacement"]``); alpha = 1 is the full expression
+and alpha > 1 extrapolates, with lids and lips stopping where they meet and folds prevented.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from .expression_table import EXPRESSION_TABLE, recipe
 
 ALPHA_SEMANTICS = (
     "offline: alpha = 0 returns the input unchanged (no-op); the mesh displacement toward the "
-    "target grows linearly with alpha; alpha = 1 is the recipe's apex expression; alpha > 1 "
-    "extrapolates (triangle folds are prevented by shrinking the offending vertices' motion)."
+    "target grows linearly with alpha; alpha = 1 is the full expression (0.8 of the recipe's "
+    "apex), alpha > 1 extrapolates. Lids and lips meet but never pass each other and a relaxed "
+    "smile stops at the lips' level, so those motions saturate; triangle folds are prevented."
 )
 
 
