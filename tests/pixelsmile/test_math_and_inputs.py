@@ -184,7 +184,7 @@ def test_model_path_and_device_errors(tmp_path):
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     with pytest.raises(PixelSmileError, match="holds a StableDiffusionPipeline pipeline"):
         resolve_model(tmp_path)
-    with pytest.raises(PixelSmileError, match="not in the Hugging Face cache"):
+    with pytest.raises(PixelSmileError, match="not in the local Hugging Face cache"):
         resolve_model("nobody-xyz/not-a-model-123")
     with pytest.raises(PixelSmileError, match="unknown dtype"):
         resolve_dtype("int8", torch.device("cpu"))

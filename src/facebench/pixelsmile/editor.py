@@ -78,7 +78,7 @@ class PixelSmileEditor:
                  subject: str = "person", size: int = 512, steps: int = 50, seed: int = 42,
                  true_cfg_scale: float = 1.0, negative_prompt: str = " ", device: str | None = None,
                  dtype: str | None = None, condition_area: int = 384 * 384, batch_size: int | None = None,
-                 paste_back: bool = True, alpha_max: float = ALPHA_MAX, allow_download: bool = False,
+                 paste_back: bool = True, alpha_max: float = ALPHA_MAX,
                  mm_token_types: bool = True, pipeline: Any = None) -> None:
         from .loading import PixelSmileError, load_lora, load_pipeline, resolve_device, resolve_dtype
 
@@ -95,7 +95,7 @@ class PixelSmileEditor:
         if pipeline is None:
             if model is None:
                 raise PixelSmileError("the pixelsmile editor needs model=PATH (a Qwen-Image-Edit-2511 pipeline folder)")
-            pipeline = load_pipeline(model, device=device, dtype=dtype, allow_download=allow_download)
+            pipeline = load_pipeline(model, device=device, dtype=dtype)
         elif device is not None or dtype is not None:
             dev = resolve_device(device) if device is not None else pipeline.transformer.device
             pipeline.to(dev) if dtype is None else pipeline.to(dev, resolve_dtype(dtype, dev))

@@ -1,7 +1,7 @@
 """Load the Qwen-Image-Edit(-Plus) pipeline and a PixelSmile LoRA, checking every input first.
 
 Models are local folders in diffusers layout, or hub ids that are already in the local Hugging Face
-cache (nothing is downloaded unless ``allow_download=True``). Every problem raises
+cache (nothing is ever downloaded). Every problem raises
 :class:`PixelSmileError` with one line naming the value and what is wrong.
 
 Licences: Qwen-Image-Edit-2511 (base model) Apache-2.0; PixelSmile LoRA weights Apache-2.0 (as
@@ -59,18 +59,19 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
     return _DTYPES[key]
 
 
-def resolve_model(model: str | Path, *, allow_download: bool = False) -> Path:
-    """The local folder of ``model`` (a path, or a hub id found in the local Hugging Face cache)."""
+def resolve_model(model: str | Path) -> Path:
+    """The local folder of ``model`` (a path, or a hub id already in the local Hugging Face cache;
+    facebench never downloads weights)."""
     text = str(model)
     path = Path(text).expanduser()
     if not path.exists() and _HUB_ID.match(text) and not text.startswith((".", "/", "~")):
         try:
             from huggingface_hub import snapshot_download
 
-            path = Path(snapshot_download(text, local_files_only=not allow_download))
+            path = Path(snapshot_download(text, local_files_only=True))
         except Exception as exc:  # noqa: BLE001 - hub errors have many types
-            where = "" if allow_download else " (downloads are off; pass a local folder)"
-            raise PixelSmileError(f"model {text!r}: not a local folder and not in the Hugging Face cache{where}: "
+            raise PixelSmileError(f"model {text!r}: not a local folder and not in the local Hugging Face cache "
+                                  f"(facebench never downloads; pass a local folder): "
                                   f"{type(exc).__name__}") from None
     if not path.exists():
         raise PixelSmileError(f"model path {text!r} does not exist")
@@ -93,13 +94,13 @@ def resolve_model(model: str | Path, *, allow_download: bool = False) -> Path:
 
 
 def load_pipeline(model: str | Path, *, device: str | torch.device | None = None,
-                  dtype: str | torch.dtype | None = None, allow_download: bool = False) -> Any:
+                  dtype: str | torch.dtype | None = None) -> Any:
     """Load a ``QwenImageEditPlusPipeline`` from ``model`` onto ``device`` in ``dtype``.
 
     The processor is rebuilt image-only (:mod:`facebench.pixelsmile.processor`), so torchvision is
     not needed.
     """
-    path = resolve_model(model, allow_download=allow_download)
+    path = resolve_model(model)
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     from diffusers import QwenImageEditPlusPipeline
