@@ -31,7 +31,8 @@ PLS_AUS: tuple[str, ...] = (
     "AU14", "AU15", "AU17", "AU20", "AU23", "AU24", "AU25", "AU26", "AU28", "AU43",
 )
 PLS_FILE = "resources/au_to_mesh_pls_v4.npz"
-PLS_LICENCE = "MIT (py-feat 2.1.5, feat/resources/au_to_mesh_pls_v4.npz)"
+PLS_LICENCE = ("MIT package (py-feat 2.1.5, feat/resources/au_to_mesh_pls_v4.npz); py-feat notes the model was "
+               "fitted on CelebV-HQ, whose terms are non-commercial research only (see facebench.face.models)")
 
 
 def pls_path() -> Path:
