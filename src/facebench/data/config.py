@@ -358,18 +358,8 @@ def parse_config(data: Any, base: Path, source: str = "<dict>") -> DataConfig:
 
 def load_config(path: str | Path) -> DataConfig:
     """Read and validate a ``.yaml``/``.yml``/``.json`` configuration (:class:`ConfigError` if invalid)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: configuration file not found")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+    from ..configfile import read_config_file
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - YAML and JSON raise different types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{p}: cannot parse ({first})") from None
+    p = Path(path)
+    data = read_config_file(p, ConfigError, "configuration file")
     return parse_config(data, p.parent.resolve(), str(p))

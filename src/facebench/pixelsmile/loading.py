@@ -66,9 +66,12 @@ def resolve_model(model: str | Path) -> Path:
     path = Path(text).expanduser()
     if not path.exists() and _HUB_ID.match(text) and not text.startswith((".", "/", "~")):
         try:
-            from huggingface_hub import snapshot_download
+            from huggingface_hub import try_to_load_from_cache
 
-            path = Path(snapshot_download(text, local_files_only=True))
+            cached = try_to_load_from_cache(text, "model_index.json")  # looks in the local cache only
+            if not isinstance(cached, str):
+                raise FileNotFoundError(text)
+            path = Path(cached).parent
         except Exception as exc:  # noqa: BLE001 - hub errors have many types
             raise PixelSmileError(f"model {text!r}: not a local folder and not in the local Hugging Face cache "
                                   f"(facebench never downloads; pass a local folder): "

@@ -442,20 +442,10 @@ def load_study(path: str | Path) -> StudyDefinition:
 
     Raises :class:`StudyDefinitionError` (one line naming the file, the entry and the problem).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise StudyDefinitionError(f"{p}: study file not found")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+    from ..configfile import read_config_file
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - YAML and JSON raise different types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StudyDefinitionError(f"{p}: cannot parse ({first})") from None
+    p = Path(path)
+    data = read_config_file(p, StudyDefinitionError, "study file")
     return parse_study(data, p.parent, str(p))
 
 
