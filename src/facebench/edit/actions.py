@@ -91,6 +91,7 @@ class Level:
     fraction: float
     radius: float = 0.15
     side: str = "both"
+    inward: bool = False  # also bring the group back in toward the neutral mouth's width
 
 
 AnyHandle = Union[Handle, Aperture, Jaw, Level]
@@ -111,6 +112,9 @@ _LIP_CENTRE = (0, 13, 14, 17)
 _LID_MARGINS = (33, 133, 263, 362) + lm.EYE_R_UPPER + lm.EYE_L_UPPER + lm.EYE_R_LOWER + lm.EYE_L_LOWER
 _FOREHEAD_MEDIAL = (108, 151, 337, 69, 299, 9, 107, 336)
 _FOREHEAD_LATERAL = (68, 104, 333, 298, 54, 284, 103, 332)
+# the skin between brow and upper lid (the brow fat pad), which a raised brow carries along
+_SUBBROW_INNER = (221, 222, 441, 442)
+_SUBBROW_OUTER = (223, 224, 443, 444)
 _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 
 #: The action-unit catalogue: AU name -> handles. Unilateral variants are made by the expression
@@ -118,10 +122,13 @@ _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU1 inner brow raiser (frontalis, pars medialis): inner brows up, medial forehead follows.
     "AU1": (Handle(_BROW_INNER, (0.006, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
+            Handle(_BROW_MID, (0.0, 0.03, 0.0), 0.15, pin=_LID_MARGINS),
+            Handle(_SUBBROW_INNER, (0.0, 0.04, 0.0), 0.1, pin=_LID_MARGINS),
             Handle(_FOREHEAD_MEDIAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up (and out a little).
     "AU2": (Handle(_BROW_OUTER, (0.01, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
-            Handle(_BROW_MID, (0.005, 0.05, 0.0), 0.15, pin=_LID_MARGINS),
+            Handle(_BROW_MID, (0.005, 0.07, 0.0), 0.15, pin=_LID_MARGINS),
+            Handle(_SUBBROW_OUTER, (0.0, 0.04, 0.0), 0.1, pin=_LID_MARGINS),
             Handle(_FOREHEAD_LATERAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU4 brow lowerer (corrugator, procerus, depressor supercilii): brows down and together.
     "AU4": (Handle(_BROW_INNER, (-0.04, -0.07, 0.0), 0.2, pin=_LID_MARGINS),
@@ -169,10 +176,13 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU26 jaw drop: the mandible opens (0.22 of the eye-corner distance at the chin at 1),
     # carrying the lower lip; the lip's corners come down less and a little inward: an oval.
     "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55, pin=_LIP_UPPER),
-             Handle(_CORNERS, (-0.02, 0.0, 0.0), 0.08)),
+             Handle(_CORNERS, (-0.05, 0.0, 0.0), 0.08)),
     # Not a FACS unit: relaxing a smile (AU12) the photo already shows -- the lip corners come
     # back toward the height of the lips' centre (nothing happens on a face that is not smiling).
-    "R12": (Level(_CORNERS, (13, 14), 1.0, 0.15),),
+    "R12": (Level(_CORNERS, (13, 14), 1.0, 0.15, inward=True),),
+    # Not a FACS unit: relaxing the lower lids that a smile's cheek raise (AU6) or a lid
+    # tightener (AU7) pushed up -- they come down a fraction of the eye's own opening.
+    "R6": (Aperture("eyes", "lower", -0.25, 0.1),),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
 }
@@ -282,6 +292,12 @@ class FieldBuilder:
             ref = float(self.mesh[list(h.reference), 1].mean())
             moves = np.zeros((len(idx), 3))
             moves[:, 1] = h.fraction * np.maximum(ref - self.mesh[idx, 1], 0.0)  # y grows down
+            if h.inward:  # a smile also widens the mouth: back toward the neutral face's width
+                neutral = self._pls.mesh
+                half0 = np.abs(neutral[idx, 0] - neutral[list(h.reference), 0].mean())
+                c = float(self.mesh[list(h.reference), 0].mean())
+                off = self.mesh[idx, 0] - c
+                moves[:, 0] = -h.fraction * np.sign(off) * np.maximum(np.abs(off) - half0, 0.0)
             pins = np.array(sorted(set(_LIP_CENTRE) - set(idx.tolist())), dtype=int)
             return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
         idx = np.array(sorted(set(h.group)))
@@ -395,7 +411,7 @@ class FieldBuilder:
                 unit = self._aperture_field(Aperture(h.opening, h.edge, 1.0, h.radius, h.side))
                 closing.append((h.opening, h.fraction, unit))
             elif isinstance(h, Level):  # relaxing a raise saturates too: at the reference level
-                unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius, h.side), name)
+                unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius, h.side, h.inward), name)
                 closing.append(("level", h.fraction, unit))
             else:
                 free += self.handle_field(h, name)
@@ -452,7 +468,7 @@ def _with_side(h: AnyHandle, side: str) -> AnyHandle:
     if isinstance(h, Jaw):
         return h  # the mandible is one bone: it cannot open on one side only
     if isinstance(h, Level):
-        return Level(h.group, h.reference, h.fraction, h.radius, side)
+        return Level(h.group, h.reference, h.fraction, h.radius, side, h.inward)
     if isinstance(h, Handle):
         return Handle(h.group, h.move, h.radius, side, h.pin, h.taper)
     return Aperture(h.opening, h.edge, h.fraction, h.radius, side)
