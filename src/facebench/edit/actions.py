@@ -94,7 +94,19 @@ class Level:
     inward: bool = False  # also bring the group back in toward the neutral mouth's width
 
 
-AnyHandle = Union[Handle, Aperture, Jaw, Level]
+@dataclass(frozen=True)
+class Relax:
+    """Undo part of a widened opening: the ``edge`` of the eyes moves to close by ``fraction``
+    of how much wider the person's opening is than the neutral face's, pair by pair of lid
+    points (canonical frame). On eyes no wider than neutral it does nothing. Used to relax
+    raised upper lids (AU5) a photo already shows."""
+
+    edge: str
+    fraction: float
+    radius: float = 0.1
+
+
+AnyHandle = Union[Handle, Aperture, Jaw, Level, Relax]
 
 _LIP_UPPER = lm.LIPS_OUTER_UPPER[1:-1] + lm.LIPS_INNER_UPPER[1:-1]
 _LIP_LOWER = lm.LIPS_OUTER_LOWER[1:-1] + lm.LIPS_INNER_LOWER[1:-1]
@@ -123,12 +135,12 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU1 inner brow raiser (frontalis, pars medialis): inner brows up, medial forehead follows.
     "AU1": (Handle(_BROW_INNER, (0.006, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
             Handle(_BROW_MID, (0.0, 0.03, 0.0), 0.15, pin=_LID_MARGINS),
-            Handle(_SUBBROW_INNER, (0.0, 0.04, 0.0), 0.1, pin=_LID_MARGINS),
+            Handle(_SUBBROW_INNER, (0.0, 0.07, 0.0), 0.1, pin=_LID_MARGINS),
             Handle(_FOREHEAD_MEDIAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up (and out a little).
     "AU2": (Handle(_BROW_OUTER, (0.01, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
             Handle(_BROW_MID, (0.005, 0.07, 0.0), 0.15, pin=_LID_MARGINS),
-            Handle(_SUBBROW_OUTER, (0.0, 0.04, 0.0), 0.1, pin=_LID_MARGINS),
+            Handle(_SUBBROW_OUTER, (0.0, 0.07, 0.0), 0.1, pin=_LID_MARGINS),
             Handle(_FOREHEAD_LATERAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU4 brow lowerer (corrugator, procerus, depressor supercilii): brows down and together.
     "AU4": (Handle(_BROW_INNER, (-0.04, -0.07, 0.0), 0.2, pin=_LID_MARGINS),
@@ -183,6 +195,9 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # Not a FACS unit: relaxing the lower lids that a smile's cheek raise (AU6) or a lid
     # tightener (AU7) pushed up -- they come down a fraction of the eye's own opening.
     "R6": (Aperture("eyes", "lower", -0.25, 0.1),),
+    # Not a FACS unit: relaxing upper lids that a photo shows raised (AU5) back toward the
+    # neutral face's opening.
+    "R5": (Relax("upper", 1.0),),
     # AU43 eyes closed / AU41 lid droop: the upper lid descends over the eye.
     "AU43": (Aperture("eyes", "upper", 0.9, 0.14),),
 }
@@ -282,6 +297,8 @@ class FieldBuilder:
         """(478, 3) canonical displacement of one handle at intensity 1."""
         if isinstance(h, Aperture):
             return self._aperture_field(h)
+        if isinstance(h, Relax):
+            return self._aperture_field(Aperture("eyes", h.edge, h.fraction, h.radius), excess=True)
         if isinstance(h, Jaw):
             return self._jaw_field(h)
         if isinstance(h, Level):
@@ -366,7 +383,7 @@ class FieldBuilder:
         u = np.minimum(np.abs(self.mesh[idx, 0] - c) / half, 1.0)
         return 1.0 - taper * u ** 2
 
-    def _aperture_field(self, h: Aperture) -> np.ndarray:
+    def _aperture_field(self, h: Aperture, excess: bool = False) -> np.ndarray:
         out = np.zeros((len(self.mesh), 3))
         if h.opening == "eyes":
             parts = [(-1.0, lm.EYE_R_UPPER, lm.EYE_R_LOWER, lm.EYE_R_CORNERS),
@@ -383,6 +400,11 @@ class FieldBuilder:
             lo = np.array(lower)
             gap = self.mesh[lo] - self.mesh[up]  # upper -> lower, pair by pair
             gap[:, 2] = 0.0
+            if excess:  # only what the opening has beyond the neutral face's
+                neutral = self._pls.mesh
+                g0 = np.linalg.norm((neutral[lo] - neutral[up])[:, :2], axis=1)
+                g = np.linalg.norm(gap[:, :2], axis=1)
+                gap *= (np.maximum(g - g0, 0.0) / np.maximum(g, 1e-9))[:, None]
             if h.edge not in ("upper", "lower"):
                 raise ValueError(f"unknown edge {h.edge!r}; expected 'upper' or 'lower'")
             moving, moves = (up, h.fraction * gap) if h.edge == "upper" else (lo, -h.fraction * gap)
@@ -410,6 +432,9 @@ class FieldBuilder:
             if isinstance(h, Aperture):
                 unit = self._aperture_field(Aperture(h.opening, h.edge, 1.0, h.radius, h.side))
                 closing.append((h.opening, h.fraction, unit))
+            elif isinstance(h, Relax):  # relaxing a widened opening saturates at the neutral one
+                unit = self.handle_field(Relax(h.edge, 1.0, h.radius), name)
+                closing.append(("level", h.fraction, unit))
             elif isinstance(h, Level):  # relaxing a raise saturates too: at the reference level
                 unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius, h.side, h.inward), name)
                 closing.append(("level", h.fraction, unit))
@@ -465,7 +490,7 @@ def _split_side(au: str) -> tuple[str, str]:
 
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
-    if isinstance(h, Jaw):
+    if isinstance(h, (Jaw, Relax)):
         return h  # the mandible is one bone: it cannot open on one side only
     if isinstance(h, Level):
         return Level(h.group, h.reference, h.fraction, h.radius, side, h.inward)
@@ -491,7 +516,7 @@ def compare_with_pls() -> list[tuple[str, str, float, float, float, float]]:
     sign = _side_sign(c.mesh)
     rows = []
     for au, handles in ACTION_UNITS.items():
-        if _pls_name(au) not in c.au_fields:
+        if not au.startswith("AU") or _pls_name(au) not in c.au_fields:  # R6, R12: not FACS units
             continue
         for h in handles:
             if not isinstance(h, Handle) or isinstance(h.move, str):

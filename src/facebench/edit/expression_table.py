@@ -58,11 +58,11 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     "happy": _r({"AU6": 1.0, "AU12": 1.2, "AU25": 0.9},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
-    "sad": _r({"R12": 1.0, "AU1": 1.0, "AU4": 0.6, "AU15": 1.0, "AU24": 0.8, "AU43": 0.3},
+    "sad": _r({"R12": 1.0, "R5": 1.0, "AU1": 1.0, "AU4": 0.6, "AU15": 1.0, "AU24": 0.8, "AU43": 0.3},
               note="inner brows up and together, mouth corners down, lips together"),
     "angry": _r({"R12": 1.0, "AU4": 1.2, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.9},
                 note="brows down and together, glaring lids, lips tightened and pressed"),
-    "fear": _r({"R12": 0.6, "AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 0.8,
+    "fear": _r({"R12": 0.6, "AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 1.0,
                 "AU25": 0.6, "AU26": 0.4, "AU16": 0.5},
                note="brows up and together, eyes wide, lips stretched sideways, mouth open"),
     "surprised": _r({"R12": 0.8, "R6": 1.0, "AU1": 0.9, "AU2": 0.9, "AU5": 0.7, "AU25": 0.15, "AU26": 1.0},

@@ -158,7 +158,10 @@ class OfflineEditor:
         warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings,
                         sliver=(SLIVER * iod) ** 2)
         area, width = mouth_opening(mesh)
-        closed = retouch.inpaint_mouth(img, mesh[list(lm.LIPS_INNER), :2], width) if area > OPEN * width ** 2 else None
+        # the inside of an open mouth, out to the outer lip corners (the shadow of a wide smile
+        # reaches past the inner-lip corners)
+        inside = [61] + list(lm.LIPS_INNER[:11]) + [291] + list(lm.LIPS_INNER[11:]) + [78]
+        closed = retouch.inpaint_mouth(img, mesh[inside, :2], width) if area > OPEN * width ** 2 else None
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
         prep.setup_s = time.perf_counter() - t0
         return prep
@@ -242,7 +245,10 @@ class OfflineEditor:
         a_dst = retouch.polygon_area(dp)
         mouth_w = float(np.linalg.norm(src[61] - src[291]))
         src_open = a_src > OPEN * mouth_w ** 2
-        gate = 1.0 if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
+        # a parting mouth fades in; the inside of an open mouth that presses shut fades out as
+        # the warp's source fades to closed lips (else its dark corners would stay as slivers)
+        closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
+        gate = 1.0 - closing if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
         jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:

@@ -168,7 +168,8 @@ def mouth_layer(
             samp = _shift_sample(src_f, gx, gy, d)
             inside = _shift_sample(m_src, gx - x0, gy - y0, d)
             y_src = gy - d[1]
-            side = (y_src >= mid[None, :]) if lower else (y_src < mid[None, :])
+            below = np.clip(y_src - mid[None, :] + 0.5, 0.0, 1.0)  # a one-pixel ramp, not a step
+            side = below if lower else 1.0 - below
             paint(samp, np.clip(inside, 0, 1) * side)
     alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
     return box, layer, alpha
@@ -198,7 +199,10 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
     gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     layer = _shift_sample(src.astype(np.float32), gx, gy, shift)
     seen = polygon_mask(src_poly + shift, shp, off, blur=0.0)
-    seen = cv2.erode(seen, np.ones((3, 3), np.uint8)) if min(shp) > 3 else seen
+    # the photo's lid margins (lashes, the wet rim) lie just inside its opening: repaint them
+    # too where the new opening is larger, so no band of lid shows inside the eye
+    k = 2 * max(1, int(round(0.3 * iris_radius))) + 1
+    seen = cv2.erode(seen, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if min(shp) > k else seen
     c = iris_centre + shift
     r = np.hypot(gx - c[0], gy - c[1])
     in_iris = np.clip(iris_radius - r + 0.5, 0, 1)[..., None]
@@ -261,7 +265,9 @@ def inpaint_mouth(img: np.ndarray, inner: np.ndarray, width: float) -> ClosedMou
     crop = np.ascontiguousarray(img[y0:y1, x0:x1])
     mask = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(inner - [x0, y0]).astype(np.int32)], 1)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    # the dark shadow in the corners of an open mouth reaches a little past the inner-lip line
+    k = 2 * max(1, int(round(0.04 * width))) + 1
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     filled = cv2.inpaint(crop, mask, max(3.0, 0.05 * width), cv2.INPAINT_TELEA)
     soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
     return ClosedMouth((int(x0), int(y0), int(x1), int(y1)), filled.astype(np.float32), soft)

@@ -50,6 +50,9 @@ class MeshWarp:
         flip = area < 0
         self.tri[flip] = self.tri[flip][:, [0, 2, 1]]
         self.src_area = np.abs(area)
+        corners = pts[self.tri]  # (T, 3, 2)
+        self._src_lo = corners.min(1) - 1.0
+        self._src_hi = corners.max(1) + 1.0
         # slivers (where contours nearly touch, e.g. a closed mouth's lips) may fold harmlessly:
         # they cover a few pixels; only triangles with real area are kept from folding
         self.checked = self.src_area > max(1.0, self.sliver)
@@ -165,6 +168,12 @@ class MeshWarp:
         gx, gy = self._gx, self._gy
         mx = c[..., 0, 0] * gx + c[..., 0, 1] * gy + c[..., 0, 2]
         my = c[..., 1, 0] * gx + c[..., 1, 1] * gy + c[..., 1, 2]
+        # a triangle squashed to (almost) nothing -- lips or lids meeting -- has an affine map
+        # that flings its few pixels far away: every pixel samples within its own source
+        # triangle's box (a no-op for the others, whose pixels map inside it anyway)
+        lo, hi = self._src_lo[t], self._src_hi[t]
+        mx = np.clip(mx, lo[..., 0], hi[..., 0])
+        my = np.clip(my, lo[..., 1], hi[..., 1])
         mx = np.where(inside, mx, gx).astype(np.float32)
         my = np.where(inside, my, gy).astype(np.float32)
         return mx, my, tid
