@@ -12,12 +12,10 @@ ensemble's target probability is >= 0.9. A series whose photo already shows the 
 the ensemble's top class at alpha = 0) has no room to rise and is reported but not counted.
 
 The issue's criterion, literally: an expression passes when *every* counted series of it rises,
-and at least 5 of the 6 basic expressions must pass. That is printed (with the table of every
-series) but not yet met: the series that miss sit at rho 0.75-0.89, on plateaus where the
-classifiers saturate (p ~0.7) or at probabilities below 1e-3 where their ranks are noise, and
-they change with tiny rendering changes. What is asserted is the state reached, as a guard
-against regressions: at least SERIES_SHARE of all counted series rise and every expression
-rises on at least EXPRESSION_SHARE of its photos.
+and at least 5 of the 6 basic expressions must pass; also at least SERIES_SHARE of all counted
+series must rise. The table of every series is printed. (Series near the bar sit on plateaus
+where a classifier saturates or at probabilities below 1e-3: small rendering changes move them,
+which is why the table is worth reading whenever the editor changes.)
 """
 
 from __future__ import annotations
@@ -32,8 +30,7 @@ from facebench.face.expression import classify
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 RHO = 0.9
-SERIES_SHARE = 0.8
-EXPRESSION_SHARE = 0.6
+SERIES_SHARE = 0.9
 
 
 def jittered(box: np.ndarray) -> np.ndarray:
@@ -110,9 +107,7 @@ def test_classifiers_see_the_target_rise_with_alpha(series, capsys):
               f"expressions rising on every counted photo: {len(passing)}/6 ({' '.join(passing)})")
     assert n_counted >= 28  # most photos do not already show the target: the test has teeth
     assert all(counted[e] >= 3 for e in BASIC6)
-    share = {e: 1 - len(failed[e]) / counted[e] for e in BASIC6}
-    weak = [e for e in BASIC6 if share[e] < EXPRESSION_SHARE - 1e-9]
-    assert not weak, f"{' '.join(weak)} rise on too few photos: {summary}\n{table}"
+    assert len(passing) >= 5, f"only {len(passing)} of 6 expressions rise on every photo: {summary}\n{table}"
     assert n_rising >= SERIES_SHARE * n_counted, f"{n_rising}/{n_counted} series rise: {summary}\n{table}"
 
 

@@ -127,6 +127,11 @@ _FOREHEAD_LATERAL = (68, 104, 333, 298, 54, 284, 103, 332)
 # the skin between brow and upper lid (the brow fat pad), which a raised brow carries along
 _SUBBROW_INNER = (221, 222, 441, 442)
 _SUBBROW_OUTER = (223, 224, 443, 444)
+# between the brow heads and the nose root: the medial brow hair sits here on many faces
+_BROW_HEAD_MEDIAL = (193, 417, 8)
+# inner-lip points next to the corners (lower: 95, 88 | 324, 318; upper: 191 | 415)
+_LIP_INNER_LOWER_LATERAL = (95, 88, 324, 318)
+_LIP_INNER_UPPER_LATERAL = (191, 415)
 _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 
 #: The action-unit catalogue: AU name -> handles. Unilateral variants are made by the expression
@@ -134,12 +139,12 @@ _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU1 inner brow raiser (frontalis, pars medialis): inner brows up, medial forehead follows.
     "AU1": (Handle(_BROW_INNER, (0.006, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
-            Handle(_BROW_MID, (0.0, 0.03, 0.0), 0.15, pin=_LID_MARGINS),
             Handle(_SUBBROW_INNER, (0.0, 0.07, 0.0), 0.1, pin=_LID_MARGINS),
+            Handle(_BROW_HEAD_MEDIAL, (0.0, 0.04, 0.0), 0.08, pin=_LID_MARGINS),
             Handle(_FOREHEAD_MEDIAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU2 outer brow raiser (frontalis, pars lateralis): outer brows up (and out a little).
     "AU2": (Handle(_BROW_OUTER, (0.01, 0.08, 0.0), 0.22, pin=_LID_MARGINS),
-            Handle(_BROW_MID, (0.005, 0.07, 0.0), 0.15, pin=_LID_MARGINS),
+            Handle(_BROW_MID, (0.005, 0.05, 0.0), 0.15, pin=_LID_MARGINS),
             Handle(_SUBBROW_OUTER, (0.0, 0.07, 0.0), 0.1, pin=_LID_MARGINS),
             Handle(_FOREHEAD_LATERAL, (0.0, 0.05, 0.0), 0.2, pin=_LID_MARGINS)),
     # AU4 brow lowerer (corrugator, procerus, depressor supercilii): brows down and together.
@@ -188,7 +193,10 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
     # AU26 jaw drop: the mandible opens (0.22 of the eye-corner distance at the chin at 1),
     # carrying the lower lip; the lip's corners come down less and a little inward: an oval.
     "AU26": (Jaw(_JAW + _LIP_LOWER + _CORNERS, 0.22, 0.25, taper=0.55, pin=_LIP_UPPER),
-             Handle(_CORNERS, (-0.05, 0.0, 0.0), 0.08)),
+             Handle(_CORNERS, (-0.05, 0.0, 0.0), 0.08),
+             # the lips stay closer together next to the corners: an oval, not a box
+             Handle(_LIP_INNER_LOWER_LATERAL, (0.0, 0.06, 0.0), 0.04),
+             Handle(_LIP_INNER_UPPER_LATERAL, (0.0, -0.025, 0.0), 0.04)),
     # Not a FACS unit: relaxing a smile (AU12) the photo already shows -- the lip corners come
     # back toward the height of the lips' centre (nothing happens on a face that is not smiling).
     "R12": (Level(_CORNERS, (13, 14), 1.0, 0.15, inward=True),),
@@ -434,7 +442,7 @@ class FieldBuilder:
                 closing.append((h.opening, h.fraction, unit))
             elif isinstance(h, Relax):  # relaxing a widened opening saturates at the neutral one
                 unit = self.handle_field(Relax(h.edge, 1.0, h.radius), name)
-                closing.append(("level", h.fraction, unit))
+                closing.append(("eye level", h.fraction, unit))
             elif isinstance(h, Level):  # relaxing a raise saturates too: at the reference level
                 unit = self.handle_field(Level(h.group, h.reference, 1.0, h.radius, h.side, h.inward), name)
                 closing.append(("level", h.fraction, unit))
@@ -447,14 +455,14 @@ class FieldBuilder:
 class AUParts:
     """``free``: (478, 3) field per unit; ``closing``: (opening, fraction per unit, field at
     fraction 1) for each edge of an opening the action unit moves (and ``"level"`` for a
-    relaxed raise), which a mix saturates (:data:`MAX_CLOSURE`)."""
+    relaxed smile, ``"eye level"`` for relaxed lids), which a mix saturates (:data:`MAX_CLOSURE`)."""
 
     free: np.ndarray
     closing: list[tuple[str, float, np.ndarray]]
 
 
 #: The most an opening may close in a mix (1 = lids or lips exactly meet).
-MAX_CLOSURE = {"eyes": 0.92, "mouth": 0.97, "level": 1.0}
+MAX_CLOSURE = {"eyes": 0.92, "mouth": 0.97, "level": 1.0, "eye level": 1.0}
 
 
 def combine(weighted: list[tuple[float, AUParts]]) -> tuple[np.ndarray, dict[str, float]]:

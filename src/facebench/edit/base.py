@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_ch
 import numpy as np
 
 from ..expressions import EXPRESSIONS, normalize_expression
+from ..face.types import NoFaceError  # re-exported: the editors' "no face to edit" error
 from ..face.types import Face
 from ..registry import Registry
 
@@ -39,10 +40,6 @@ ALPHA_MAX: float = 3.0
 FaceSelector = Union[None, int, Face]
 
 _BLEND_ITEM = re.compile(r"^\s*([A-Za-z_\-]+)\s*[=:]\s*([-+0-9.eE]+)\s*$")
-
-
-class NoFaceError(ValueError):
-    """No face to edit: none was found, or the requested face index does not exist (one line)."""
 
 
 @dataclass(frozen=True)

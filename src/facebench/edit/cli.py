@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outputs, boxes = _edit_all(editor, image, base, values, args)
     except NoFaceError as exc:
-        return fail(f"{args.image}: {exc}", 1)
+        return fail(str(exc) if exc.source == str(args.image) else f"{args.image}: {exc}", 1)
     except ValueError as exc:  # e.g. an alpha above this editor's own range
         return fail(f"{args.image}: {exc}", 2)
     return _write(args, image, outputs, boxes)
@@ -181,13 +181,14 @@ def _edit_all(editor: Any, image: Any, base: Any, values: list[float] | None, ar
 
     faces = analyze(image, parts=("detection", "mesh", "mask"))
     if not faces:
-        raise NoFaceError("no face found")
+        raise NoFaceError(str(args.image))
     if args.all_faces:
         chosen = list(range(len(faces)))
     else:
         idx = 0 if args.face_index is None else args.face_index
         if not 0 <= idx < len(faces):
-            raise NoFaceError(f"--face-index {idx} is out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
+            raise NoFaceError(str(args.image), f"--face-index {idx} is out of range: {len(faces)} face(s) found "
+                              f"(0..{len(faces) - 1})")
         chosen = [idx]
     # several faces: edit them one after the other into the same picture
     series: list[list[Any]] = []

@@ -2,8 +2,12 @@
 
 One row per expression. ``aus`` maps an action unit (see :mod:`facebench.edit.actions`; a suffix
 ``R``/``L`` makes it one-sided, on the subject's right/left) to its intensity at ``alpha = 1``
-(1 = an apex activation). ``R12`` is not a FACS unit: it relaxes a smile the photo already shows
-(moving toward an expression without AU12 means taking the smile away, not only adding units). The editor's displacement is
+(1 = an apex activation). Units starting with ``R`` are not FACS units: they relax what the photo
+already shows -- ``R12`` a smile (corners back to the lips' level and the neutral mouth's width),
+``R5`` raised upper lids, ``R6`` lower lids pushed up -- because moving toward an expression
+without those units means taking them away, not only adding others. They saturate when the
+feature is back at neutral, so an intensity above 1 (disgust's ``R12``) means "gone by
+``alpha = 1 / intensity``", not more than gone. The editor's displacement is
 ``alpha * sum_AU intensity_AU * field_AU``, and a blend adds the rows weighted by their alphas.
 The retouching columns say what geometry cannot: a blush, darker under-eye shadows. (Teeth
 and the mouth cavity follow from the geometry: see :func:`facebench.edit.retouch.mouth_layer`.)
@@ -58,17 +62,17 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     "happy": _r({"AU6": 1.0, "AU12": 1.2, "AU25": 0.9},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
-    "sad": _r({"R12": 1.0, "R5": 1.0, "AU1": 1.0, "AU4": 0.6, "AU15": 1.0, "AU24": 0.8, "AU43": 0.3},
+    "sad": _r({"R12": 1.0, "R5": 0.4, "AU1": 1.0, "AU4": 0.6, "AU15": 1.3, "AU24": 0.6, "AU43": 0.15},
               note="inner brows up and together, mouth corners down, lips together"),
     "angry": _r({"R12": 1.0, "AU4": 1.2, "AU5": 0.3, "AU7": 0.6, "AU23": 0.8, "AU24": 0.9},
                 note="brows down and together, glaring lids, lips tightened and pressed"),
-    "fear": _r({"R12": 0.6, "AU1": 0.8, "AU2": 0.5, "AU4": 0.5, "AU5": 0.8, "AU7": 0.2, "AU20": 1.0,
+    "fear": _r({"R12": 0.6, "AU1": 0.8, "AU2": 0.5, "AU4": 0.3, "AU5": 0.8, "AU7": 0.2, "AU20": 1.3,
                 "AU25": 0.6, "AU26": 0.4, "AU16": 0.5},
                note="brows up and together, eyes wide, lips stretched sideways, mouth open"),
-    "surprised": _r({"R12": 0.8, "R6": 1.0, "AU1": 0.9, "AU2": 0.9, "AU5": 0.7, "AU25": 0.15, "AU26": 1.0},
+    "surprised": _r({"R12": 0.8, "R6": 1.0, "AU1": 1.1, "AU2": 0.7, "AU5": 0.7, "AU25": 0.15, "AU26": 1.0},
                     note="brows up, eyes wide, jaw dropped"),
-    "disgust": _r({"R12": 1.25, "AU4": 0.4, "AU7": 0.3, "AU9": 0.5, "AU15": 0.7, "AU16": 0.3, "AU17": 0.3},
-                  note="nose wrinkled, upper lip raised, corners down"),
+    "disgust": _r({"R12": 2.0, "AU7": 0.15, "AU9": 0.5, "AU15": 0.7, "AU16": 0.3, "AU17": 0.6},
+                  note="smile gone early, nose wrinkled, corners and lower lip down, chin raised (EMFACS 9+15+16, +17)"),
     "confused": _r({"R12": 0.6, "AU4R": 1.3, "AU7R": 0.6, "AU1L": 0.7, "AU2L": 0.8, "AU14L": 0.9,
                     "AU24": 0.5, "AU17": 0.3},
                    note="one brow furrowed, the other raised, lips pressed and pulled to one side"),

@@ -220,17 +220,17 @@ class OfflineEditor:
     def _select(self, img: np.ndarray, face: FaceSelector) -> tuple[Face, int | None]:
         if isinstance(face, Face):
             if face.mesh is None:
-                raise NoFaceError("the given Face has no mesh; analyze it with parts including 'mesh'")
+                raise NoFaceError("the given Face", "has no mesh; analyze it with parts including 'mesh'")
             return face, None
         faces = _analyze(img)
         if not faces:
-            raise NoFaceError("no face found in the image")
+            raise NoFaceError("image")
         idx = 0 if face is None else int(face)
         if not 0 <= idx < len(faces):
-            raise NoFaceError(f"face index {idx} is out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
+            raise NoFaceError(f"face index {idx}", f"out of range: {len(faces)} face(s) found (0..{len(faces) - 1})")
         f = faces[idx]
         if f.mesh is None:
-            raise NoFaceError(f"face {idx} has no mesh (the landmark model found no mesh for it)")
+            raise NoFaceError(f"face {idx}", "has no mesh (the landmark model found no mesh for it)")
         return f, idx
 
     def _retouch(self, prep: _Prepared, source: np.ndarray, out: np.ndarray, src: np.ndarray,

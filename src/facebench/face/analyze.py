@@ -38,7 +38,7 @@ from .. import __version__
 from ..expressions import BASIC7
 from ..imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
 from .cache import DiskCache, MemoryCache, default_cache_dir
-from .types import KEYPOINT_NAMES, Detection, Face
+from .types import KEYPOINT_NAMES, Detection, Face, NoFaceError
 
 #: Every part :func:`analyze` can compute, in computing order.
 PARTS: tuple[str, ...] = ("detection", "mesh", "crop", "mask", "identity", "expression", "geometry")
@@ -48,15 +48,6 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 #: Bumped when cached results would differ; part of every cache key.
 ANALYSIS_VERSION = "1"
-
-
-class NoFaceError(ValueError):
-    """A face was required but none was found; ``str(err)`` is ``"<file>: no face found"``."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problem = "no face found"
-        super().__init__(f"{source}: no face found")
 
 
 def normalize_parts(parts: str | Iterable[str]) -> tuple[str, ...]:

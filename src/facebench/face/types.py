@@ -69,3 +69,13 @@ class Face:
 
             return keypoints_from_mesh(self.mesh)
         return self.detection.keypoints
+
+
+class NoFaceError(ValueError):
+    """A face was required but there is none: no face was found in ``source``, or the requested
+    one does not exist or lacks a part. ``str(err)`` is ``"<source>: <problem>"`` (one line)."""
+
+    def __init__(self, source: str, problem: str = "no face found") -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")

@@ -10,11 +10,11 @@ Relative paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...configfile import read_config_file
 from ..loading import PixelSmileError
 
 #: LoRA targets (peft suffix match): image-stream attention q/k/v/out, text-stream q/k/v/out and
@@ -118,19 +118,7 @@ def _resolve_spec(spec: str, base: Path) -> str:
 def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
     """Read a JSON or YAML training config; unknown or missing fields raise one-line errors."""
     p = Path(path)
-    if not p.is_file():
-        raise PixelSmileError(f"config file {str(path)!r} does not exist")
-    text = p.read_text()
-    try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - yaml and json raise different types
-        first = str(exc).splitlines()[0]
-        raise PixelSmileError(f"config file {str(path)!r} cannot be parsed ({first})") from None
+    raw = read_config_file(p, PixelSmileError, "training config")
     if not isinstance(raw, dict):
         raise PixelSmileError(f"config file {str(path)!r} must hold a mapping of options")
     raw.update({k: v for k, v in overrides.items() if v is not None})
