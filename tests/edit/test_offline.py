@@ -172,3 +172,24 @@ def test_face_selection_and_no_face(editor, group_photo, portraits):
     blank = np.full((200, 200, 3), 127, np.uint8)
     with pytest.raises(NoFaceError, match="no face"):
         editor.edit(blank, ExpressionControl.single("happy", 1.0))
+
+
+def test_the_editor_version_follows_its_code(tmp_path):
+    """Benchmark caches key edits by the editor's fingerprint; it must change with the code."""
+    from pathlib import Path
+
+    import facebench.edit.offline as offline
+    from facebench.bench.components import Component
+
+    editor = OfflineEditor()
+    assert editor.version == offline.source_version()
+    assert editor.version in Component.make("editor", "offline").fingerprint()
+    here = Path(offline.__file__).parent
+    copies = []
+    for name in ("expression_table.py", "actions.py"):
+        dst = tmp_path / name
+        dst.write_bytes((here / name).read_bytes())
+        copies.append(dst)
+    before = offline.source_version(copies)
+    copies[0].write_text(copies[0].read_text().replace('"AU6": 1.0', '"AU6": 0.9', 1))
+    assert offline.source_version(copies) != before

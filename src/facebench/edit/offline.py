@@ -18,8 +18,11 @@ and alpha > 1 extrapolates, with lids and lips stopping where they meet and fold
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -60,6 +63,22 @@ OPEN = 0.02
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
 FOLLOW = 0.5
+
+
+#: The modules whose code decides the offline editor's pixels.
+_SOURCE_MODULES = ("actions", "canonical", "colours", "expression_table", "landmarks", "meshops",
+                   "offline", "retouch", "warp")
+
+
+def source_version(paths: Sequence[Path] | None = None) -> str:
+    """SHA-256 (first 16 hex digits) over the source files of the editor's modules, so caches
+    keyed by the editor's fingerprint (:mod:`facebench.bench`) drop edits made by other code."""
+    here = Path(__file__).parent
+    files = paths if paths is not None else [here / f"{m}.py" for m in _SOURCE_MODULES]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(Path(f).name.encode() + b"\0" + Path(f).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _analyze(image: np.ndarray) -> list[Face]:
@@ -114,6 +133,11 @@ class OfflineEditor:
     def __init__(self, margin: float = 0.18, alpha_max: float = 3.0) -> None:
         self.margin = float(margin)
         self.alpha_max = float(alpha_max)
+
+    @cached_property
+    def version(self) -> str:
+        """Identifies the editor's code (:func:`source_version`): part of its cache fingerprint."""
+        return source_version()
 
     # -- public API ------------------------------------------------------------------------------
     def edit(self, image: Any, control: ExpressionControl, *, face: FaceSelector = None) -> EditResult:
