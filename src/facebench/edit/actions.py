@@ -198,7 +198,8 @@ ACTION_UNITS: dict[str, tuple[AnyHandle, ...]] = {
              Handle(_LIP_INNER_LOWER_LATERAL, (0.0, 0.06, 0.0), 0.04),
              Handle(_LIP_INNER_UPPER_LATERAL, (0.0, -0.025, 0.0), 0.04)),
     # Not a FACS unit: relaxing a smile (AU12) the photo already shows -- the lip corners come
-    # back toward the height of the lips' centre (nothing happens on a face that is not smiling).
+    # back toward the height of the lips' centre and in toward the neutral mouth's width
+    # (nothing happens on a face that is not smiling).
     "R12": (Level(_CORNERS, (13, 14), 1.0, 0.15, inward=True),),
     # Not a FACS unit: relaxing the lower lids that a smile's cheek raise (AU6) or a lid
     # tightener (AU7) pushed up -- they come down a fraction of the eye's own opening.
@@ -499,7 +500,7 @@ def _split_side(au: str) -> tuple[str, str]:
 
 def _with_side(h: AnyHandle, side: str) -> AnyHandle:
     if isinstance(h, (Jaw, Relax)):
-        return h  # the mandible is one bone: it cannot open on one side only
+        return h  # the mandible is one bone; relaxed lids are relaxed on both eyes
     if isinstance(h, Level):
         return Level(h.group, h.reference, h.fraction, h.radius, side, h.inward)
     if isinstance(h, Handle):
@@ -524,7 +525,7 @@ def compare_with_pls() -> list[tuple[str, str, float, float, float, float]]:
     sign = _side_sign(c.mesh)
     rows = []
     for au, handles in ACTION_UNITS.items():
-        if not au.startswith("AU") or _pls_name(au) not in c.au_fields:  # R6, R12: not FACS units
+        if not au.startswith("AU") or _pls_name(au) not in c.au_fields:  # R5, R6, R12: not FACS units
             continue
         for h in handles:
             if not isinstance(h, Handle) or isinstance(h.move, str):

@@ -28,8 +28,7 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence, Union, runtime_ch
 import numpy as np
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from ..face.types import NoFaceError  # re-exported: the editors' "no face to edit" error
-from ..face.types import Face
+from ..face.types import Face, NoFaceError  # NoFaceError re-exported: "no face to edit"
 from ..registry import Registry
 
 #: Largest alpha any control accepts (a community PixelSmile node exposes 0..3).
