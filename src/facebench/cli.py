@@ -16,6 +16,7 @@ from . import __version__
 #: Modules that define subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "facebench.face.cli",
+    "facebench.face.calibration_cli",
     "facebench.edit.cli",
     "facebench.demo",
     "facebench.bench.cli",
