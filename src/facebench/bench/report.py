@@ -29,11 +29,13 @@ from .. import __version__
 from ..judges.agreement import judge_agreement
 from .reference import REFERENCE_IDENTITY, REFERENCE_JUDGE, REFERENCE_SOURCE, load_reference
 from .results import failure_counts
-from .scoring import METRICS, NOT_APPLICABLE, GroupScores, curve_table, leaderboard
+from .scoring import (METRICS, NOT_APPLICABLE, GroupScores, curve_table, leaderboard, recogniser_columns,
+                      resolve_calibrations)
 
 #: Columns of the leaderboard files, in order (metrics that do not apply to any row are dropped).
-BOARD_COLUMNS = ["model", "judge", "track", "Acc-6", "Acc-12", "mSCR", "ID Sim", "HES", "CLS-6", "CLS-12",
-                 "FED", "Alignment", "Fidelity", "REG", "edits", "ok", "failed", "judged", "recognisers"]
+BOARD_COLUMNS = ["model", "judge", "track", "Acc-6", "Acc-12", "mSCR", "ID Sim", "ID Sim (raw)", "HES", "CLS-6",
+                 "CLS-12", "FED", "Alignment", "Fidelity", "REG", "n", "n failed", "edits", "ok", "failed", "judged",
+                 "recognisers"]
 
 
 @dataclass
@@ -49,6 +51,7 @@ class ReportData:
     reference: pd.DataFrame | None
     config: dict[str, Any] = field(default_factory=dict)
     stats: pd.DataFrame | None = None
+    calibrations: dict[str, Any] = field(default_factory=dict)
 
     @property
     def notes(self) -> list[str]:
@@ -58,9 +61,20 @@ class ReportData:
             out.extend(n for n in g.notes if n not in out)
         recs = sorted({str(r) for r in self.results.get("recognisers", pd.Series(dtype=str)).unique() if r})
         if recs:
-            out.append(f"ID Sim: cosine similarity of source and edited face embeddings from {', '.join(recs)}; "
-                       "the paper's bands (0.6-0.7 natural, > 0.8 copy-paste) hold for ArcFace-class models, "
-                       "not for dlib, whose cosines sit near 1 for any face.")
+            out.append(f"ID Sim: calibrated identity score of source vs edit ({', '.join(recs)}; "
+                       "facebench.face.calibration), on which the paper's bands read: 0.6-0.7 natural, > 0.8 "
+                       "copy-paste, < 0.5 identity lost. ID Sim (raw) is the raw cosine mean; HES uses the "
+                       "calibrated score. ID Sim and HES are averaged over the same edits.")
+            for lab in recs:
+                for part in lab.split("+"):
+                    cal = self.calibrations.get(part)
+                    if cal is not None:
+                        line = "ID Sim calibration " + cal.describe()
+                        if line not in out:
+                            out.append(line)
+        out.append("Failed edits (no face, any failed stage) stay in every general-metric denominator: a miss "
+                   "for Acc, confused for mSCR, identity 0, HES 0 (columns n, n failed). Acc-6 and mSCR use the "
+                   "argmax over the six basic expressions for every judge; tied top scores split the edit evenly.")
         modes = sorted({str(g.metrics.get("cls_mode")) for g in self.groups})
         if any(isinstance(g.metrics.get("CLS-6"), float) for g in self.groups):
             out.append(f"CLS: Pearson r of alpha vs the judged target intensity, mode {', '.join(modes)} "
@@ -74,17 +88,30 @@ class ReportData:
 
 def compute_report(results: pd.DataFrame, failures: pd.DataFrame, *, config: dict[str, Any] | None = None,
                    stats: pd.DataFrame | None = None, cls_mode: str = "per_series",
-                   reference: bool = True) -> ReportData:
-    """Compute the leaderboard, per-expression tables, curve and agreement from ``results``."""
-    board, groups = leaderboard(results, cls_mode=cls_mode) if not results.empty else (pd.DataFrame(), [])
+                   reference: bool = True, calibrations: dict[str, Any] | None = None) -> ReportData:
+    """Compute the leaderboard, per-expression tables, curve and agreement from ``results``.
+
+    ``calibrations``: recogniser label -> identity calibration; default: the files named in
+    ``config["id_calibrations"]`` (label -> path), then the ones shipped in the package.
+    """
+    cals = dict(calibrations or {})
+    if calibrations is None:
+        from ..face.calibration import load_calibration
+
+        for lab, path in (config or {}).get("id_calibrations", {}).items():
+            cals[lab] = load_calibration(lab.split(":")[0], path)
+    labels = [c[len("id_sim_"):] for c in recogniser_columns(results)] if not results.empty else []
+    cals = resolve_calibrations(labels, cals)
+    board, groups = leaderboard(results, cls_mode=cls_mode, calibrations=cals) if not results.empty \
+        else (pd.DataFrame(), [])
     if not board.empty:
         used = [c for c in BOARD_COLUMNS if c in board and not (c in METRICS and (board[c] == NOT_APPLICABLE).all())]
         board = board[used]
     ok = results[results["status"] == "ok"] if not results.empty else results
-    curve = curve_table(ok) if not ok.empty else pd.DataFrame()
+    curve = curve_table(ok, cals) if not ok.empty else pd.DataFrame()
     agree = judge_agreement(results) if not results.empty and results["judge"].nunique() > 1 else pd.DataFrame()
     ref = load_reference() if reference else None
-    return ReportData(results, failures, board, groups, curve, agree, ref, dict(config or {}), stats)
+    return ReportData(results, failures, board, groups, curve, agree, ref, dict(config or {}), stats, cals)
 
 
 def fmt(v: Any, digits: int = 4) -> str:

@@ -74,29 +74,37 @@ def confusion_matrix(
     return ConfusionMatrix(labs, counts)
 
 
-def directed_confusion(cm: ConfusionMatrix, i: str, j: str) -> float:
-    """C(i -> j): share of the N_i images edited toward class ``i`` judged as class ``j`` (eq. 1)."""
+def directed_confusion(cm: ConfusionMatrix, i: str, j: str, failed: Mapping[str, float] | None = None) -> float:
+    """C(i -> j): share of the N_i images edited toward class ``i`` judged as class ``j`` (eq. 1).
+
+    ``failed`` (target -> number of failed edits, e.g. no face left to judge) keeps failures in
+    N_i and counts each as confused (judged ``j``): a failure is the worst outcome, never a way
+    out of the denominator. Counts may be fractional (ties, :func:`prediction_weights`).
+    """
     a, b = cm.index(i), cm.index(j)
-    n_i = int(cm.counts[a].sum())
+    f = float((failed or {}).get(cm.labels[a], 0.0))
+    n_i = float(cm.counts[a].sum()) + f
     if n_i == 0:
         return undefined(f"no samples edited toward {cm.labels[a]!r}: C({cm.labels[a]}->{cm.labels[b]}) undefined")
-    return float(cm.counts[a, b]) / n_i
+    return (float(cm.counts[a, b]) + f) / n_i
 
 
-def bcr(cm: ConfusionMatrix, i: str, j: str) -> float:
+def bcr(cm: ConfusionMatrix, i: str, j: str, failed: Mapping[str, float] | None = None) -> float:
     """Bidirectional confusion rate BCR(i, j) = (C(i -> j) + C(j -> i)) / 2 (eq. 2); symmetric."""
-    return 0.5 * (directed_confusion(cm, i, j) + directed_confusion(cm, j, i))
+    return 0.5 * (directed_confusion(cm, i, j, failed) + directed_confusion(cm, j, i, failed))
 
 
-def mscr(cm: ConfusionMatrix, pairs: Sequence[tuple[str, str]] = CONFUSING_PAIRS) -> float:
+def mscr(cm: ConfusionMatrix, pairs: Sequence[tuple[str, str]] = CONFUSING_PAIRS,
+         failed: Mapping[str, float] | None = None) -> float:
     """Mean structural confusion rate: mean BCR over ``pairs`` (default fear-surprised, angry-disgust).
 
     Lower is better; 0.5 means a pair collapsed into one expression. ``nan`` (with a warning) when
-    any pair's BCR is undefined, rather than averaging over fewer pairs than asked for.
+    any pair's BCR is undefined, rather than averaging over fewer pairs than asked for. ``failed``:
+    see :func:`directed_confusion` (failed edits count as confused).
     """
     if len(pairs) == 0:
         raise ValueError("pairs is empty")
-    values = [bcr(cm, i, j) for i, j in pairs]
+    values = [bcr(cm, i, j, failed) for i, j in pairs]
     if any(np.isnan(v) for v in values):
         return undefined(f"BCR undefined for some of the pairs {list(pairs)}: mSCR undefined")
     return float(np.mean(values))
@@ -108,8 +116,15 @@ def predicted_class(
     """Predicted class per image = argmax of the judge's scores (N, K) over the ``subset`` evaluated.
 
     ``labels`` names the K columns; ``subset`` (default: all labels) restricts the argmax, e.g.
-    ``BASIC6`` for Acc-6. Ties go to the column that comes first in ``labels``.
+    ``BASIC6`` for Acc-6. Ties go to the column that comes first in ``labels`` (a label-order
+    bias): benchmark scores use :func:`prediction_weights`, which splits ties evenly.
     """
+    arr, labs, cols = _argmax_inputs(scores, labels, subset)
+    best = cols[np.argmax(arr[:, cols], axis=1)]
+    return np.asarray(labs, dtype=object)[best]
+
+
+def _argmax_inputs(scores: Any, labels: Sequence[str], subset: Sequence[str] | None):  # noqa: ANN202
     arr = np.asarray(scores, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"scores must be 2-D (N images, K classes), got shape {arr.shape}")
@@ -120,8 +135,26 @@ def predicted_class(
     cols = np.arange(len(labs)) if subset is None else np.unique(label_indices(list(subset), labs, "subset"))
     if cols.size == 0:
         raise ValueError("subset is empty")
-    best = cols[np.argmax(arr[:, cols], axis=1)]
-    return np.asarray(labs, dtype=object)[best]
+    return arr, labs, cols
+
+
+#: Scores closer than this count as a tie (judge scores are probabilities or 0-1 intensities).
+TIE_TOLERANCE = 1e-9
+
+
+def prediction_weights(scores: Any, labels: Sequence[str], subset: Sequence[str] | None = None) -> np.ndarray:
+    """(N, K) share of each image's prediction per label: 1 for the argmax over ``subset``; a tie
+    among k labels (scores within :data:`TIE_TOLERANCE` of the maximum) gives each 1/k.
+
+    Tie rule: an even split, the expected outcome of breaking the tie by a fair coin, so no label
+    wins ties by its position in ``labels``. Columns outside ``subset`` get 0. Rows sum to 1.
+    """
+    arr, labs, cols = _argmax_inputs(scores, labels, subset)
+    sub = arr[:, cols]
+    top = sub >= sub.max(axis=1, keepdims=True) - TIE_TOLERANCE
+    w = np.zeros_like(arr)
+    w[:, cols] = top / top.sum(axis=1, keepdims=True)
+    return w
 
 
 def accuracy(
@@ -138,6 +171,29 @@ def accuracy(
     if t.size == 0:
         return undefined("no edits with a target in the subset: accuracy undefined")
     return float(np.mean(t == p))
+
+
+def weighted_confusion(targets: Sequence[str], weights: Any, labels: Sequence[str] = EXPRESSIONS) -> ConfusionMatrix:
+    """Confusion counts from per-label prediction shares (:func:`prediction_weights`): row = target,
+    entry (i, j) = sum of the shares of label j over images edited toward i (fractional on ties)."""
+    labs = tuple(expression_names(labels, "labels"))
+    w = np.asarray(weights, np.float64).reshape(len(targets), len(labs)) if len(targets) else np.zeros((0, len(labs)))
+    t = label_indices(list(targets), labs, "targets")
+    counts = np.zeros((len(labs), len(labs)))
+    np.add.at(counts, t, w)
+    return ConfusionMatrix(labs, counts)
+
+
+def weighted_accuracy(targets: Sequence[str], weights: Any, labels: Sequence[str], *, n_failed: int = 0) -> float:
+    """Accuracy with tie shares and failures: ``(sum over images of the share of its target) /
+    (N + n_failed)``; ``n_failed`` edits that could not be judged count as misses."""
+    labs = tuple(expression_names(labels, "labels"))
+    w = np.asarray(weights, np.float64).reshape(len(targets), len(labs)) if len(targets) else np.zeros((0, len(labs)))
+    n = len(targets) + int(n_failed)
+    if n == 0:
+        return undefined("no edits: accuracy undefined")
+    t = label_indices(list(targets), labs, "targets")
+    return float(w[np.arange(len(t)), t].sum() / n)
 
 
 # --------------------------------------------------------------------------- HES, ID Sim
