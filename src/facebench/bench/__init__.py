@@ -45,10 +45,12 @@ def run_and_report(
     html: bool = True,
     ray_address: str | None = None,
     log: Callable[[str], None] | None = None,
+    id_calibrations: dict[str, str] | None = None,
 ) -> tuple[RunResult, Any, dict[str, Path]]:
     """Run a benchmark and write every report file to ``out``.
 
-    ``store`` defaults to ``<out>/cache.sqlite``; ``recognisers`` to dlib. Returns the run result,
+    ``store`` defaults to ``<out>/cache.sqlite``; ``recognisers`` to dlib; ``id_calibrations``:
+    recogniser label -> calibration JSON (kept in the run's config; shipped ones need none). Returns the run result,
     the :class:`~facebench.bench.report.ReportData` and the written paths.
     """
     from .identity import recogniser_component
@@ -60,6 +62,8 @@ def run_and_report(
     result = run_benchmark(manifest, editors=editors, judges=judges, store=st, track=track, alphas=alphas,
                            recognisers=recs, executor=executor, workers=workers, progress=progress,
                            ray_address=ray_address, log=log)
+    if id_calibrations:
+        result.config["id_calibrations"] = {k: str(v) for k, v in id_calibrations.items()}
     data = compute_report(result.results, result.failures, config=result.config, stats=stats_frame(result.stats),
                           cls_mode=cls_mode)
     paths = write_report(o, data, store=st, html=html)

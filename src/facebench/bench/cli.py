@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_component(r, "judge", "judge (repeatable; default offline): offline or vlm")
     _add_component(r, "recogniser", "identity recogniser (repeatable; default dlib), e.g. onnx with path=model.onnx")
     r.add_argument("--no-identity", action="store_true", help="skip identity similarity")
+    r.add_argument("--id-calibration", action="append", type=Path, default=[], metavar="JSON",
+                   help="identity calibration of a recogniser without a shipped one (from `facebench identity "
+                        "calibrate`; repeatable)")
+    r.add_argument("--allow-failures", action="store_true",
+                   help="exit 0 even when some edits, judgements or identity measurements failed")
     r.add_argument("--track", choices=("general", "linear", "fed"), default="linear",
                    help="general: alpha 1 -> Acc/mSCR/ID Sim; linear: alpha grid -> CLS/HES too; "
                         "fed: ground-truth triplets -> FED-Score (default linear)")
@@ -146,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``facebench bench run``."""
     from . import run_and_report
     from .manifest import ManifestError, load_manifest
-    from .runner import parse_alphas
+    from ..face.calibration import read_calibration
+    from .runner import check_grid, parse_alphas, track_alphas
 
     try:
         m = load_manifest(args.manifest, strict=args.strict, track=args.track)
@@ -154,6 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         judges = _components("judge", args.judges, "offline")
         recs = [] if args.no_identity else _components("recogniser", args.recognisers, "dlib")
         alphas = parse_alphas(args.alphas) if args.alphas else None
+        check_grid(editors, track_alphas(args.track, alphas))
+        cals = {c.recogniser: str(p) for p, c in ((p, read_calibration(p)) for p in args.id_calibration)}
     except (ManifestError, ValueError, KeyError, FileNotFoundError) as exc:
         print(f"facebench bench run: {exc}", file=sys.stderr)
         return 2
@@ -166,8 +174,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     result, data, paths = run_and_report(
         m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
         alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
-        cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address)
+        cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address, id_calibrations=cals)
     _print_board(data, paths)
+    return failure_status(data, args.allow_failures, "facebench bench run")
+
+
+def failure_status(data: Any, allow: bool, prog: str) -> int:
+    """Exit status of a finished run: 1 when any edit, judgement or identity measurement failed
+    (one line to stderr saying how many), unless ``allow``; else 0."""
+    n = len(data.failures)
+    if n and not allow:
+        print(f"{prog}: {n} failure(s) (see failures.csv); exit status 1 (--allow-failures to accept)",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -175,6 +175,17 @@ class GalleryEditor(_LoopSweep):
         self.check_source = bool(check_source)
         self._source_hash: dict[str, str] = {}
 
+    def check_alphas(self, alphas: Sequence[float]) -> None:
+        """Refuse a grid this editor cannot honour: alphas outside [0, 1], or two alphas that read
+        the same frame (the 27 frames are all the intensities there are)."""
+        frames: dict[int, float] = {}
+        for a in alphas:
+            f = gallery_frame(float(a))  # EditError outside [0, 1]
+            if f in frames:
+                raise EditError(f"alphas {frames[f]:g} and {float(a):g} both read gallery frame {f:02d}: "
+                                "the gallery has 27 intensities (use multiples of 1/26)")
+            frames[f] = float(a)
+
     def content_id(self, task: str, expression: str, alpha: float) -> str:
         """Path, size and modification time of the frame an edit reads (part of the cache key)."""
         return _file_id(self.root / "slider" / expression / f"{gallery_frame(alpha):02d}.avif")

@@ -65,6 +65,23 @@ def track_alphas(track: str, alphas: Sequence[float] | None) -> tuple[float, ...
     return grid
 
 
+def check_grid(editors: Sequence[Component], grid: Sequence[float]) -> None:
+    """Refuse up front (``ValueError`` naming the editor) an alpha grid an editor cannot honour:
+    alphas outside ``[0, ALPHA_MAX]`` or whatever the editor's own ``check_alphas`` rejects."""
+    from ..edit.base import ALPHA_MAX
+
+    bad = [a for a in grid if not 0.0 <= float(a) <= ALPHA_MAX]
+    if bad:
+        raise ValueError(f"alphas {bad} are outside [0, {ALPHA_MAX:g}]")
+    for comp in editors:
+        check = getattr(comp.build(), "check_alphas", None)
+        if check is not None:
+            try:
+                check(tuple(grid))
+            except Exception as exc:  # noqa: BLE001 - EditError and friends: one line naming the editor
+                raise ValueError(f"editor {comp.label} cannot honour the alpha grid: {exc}") from None
+
+
 def parse_alphas(text: str) -> tuple[float, ...]:
     """``"0,0.5,1"`` or ``"0:1:5"`` (start:stop:count, uniform, inclusive) -> alphas."""
     t = text.strip()
@@ -198,6 +215,7 @@ def run_benchmark(
                                   failed=sum(s.error is not None for s in sources.values()),
                                   seconds=time.perf_counter() - t0)
 
+    check_grid(editors, grid)
     with Executor(executor, workers, ray_address) as ex:
         # 2. edits ----------------------------------------------------------------------------------
         plans: list[_Plan] = []

@@ -285,6 +285,20 @@ def shipped_path(recogniser: str) -> Path | None:
 _LOADED: dict[tuple[str, str], IdentityCalibration] = {}
 
 
+def read_calibration(path: str | Path) -> IdentityCalibration:
+    """A calibration JSON of any recogniser (its label is ``.recogniser``); ``ValueError`` if unusable."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"{p}: calibration file not found")
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: not readable JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"{p}: not a facebench identity calibration")
+    return IdentityCalibration.from_dict(d, str(p))
+
+
 def load_calibration(recogniser: str = "dlib", path: str | Path | None = None) -> IdentityCalibration:
     """The calibration of ``recogniser``: from ``path`` (a JSON written by ``facebench identity
     calibrate``) or, without one, the one shipped in the package (only ``dlib`` ships one).
@@ -303,11 +317,7 @@ def load_calibration(recogniser: str = "dlib", path: str | Path | None = None) -
             raise ValueError(f"{p}: calibration file not found")
     key = (recogniser, str(p.resolve()))
     if key not in _LOADED:
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{p}: not readable JSON ({exc})") from None
-        cal = IdentityCalibration.from_dict(d, str(p))
+        cal = read_calibration(p)
         if cal.recogniser != recogniser and not (recogniser == "onnx" and cal.recogniser.startswith("onnx:")):
             raise ValueError(f"{p}: calibrates {cal.recogniser!r}, not {recogniser!r}")
         _LOADED[key] = cal
