@@ -307,7 +307,8 @@ def _fed(ok: pd.DataFrame, judged: Sequence[str]) -> dict[str, Any]:
 
 def per_expression_table(df: pd.DataFrame, judged: Sequence[str], *, cls_mode: str = "per_series",
                          linear: bool = True, calibrations: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per target expression, saying what each number rests on: ``n`` general edits (the
+    """One row per target expression, saying what each number rests on: ``edits`` (all alphas, any
+    status), ``n`` general edits (the
     denominator of accuracy, ID Sim and HES, failed ones included), ``n failed``; accuracy (argmax
     over the basic 6 for a basic target, over all 12 otherwise), mean target score of the judged
     ones; CLS (Pearson and Spearman, linear runs) over ``n CLS`` judged edits; ID Sim (calibrated
@@ -321,7 +322,8 @@ def per_expression_table(df: pd.DataFrame, judged: Sequence[str], *, cls_mode: s
         if sub.empty:
             continue
         bad = failed_mask(sub)
-        row: dict[str, Any] = {"expression": e, "n": int(len(sub)), "n failed": int(bad.sum())}
+        row: dict[str, Any] = {"expression": e, "edits": int((df["expression"] == e).sum()), "n": int(len(sub)),
+                               "n failed": int(bad.sum())}
         row.update(id_and_hes(sub, [e] if e in judged else [], cals))
         over = MSCR_CLASSES if e in MSCR_CLASSES else EXPRESSIONS
         sub_all = ok[ok["expression"] == e]
@@ -341,7 +343,7 @@ def per_expression_table(df: pd.DataFrame, judged: Sequence[str], *, cls_mode: s
                 row["CLS"] = row["CLS (Spearman)"] = NOT_APPLICABLE
                 row["n CLS"] = 0
         rows.append(row)
-    cols = ["expression", "n", "n failed", "accuracy", "target score", "CLS", "CLS (Spearman)", "n CLS",
+    cols = ["expression", "edits", "n", "n failed", "accuracy", "target score", "CLS", "CLS (Spearman)", "n CLS",
             "ID Sim", "ID Sim (raw)", "HES"]
     return pd.DataFrame(rows, columns=cols)
 
