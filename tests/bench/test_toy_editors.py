@@ -157,3 +157,34 @@ def test_an_alpha_grid_the_editor_cannot_honour_is_refused_up_front(tmp_path, ca
     rc = main(["bench", "run", str(tmp_path / "g.jsonl"), "--alphas", "0,5", "--out", str(tmp_path / "o"),
                "--no-progress"])
     assert rc == 2 and "outside [0, 3]" in capsys.readouterr().err
+
+
+def test_an_onnx_recogniser_reads_not_calibrated_until_given_its_calibration(faces_dir, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "face"))
+    from test_identity import _tiny_onnx
+
+    from facebench.face.calibration import fit_calibration
+
+    model = tmp_path / "tiny.onnx"
+    _tiny_onnx(model)
+    write_manifest(build_tasks([faces_dir / "astronaut.png"], ["happy", "sad"]), tmp_path / "s.jsonl")
+    base = ["bench", "run", str(tmp_path / "s.jsonl"), "--track", "general", "--no-html", "--no-progress",
+            "--editor", "offline", "--recogniser", "onnx", "--recogniser-opt", f"path={model}"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    row = json.loads((tmp_path / "a" / "leaderboard.json").read_text())["rows"][0]
+    assert row["ID Sim"] == "not calibrated" and row["HES"] == "not calibrated"
+    assert 0 < row["ID Sim (raw)"] <= 1
+    rng = np.random.default_rng(0)
+    cal = fit_calibration(rng.normal(0.9, 0.03, 200).clip(-1, 0.999), rng.normal(0.3, 0.2, 2000).clip(-1, 1),
+                          recogniser="onnx:tiny.onnx").save(tmp_path / "tiny.json")
+    assert main([*base, "--out", str(tmp_path / "b"), "--id-calibration", str(cal)]) == 0
+    row = json.loads((tmp_path / "b" / "leaderboard.json").read_text())["rows"][0]
+    assert isinstance(row["ID Sim"], float) and isinstance(row["HES"], float)
+    assert main(["bench", "report", str(tmp_path / "b")]) == 0  # the calibration is kept in the run's config
+    assert json.loads((tmp_path / "b" / "leaderboard.json").read_text())["rows"][0]["ID Sim"] == row["ID Sim"]
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "c"), "--id-calibration", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json: calibration file not found" in capsys.readouterr().err

@@ -161,7 +161,7 @@ def test_cli_calibrates_a_tiny_onnx_recogniser_from_pairs(tmp_path, capsys):
     same = a photo and a re-encoded, slightly brightened copy; different = photos of other persons."""
     from PIL import Image
 
-    from tests.face.test_identity import _tiny_onnx
+    from test_identity import _tiny_onnx  # same folder (pytest puts it on sys.path)
 
     model = tmp_path / "tiny.onnx"
     _tiny_onnx(model)

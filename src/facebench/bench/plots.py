@@ -73,7 +73,7 @@ def tradeoff_figure(curve: pd.DataFrame) -> str | None:
             ax.annotate(f"{r['alpha']:g}", (r["expression score"], r["ID Sim"]), textcoords="offset points",
                         xytext=(4, 4), fontsize=7)
     ax.set_xlabel("mean judged intensity of the target expression")
-    ax.set_ylabel("mean ID similarity to the source")
+    ax.set_ylabel("mean calibrated ID Sim to the source")
     ax.set_title("Identity vs expression through the alpha grid (labels: alpha)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
