@@ -120,14 +120,14 @@ def recogniser_fingerprint(recogniser: str, options: dict | None = None) -> str:
 
 
 def embed_photos(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | np.ndarray],
     *,
     recogniser: str = "dlib",
     options: dict | None = None,
     cache_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """``(N, D)`` embeddings of the largest face in each photo (rows of nan where none) and the
+    """``(N, D)`` embeddings of the largest face in each photo (paths or RGB arrays; rows of nan where none) and the
     failures as ``"path: reason"``. With ``cache_dir`` each embedding is kept as a ``.npy`` named by
     recogniser fingerprint and pixel hash, so a rerun (or another command) embeds nothing twice."""
     from ..imageio import image_hash, load_image
@@ -141,9 +141,10 @@ def embed_photos(
         cdir.mkdir(parents=True, exist_ok=True)
     out: list[np.ndarray | None] = []
     failed: list[str] = []
-    for i, p in enumerate(paths):
+    for i, src in enumerate(paths):
+        p = f"image {i}" if isinstance(src, np.ndarray) else src
         try:
-            img = load_image(p)
+            img = load_image(src)
         except Exception as exc:  # noqa: BLE001 - ImageError and friends, one line each
             failed.append(f"{p}: {exc}")
             out.append(None)
