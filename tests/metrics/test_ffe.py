@@ -242,3 +242,39 @@ def test_cls_bad_input() -> None:
         cls([0, 1], [0, 1], mode="mean")
     with pytest.raises(ValueError, match="expressions: unknown expression 'smirk'"):
         cls([0, 1], [0, 1], expressions=["smirk", "smirk"])
+
+
+# --------------------------------------------------------------------------- ties and failures
+def test_prediction_weights_split_ties_evenly_in_any_label_order() -> None:
+    from facebench.metrics.ffe import prediction_weights
+
+    scores = np.array([[0.3, 0.3, 0.3, 0.1], [0.1, 0.6, 0.2, 0.6], [0.9, 0.0, 0.0, 0.0]])
+    labels = ["happy", "sad", "fear", "surprised"]
+    w = prediction_weights(scores, labels)
+    np.testing.assert_allclose(w, [[1 / 3, 1 / 3, 1 / 3, 0], [0, 0.5, 0, 0.5], [1, 0, 0, 0]])
+    rev = prediction_weights(scores[:, ::-1], labels[::-1])[:, ::-1]
+    np.testing.assert_allclose(rev, w)  # reversing the label order changes nothing
+    sub = prediction_weights(scores, labels, subset=["sad", "fear"])
+    np.testing.assert_allclose(sub, [[0, 0.5, 0.5, 0], [0, 1, 0, 0], [0, 0.5, 0.5, 0]])
+
+
+def test_weighted_accuracy_and_confusion_by_hand() -> None:
+    from facebench.metrics.ffe import weighted_accuracy, weighted_confusion
+
+    labels = ["fear", "surprised"]
+    w = np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])  # a tie, a hit, a miss (targets fear, fear, fear)
+    assert weighted_accuracy(["fear"] * 3, w, labels) == pytest.approx(1.5 / 3)
+    assert weighted_accuracy(["fear"] * 3, w, labels, n_failed=1) == pytest.approx(1.5 / 4)
+    cm = weighted_confusion(["fear"] * 3, w, labels)
+    np.testing.assert_allclose(cm.counts, [[1.5, 1.5], [0, 0]])
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(weighted_accuracy([], np.zeros((0, 2)), labels))
+
+
+def test_failed_edits_count_as_confused_in_mscr(cm) -> None:
+    # fear: 4 edits, 2 judged surprised; 4 more failed -> C(fear->surprised) = (2 + 4) / 8
+    assert directed_confusion(cm, "fear", "surprised", {"fear": 4}) == pytest.approx(6 / 8)
+    base = mscr(cm)
+    worse = mscr(cm, failed={"fear": 4, "angry": 1})
+    assert worse > base  # failing can never improve mSCR
+    assert bcr(cm, "angry", "disgust", {"angry": 1}) == pytest.approx(((1 + 1) / 3 + 0) / 2)
