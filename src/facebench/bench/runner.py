@@ -180,6 +180,7 @@ def run_benchmark(
     m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, track=track)
     st = store if isinstance(store, Store) else Store(store)
     grid = track_alphas(track, alphas)
+    check_grid(editors, grid)
     say = log or (lambda s: None)
     stats: dict[str, StageStats] = {}
     failures: list[dict[str, Any]] = [
@@ -215,7 +216,6 @@ def run_benchmark(
                                   failed=sum(s.error is not None for s in sources.values()),
                                   seconds=time.perf_counter() - t0)
 
-    check_grid(editors, grid)
     with Executor(executor, workers, ray_address) as ex:
         # 2. edits ----------------------------------------------------------------------------------
         plans: list[_Plan] = []

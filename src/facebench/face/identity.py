@@ -25,6 +25,8 @@ compressed near 1: on the sample photos different people score 0.79-0.94 and the
 flip or a brightness change 0.97-0.999, while ArcFace-style models spread different people around 0.
 Recognisers therefore need their own thresholds: use :func:`calibrate` on labelled pairs, or compare
 relative similarities.
+:mod:`facebench.face.calibration` maps raw cosines to a calibrated identity score on which the
+PixelSmile paper's bands can be read (shipped for dlib; ``facebench identity calibrate`` for others).
 """
 
 from __future__ import annotations
