@@ -125,7 +125,10 @@ def main() -> None:
         f"- Held-out by person ({ho['folds']} folds of persons, thresholds fitted on the other persons, "
         f"{ho['n_same']} same / {ho['n_different']} different held-out pairs): **EER {ho['eer']:.4f}** "
         f"(FMR {ho['fmr_at_eer_threshold']:.4f}, FNMR {ho['fnmr_at_eer_threshold']:.4f}); at the FMR "
-        f"{cal.fmr:g} threshold: held-out FMR {ho['fmr']:.4f}, FNMR {ho['fnmr']:.4f}.",
+        f"{cal.fmr:g} threshold: held-out FMR {ho['fmr']:.4f}, FNMR {ho['fnmr']:.4f}. The map fitted without "
+        f"the held-out persons reads their pairs as: same-person median {ho['same_median_score']:.3f} (0.65 "
+        f"in-sample), same-person below 0.5: {ho['same_below_0.5']:.3f} (0.05 in-sample), different-person "
+        f"at or above 0.5: {ho['different_at_or_above_0.5']:.4f}.",
         "- Gallery (min / mean / max):",
     ]
     for k, (a, b, c) in gallery.items():
