@@ -294,7 +294,7 @@ def shipped_path(recogniser: str) -> Path | None:
     return Path(str(p)) if p.is_file() else None
 
 
-_LOADED: dict[tuple[str, str], IdentityCalibration] = {}
+_LOADED: dict[tuple[str, str, int], IdentityCalibration] = {}
 
 
 def read_calibration(path: str | Path) -> IdentityCalibration:
@@ -327,7 +327,7 @@ def load_calibration(recogniser: str = "dlib", path: str | Path | None = None) -
         p = Path(path).expanduser()
         if not p.is_file():
             raise ValueError(f"{p}: calibration file not found")
-    key = (recogniser, str(p.resolve()))
+    key = (recogniser, str(p.resolve()), p.stat().st_mtime_ns)  # a rewritten file is read again
     if key not in _LOADED:
         cal = read_calibration(p)
         if cal.recogniser != recogniser and not (recogniser == "onnx" and cal.recogniser.startswith("onnx:")):
