@@ -144,7 +144,7 @@ def _print_board(data: Any, paths: dict[str, Path]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``facebench bench run``."""
-    from . import run_and_report
+    from . import RunLocked, run_and_report
     from .manifest import ManifestError, load_manifest
     from .runner import parse_alphas
 
@@ -163,10 +163,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {e}", file=sys.stderr)
     executor = args.executor or ("processes" if args.workers > 1 else "serial")
     cache = args.cache or (Path(os.environ["FACEBENCH_BENCH_CACHE"]) if os.environ.get("FACEBENCH_BENCH_CACHE") else None)
-    result, data, paths = run_and_report(
-        m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
-        alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
-        cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address)
+    try:
+        result, data, paths = run_and_report(
+            m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
+            alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
+            cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address)
+    except RunLocked as exc:  # another run holds --out
+        print(f"facebench bench run: {exc}", file=sys.stderr)
+        return 2
     _print_board(data, paths)
     return 0
 
