@@ -73,7 +73,7 @@ def _to_rgb_uint8(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"), dtype=np.uint8)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    return np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
 
 
 def _kind(mode: int) -> str:
@@ -163,11 +163,15 @@ def load_image(src: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise ImageError(name, f"{w}x{h} = {w * h} pixels is over the limit of {max_pixels}")
     if w == 0 or h == 0:
         raise ImageError(name, "image has zero size")
+    opened_here = not isinstance(src, Image.Image)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if opened_here:  # ours to change: no full-size copy when there is nothing to rotate
+                ImageOps.exif_transpose(img, in_place=True)
+            else:
+                img = ImageOps.exif_transpose(img)
     except Image.DecompressionBombWarning as exc:
         raise ImageError(name, f"decompression bomb ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
