@@ -84,7 +84,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_image_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> os.stat_result:
+def check_input_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> os.stat_result:
     """``stat`` of ``path`` (symlinks followed) if it is a regular file of at most ``max_bytes``
     bytes; else :class:`ImageError` naming the file and the problem (missing, folder, symlink loop,
     FIFO, device, socket, too big). Nothing is opened."""
@@ -107,11 +107,11 @@ def check_image_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BY
 
 
 def read_image_file(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The bytes of ``path`` after :func:`check_image_file`; opened non-blocking and checked again
+    """The bytes of ``path`` after :func:`check_input_file`; opened non-blocking and checked again
     on the open descriptor (a file swapped for a FIFO in between cannot block), and never more
     than ``max_bytes`` are read (a file that grew meanwhile is refused)."""
     name = os.fspath(path)
-    check_image_file(path, max_bytes=max_bytes)
+    check_input_file(path, max_bytes=max_bytes)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from facebench.bench.manifest import build_tasks, load_manifest
-from facebench.imageio import ImageError, check_image_file, load_image, read_image_file
+from facebench.imageio import ImageError, check_input_file, load_image, read_image_file
 from facebench.samples import portrait_paths
 
 CLI = [sys.executable, "-m", "facebench.cli"]
@@ -72,7 +72,7 @@ def test_size_limit_is_checked_before_reading(tmp_path, alarm):
     n = os.path.getsize(face)
     assert len(read_image_file(face, max_bytes=n)) == n
     with pytest.raises(ImageError, match="over the file size limit"):
-        check_image_file(face, max_bytes=n - 1)
+        check_input_file(face, max_bytes=n - 1)
 
 
 def test_symlink_to_a_real_image_still_loads(tmp_path):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from ..imageio import ImageError, check_image_file, list_images
+from ..imageio import ImageError, check_input_file, list_images
 
 TRACKS: tuple[str, ...] = ("general", "linear", "fed")
 DOMAINS: tuple[str, ...] = ("human", "anime")
@@ -308,7 +308,7 @@ def build_tasks(images: Sequence[str | os.PathLike], expressions: Sequence[str] 
     paths = list_images(list(images))
     for p in paths:
         try:
-            check_image_file(p)
+            check_input_file(p)
         except ImageError as exc:
             raise ValueError(str(exc)) from None
     if not paths:

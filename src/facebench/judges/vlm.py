@@ -122,8 +122,10 @@ class VLMJudge:
         self._lock = threading.Lock()
 
     def judge_id(self) -> str:
-        """``vlm:<model>:<prompt version>`` -- the part of the cache key that is not the image."""
-        return f"vlm:{self.model}:{PROMPT_VERSION}"
+        """``vlm:<model>:<prompt version>:<8 hex digits of the settings hash>``: changes whenever
+        :meth:`settings` (endpoint, sampling, JSON mode, image size, crop) change."""
+        digest = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"vlm:{self.model}:{PROMPT_VERSION}:{digest}"
 
     def settings(self) -> dict[str, Any]:
         """Everything besides the image and box that can change an answer (the API key cannot)."""
