@@ -138,3 +138,17 @@ def test_global_limit_stops_guessing_from_many_addresses(study):
     assert r.status_code == 429
     clock.t += 61
     assert client.post("/admin/login", data={"secret": secret, "csrf_token": csrf}).status_code == 303
+
+
+def test_a_symlink_loop_in_a_study_file_is_one_line(images, tmp_path):
+    import shutil
+
+    from facebench.study.definition import StudyDefinitionError
+
+    folder = tmp_path / "imgs"
+    shutil.copytree(images, folder)
+    (folder / "loop.png").symlink_to("loop.png")
+    data = study_data()
+    data["groups"]["B"][0]["image"] = "loop.png"
+    with pytest.raises(StudyDefinitionError, match="loop.png"):
+        load_study(write_study(folder, data))
