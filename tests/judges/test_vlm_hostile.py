@@ -168,3 +168,13 @@ def test_a_poisoned_cache_entry_is_dropped_and_asked_again(server):
     j.cache[key] = '{"scores": {}, "answer": ' + __import__("json").dumps(FORMAT_EXAMPLE) + "}"
     out = j.judge(IMG)
     assert not out.info["cached"] and server.count("chat") == 1 and max(out.scores.values()) > 0
+
+
+def test_the_environments_http_proxy_is_used(server, monkeypatch):
+    """The fake server doubles as a forward proxy: it answers the absolute-form request it gets."""
+    server.reset("good")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("no_proxy", "")
+    j = VLMJudge(base_url="http://vlm.invalid/v1", model="fake-vl", timeout=2, max_retries=0)
+    assert j.judge(IMG).scores["happy"] == round(200 / 255, 2)
+    assert server.requests[-1][0] == "http://vlm.invalid/v1/chat/completions"

@@ -15,7 +15,9 @@ behave the same way under trouble:
 - other HTTP errors (400, 401, 404...) fail at once: retrying would not help;
 - JSON responses with a key given twice are rejected (:func:`loads_unique`), never "last one wins";
 - a rate limit (``rate_limit`` requests per second, shared by all threads using the client)
-  spaces request starts evenly.
+  spaces request starts evenly;
+- the proxy named by ``http_proxy``/``https_proxy`` is used unless ``no_proxy`` excludes the host;
+  GET follows up to 3 redirects.
 
 Standard library only (http.client), so nothing extra to install. Errors are :class:`HttpError` with one
 line naming the URL, the status and the number of attempts.
@@ -33,6 +35,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -104,6 +107,24 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         sec = when.timestamp() - (time.time() if now is None else now)
         return max(sec, 0.0)
     return sec if math.isfinite(sec) and sec >= 0 else None
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for ``parts`` and the request target, through the proxy the environment names
+    (``http_proxy``/``https_proxy``, ``no_proxy``), as urllib would: an http URL is requested in
+    absolute form from the proxy, an https one through a CONNECT tunnel."""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    https = parts.scheme == "https"
+    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.hostname or ""):
+        pu = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        conn = cls(pu.hostname, pu.port, timeout=timeout)
+        if https:  # TLS to the target inside the proxy's tunnel
+            conn.set_tunnel(parts.hostname, parts.port)
+            return conn, path
+        return conn, parts.geturl()
+    return cls(parts.hostname, parts.port, timeout=timeout), path
 
 
 class RateLimiter:
@@ -245,8 +266,7 @@ class HttpClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Transient(timed_out)
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = cls(parts.hostname, parts.port, timeout=remaining)
+        conn, target = _connection(parts, remaining)
         fired = threading.Event()
         timer: threading.Timer | None = None
 
@@ -263,7 +283,6 @@ class HttpClient:
             timer = threading.Timer(remaining, cut)
             timer.daemon = True
             timer.start()
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.request(method, target, body=body, headers=dict(headers))
             resp = conn.getresponse()
             ok = 200 <= resp.status < 300
