@@ -19,17 +19,17 @@ Modules (one job each):
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .components import Component
-from .lifecycle import RunLock, RunLocked, sigterm_as_exit
+from .lifecycle import RunLocked, one_run_per_folder
 from .manifest import Manifest, ManifestError, Task, build_tasks, load_manifest, write_manifest
 from .runner import DEFAULT_ALPHAS, RunResult, run_benchmark, stats_frame
 from .store import Store
 
 
+@one_run_per_folder
 def run_and_report(
     manifest: Manifest | str | Path,
     *,
@@ -51,27 +51,21 @@ def run_and_report(
     """Run a benchmark and write every report file to ``out``.
 
     ``store`` defaults to ``<out>/cache.sqlite``; ``recognisers`` to dlib. Returns the run result,
-    the :class:`~facebench.bench.report.ReportData` and the written paths. One run per ``out`` at a
-    time (:class:`~.lifecycle.RunLock`; a second raises :class:`~.lifecycle.RunLocked`), and SIGTERM
-    stops the run cleanly (:func:`~.lifecycle.sigterm_as_exit`).
+    the :class:`~facebench.bench.report.ReportData` and the written paths.
     """
     from .identity import recogniser_component
     from .report import compute_report, write_report
 
-    with RunLock(out) as lock, sigterm_as_exit():
-        if lock.stale:  # said even without a log: the previous run's outputs may be partial
-            (log or (lambda s: print(s, file=sys.stderr)))(
-                f"note: {out}: took over the lock of a run that did not finish ({lock.stale})")
-        o = Path(out)
-        st = store if isinstance(store, Store) else Store(store or o / "cache.sqlite")
-        recs = [recogniser_component("dlib")] if recognisers is None else list(recognisers)
-        result = run_benchmark(manifest, editors=editors, judges=judges, store=st, track=track, alphas=alphas,
-                               recognisers=recs, executor=executor, workers=workers, progress=progress,
-                               ray_address=ray_address, log=log)
-        data = compute_report(result.results, result.failures, config=result.config, stats=stats_frame(result.stats),
-                              cls_mode=cls_mode)
-        paths = write_report(o, data, store=st, html=html)
-        return result, data, paths
+    o = Path(out)
+    st = store if isinstance(store, Store) else Store(store or o / "cache.sqlite")
+    recs = [recogniser_component("dlib")] if recognisers is None else list(recognisers)
+    result = run_benchmark(manifest, editors=editors, judges=judges, store=st, track=track, alphas=alphas,
+                           recognisers=recs, executor=executor, workers=workers, progress=progress,
+                           ray_address=ray_address, log=log)
+    data = compute_report(result.results, result.failures, config=result.config, stats=stats_frame(result.stats),
+                          cls_mode=cls_mode)
+    paths = write_report(o, data, store=st, html=html)
+    return result, data, paths
 
 
 __all__ = [

@@ -13,10 +13,11 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_OUT = Path("facebench-out") / "bench"
 
@@ -142,9 +143,24 @@ def _print_board(data: Any, paths: dict[str, Path]) -> None:
     print(f"leaderboard: {paths['leaderboard.md'].resolve()} (+ .csv, .json); results: {paths['results.parquet'].resolve()}")
 
 
+def _refuse_locked(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``cmd``, answering one line and exit status 2 when another run holds ``--out``."""
+    @functools.wraps(cmd)
+    def wrapped(args: argparse.Namespace) -> int:
+        from .lifecycle import RunLocked
+
+        try:
+            return cmd(args)
+        except RunLocked as exc:
+            print(f"facebench bench run: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+@_refuse_locked
 def cmd_run(args: argparse.Namespace) -> int:
     """``facebench bench run``."""
-    from . import RunLocked, run_and_report
+    from . import run_and_report
     from .manifest import ManifestError, load_manifest
     from .runner import parse_alphas
 
@@ -163,14 +179,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {e}", file=sys.stderr)
     executor = args.executor or ("processes" if args.workers > 1 else "serial")
     cache = args.cache or (Path(os.environ["FACEBENCH_BENCH_CACHE"]) if os.environ.get("FACEBENCH_BENCH_CACHE") else None)
-    try:
-        result, data, paths = run_and_report(
-            m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
-            alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
-            cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address)
-    except RunLocked as exc:  # another run holds --out
-        print(f"facebench bench run: {exc}", file=sys.stderr)
-        return 2
+    result, data, paths = run_and_report(
+        m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
+        alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
+        cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address)
     _print_board(data, paths)
     return 0
 

@@ -9,12 +9,16 @@
 - :func:`sigterm_as_exit`: while a run lasts, SIGTERM raises ``SystemExit(143)`` in the main thread,
   so ``finally`` blocks run: workers are terminated (:meth:`.executors.Executor.close`), the cache
   is left consistent (every finished item is already committed) and the lock is released.
+- :func:`one_run_per_folder`: both, around a function with an ``out`` argument
+  (:func:`facebench.bench.run_and_report`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import inspect
 import json
 import os
 import signal
@@ -23,7 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 try:
     import fcntl
@@ -114,3 +118,23 @@ def sigterm_as_exit() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_run_per_folder(fn: F) -> F:
+    """Run ``fn`` holding :class:`RunLock` on its ``out`` argument, with :func:`sigterm_as_exit`;
+    a stale lock taken over is said on stderr (the previous run's outputs may be partial)."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        out = sig.bind(*args, **kwargs).arguments["out"]
+        with RunLock(out) as lock, sigterm_as_exit():
+            if lock.stale:
+                print(f"note: {out}: took over the lock of a run that did not finish ({lock.stale})",
+                      file=sys.stderr)
+            return fn(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
