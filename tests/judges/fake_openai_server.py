@@ -13,7 +13,8 @@ prose), ``paper_labels`` (Happiness/Drowsiness... keys), ``malformed``, ``missin
 (chat: malformed for images whose hash starts with a digit in ``server.bad_digits``, else good).
 Hostile modes: ``echo`` (the prompt's zero-filled format example, then the real object),
 ``echo_only`` (the format example alone), ``dup_keys`` (a good object with ``happy`` given twice),
-``drip`` (a good answer sent one byte every ``server.drip_s``), ``truncated`` (a body shorter than
+``drip`` (a good answer sent one byte every ``server.drip_s``), ``drip_head`` (the same from the
+status line on, so even the headers never finish), ``truncated`` (a body shorter than
 its Content-Length, then the connection closes), ``nan_retry_after`` (503 with ``Retry-After: nan``),
 ``huge`` (``server.huge_bytes`` of body with an honest Content-Length), ``huge_stream`` (the same
 with no Content-Length, streamed until the client hangs up).
@@ -202,6 +203,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict, mode: str) -> None:
         png = _image_from_chat(body)
         scores = scores_for(png)
+        if mode == "drip_head":
+            data = json.dumps({"choices": [{"message": {"content": json.dumps(scores)}}]}).encode()
+            raw = (f"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+                   .encode() + data)
+            try:
+                for i in range(len(raw)):
+                    self.wfile.write(raw[i:i + 1])
+                    time.sleep(self.server.drip_s)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return None
         if mode in ("drip", "truncated"):
             data = json.dumps({"choices": [{"message": {"content": json.dumps(scores)}}]}).encode()
             return self._dribble(data if mode == "drip" else data[: len(data) // 2], len(data))

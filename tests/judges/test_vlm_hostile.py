@@ -70,9 +70,10 @@ def test_parser_rejects_duplicate_keys_and_the_echo_directly():
         parse_scores(good + " or maybe " + good)
 
 
-def test_a_dripping_endpoint_is_cut_at_the_total_deadline(server):
+@pytest.mark.parametrize("mode", ["drip", "drip_head"])
+def test_a_dripping_endpoint_is_cut_at_the_total_deadline(server, mode):
     server.drip_s = 0.2  # a ~200-byte answer would take ~40 s
-    server.reset("drip")
+    server.reset(mode)
     j = _judge(server, timeout=1.0, max_retries=1)
     t0 = time.monotonic()
     with pytest.raises(JudgeError, match=r"timed out after 1 s.*gave up after 2 attempts"):
