@@ -11,6 +11,13 @@ prose), ``paper_labels`` (Happiness/Drowsiness... keys), ``malformed``, ``missin
 ``out_of_range``, ``slow`` (sleeps ``server.slow_s`` then good), ``429`` (Retry-After 0), ``500``,
 ``401``, ``wrong_size`` (edits: a smaller image), ``url`` (edits: answer by URL), ``by_image``
 (chat: malformed for images whose hash starts with a digit in ``server.bad_digits``, else good).
+Hostile modes: ``echo`` (the prompt's zero-filled format example, then the real object),
+``echo_only`` (the format example alone), ``dup_keys`` (a good object with ``happy`` given twice),
+``drip`` (a good answer sent one byte every ``server.drip_s``), ``drip_head`` (the same from the
+status line on, so even the headers never finish), ``truncated`` (a body shorter than
+its Content-Length, then the connection closes), ``nan_retry_after`` (503 with ``Retry-After: nan``),
+``huge`` (``server.huge_bytes`` of body with an honest Content-Length), ``huge_stream`` (the same
+with no Content-Length, streamed until the client hangs up).
 Every request is recorded in ``server.requests`` as ``(path, parsed body)``.
 """
 
@@ -34,6 +41,9 @@ from facebench.expressions import EXPRESSIONS
 PAPER_LABELS = {"happy": "Happiness", "sad": "Sadness", "angry": "Anger", "fear": "Fear", "surprised": "Surprise",
                 "disgust": "Disgust", "shy": "Embarrassment", "confident": "Confidence", "confused": "Confusion",
                 "sleepy": "Drowsiness", "contempt": "Contempt", "anxious": "Nervousness"}
+
+#: The zero-filled format example of the prompt, as a model might repeat it.
+FORMAT_EXAMPLE = "{" + ", ".join(f'"{k}": 0.00' for k in EXPRESSIONS) + "}"
 
 
 def scores_for(png: bytes) -> dict[str, float]:
@@ -66,6 +76,8 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.default = "good"
         self.slow_s = 2.0
         self.bad_digits = "0123"
+        self.drip_s = 0.2
+        self.huge_bytes = 64 * 1024 * 1024
         self.requests: list[tuple[str, dict]] = []
         self.files: dict[str, bytes] = {}
         self.lock = threading.Lock()
@@ -147,15 +159,65 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, {"error": {"message": "boom"}})
         if mode == "401":
             return self._send(401, {"error": {"message": "bad key"}})
+        if mode == "nan_retry_after":
+            return self._send(503, {"error": {"message": "busy"}}, {"Retry-After": "nan"})
+        if mode in ("huge", "huge_stream"):
+            return self._huge(mode == "huge")
         if self.path.endswith("/chat/completions"):
             return self._chat(body, mode)
         if self.path.endswith("/images/edits"):
             return self._edit(body, mode)
         self._send(404, {"error": {"message": f"unknown path {self.path}"}})
 
+    def _huge(self, declared: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if declared:
+            self.send_header("Content-Length", str(self.server.huge_bytes))
+        self.end_headers()
+        block = b" " * (1 << 20)
+        try:
+            for _ in range(self.server.huge_bytes // len(block)):
+                self.wfile.write(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _dribble(self, data: bytes, declared: int) -> None:
+        """Send ``data`` one byte every ``drip_s`` (drip) or at once then hang up (truncated),
+        announcing ``declared`` bytes."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(declared))
+        self.end_headers()
+        try:
+            if declared > len(data):
+                self.wfile.write(data)
+                self.close_connection = True
+                return
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                time.sleep(self.server.drip_s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def _chat(self, body: dict, mode: str) -> None:
         png = _image_from_chat(body)
         scores = scores_for(png)
+        if mode == "drip_head":
+            data = json.dumps({"choices": [{"message": {"content": json.dumps(scores)}}]}).encode()
+            raw = (f"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+                   .encode() + data)
+            try:
+                for i in range(len(raw)):
+                    self.wfile.write(raw[i:i + 1])
+                    time.sleep(self.server.drip_s)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return None
+        if mode in ("drip", "truncated"):
+            data = json.dumps({"choices": [{"message": {"content": json.dumps(scores)}}]}).encode()
+            return self._dribble(data if mode == "drip" else data[: len(data) // 2], len(data))
         if mode == "by_image":
             mode = "malformed" if hashlib.sha256(png).hexdigest()[0] in self.server.bad_digits else "good"
         if mode == "good":
@@ -170,6 +232,12 @@ class _Handler(BaseHTTPRequestHandler):
             text = json.dumps({k: v for k, v in scores.items() if k != "sleepy"})
         elif mode == "out_of_range":
             text = json.dumps({**scores, "happy": 85})
+        elif mode == "echo":
+            text = f"Format: {FORMAT_EXAMPLE}\nAnswer: {json.dumps(scores)}"
+        elif mode == "echo_only":
+            text = FORMAT_EXAMPLE
+        elif mode == "dup_keys":
+            text = json.dumps(scores)[:-1] + ', "happy": 0.99}'
         else:
             raise ValueError(mode)
         self._send(200, {"id": "x", "object": "chat.completion",

@@ -48,7 +48,10 @@ def _sent_png(body: dict) -> bytes:
 def test_registered_with_metadata():
     assert "vlm" in JUDGES and JUDGES.meta("vlm")["judged"] == EXPRESSIONS
     j = get_judge("vlm", base_url="http://127.0.0.1:9/v1", model="m")
-    assert j.judge_id() == f"vlm:m:{PROMPT_VERSION}"
+    assert j.judge_id().startswith(f"vlm:m:{PROMPT_VERSION}:")
+    assert j.judge_id() == get_judge("vlm", base_url="http://127.0.0.1:9/v1/", model="m").judge_id()
+    for other in ({"base_url": "http://127.0.0.1:10/v1"}, {"temperature": 0.5}, {"max_side": 512}):
+        assert get_judge("vlm", **{"base_url": "http://127.0.0.1:9/v1", "model": "m", **other}).judge_id() != j.judge_id()
 
 
 def test_scores_the_image_it_is_sent(server, faces):

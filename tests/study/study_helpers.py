@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -66,8 +67,48 @@ def fresh_postgres(admin_url: str) -> str:
     return parts._replace(path=f"/{name}").geturl()
 
 
-def fetch(method: str, url: str, data: dict | str | None = None, headers: dict | None = None):
-    """One request without following redirects: ``(status, headers, body_text)``."""
+def fetch(method: str, url: str, data: dict | str | None = None, headers: dict | None = None, *,
+          csrf: bool = True):
+    """One request without following redirects: ``(status, headers, body_text)``.
+
+    A POST carries the CSRF cookie and form token the server handed out on a page (like a browser
+    submitting a form it was given; :func:`csrf_session`) unless ``csrf=False``."""
+    if method == "POST" and csrf:
+        base = _base(url)
+        for attempt in (0, 1):
+            cookie, token = csrf_session(base, fresh=attempt == 1)
+            h = dict(headers or {})
+            h["Cookie"] = "; ".join(c for c in (h.get("Cookie"), cookie) if c)
+            if isinstance(data, dict):
+                body: dict | str = {**data, "csrf_token": token}
+            else:
+                body = "&".join(p for p in ((data or ""), f"csrf_token={token}") if p)
+            got = _fetch(method, url, body, h)
+            if not (got[0] == 403 and "form has expired" in got[2]):  # e.g. another server on the port
+                return got
+        return got
+    return _fetch(method, url, data, headers)
+
+
+_SESSIONS: dict[str, tuple[str, str]] = {}
+_TOKEN_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def _base(url: str) -> str:
+    u = urlsplit(url)
+    return f"{u.scheme}://{u.netloc}"
+
+
+def csrf_session(base: str, fresh: bool = False) -> tuple[str, str]:
+    """``(Cookie header, form token)`` from the admin login page of the server at ``base``."""
+    if fresh or base not in _SESSIONS:
+        _st, headers, page = _fetch("GET", f"{base}/admin", None, None)
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        _SESSIONS[base] = (cookie, _TOKEN_RE.search(page).group(1))
+    return _SESSIONS[base]
+
+
+def _fetch(method: str, url: str, data: dict | str | None, headers: dict | None):
     u = urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     body = urlencode(data) if isinstance(data, dict) else data

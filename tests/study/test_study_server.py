@@ -19,6 +19,7 @@ from facebench.study.server import ServerProcess
 from study_helpers import INJECTED, fetch, item_ids, study_data, write_study
 
 ITEM_RE = re.compile(r'name="item_id" value="(\d+)"')
+TOKEN_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 SCORES = {"score_quality": "2.50", "score_id_fidelity": "4.25", "score_correspondence": "1.00"}
 
 
@@ -286,7 +287,9 @@ def test_multi_stimulus_shows_lq_input_and_ground_truth(images, tmp_path):
     _, (inv,) = store.create_study(engine, load_study(write_study(images, data, "multi.yaml")))
     client = create_app(engine).test_client()
     tok = inv.token
-    assert client.post(f"/r/{tok}/tutorial").status_code == 303
+    csrf = TOKEN_RE.search(client.get(f"/r/{tok}/tutorial").get_data(as_text=True)).group(1)
+    assert client.post(f"/r/{tok}/tutorial").status_code == 403  # no form token
+    assert client.post(f"/r/{tok}/tutorial", data={"csrf_token": csrf}).status_code == 303
     seen = set()
     for _ in range(2):
         page = client.get(f"/r/{tok}/rate").get_data(as_text=True)
@@ -303,7 +306,8 @@ def test_multi_stimulus_shows_lq_input_and_ground_truth(images, tmp_path):
             assert client.get(f"/r/{tok}/img/{iid}/ground_truth").status_code == 404
         assert 'id="prompt"' not in page  # no dimension shows a prompt
         seen.add(key)
-        form = {"item_id": iid, "score_quality": "1", "score_id_fidelity": "2"}
+        form = {"item_id": iid, "score_quality": "1", "score_id_fidelity": "2",
+                "csrf_token": TOKEN_RE.search(page).group(1)}
         assert client.post(f"/r/{tok}/rate", data=form).status_code == 303
     assert seen == {"synthetic", "real-world"}
     engine.dispose()

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .components import Component
+from .lifecycle import RunLocked, one_run_per_folder
 from .manifest import Manifest, ManifestError, Task, build_tasks, load_manifest, write_manifest
 from .runner import DEFAULT_ALPHAS, RunResult, run_benchmark, stats_frame
 from .store import Store
 
 
+@one_run_per_folder
 def run_and_report(
     manifest: Manifest | str | Path,
     *,
@@ -71,6 +73,6 @@ def run_and_report(
 
 
 __all__ = [
-    "Component", "DEFAULT_ALPHAS", "Manifest", "ManifestError", "RunResult", "Store", "Task", "build_tasks",
+    "Component", "DEFAULT_ALPHAS", "Manifest", "ManifestError", "RunLocked", "RunResult", "Store", "Task", "build_tasks",
     "load_manifest", "run_and_report", "run_benchmark", "stats_frame", "write_manifest",
 ]

@@ -13,10 +13,11 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_OUT = Path("facebench-out") / "bench"
 
@@ -147,6 +148,21 @@ def _print_board(data: Any, paths: dict[str, Path]) -> None:
     print(f"leaderboard: {paths['leaderboard.md'].resolve()} (+ .csv, .json); results: {paths['results.parquet'].resolve()}")
 
 
+def _refuse_locked(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``cmd``, answering one line and exit status 2 when another run holds ``--out``."""
+    @functools.wraps(cmd)
+    def wrapped(args: argparse.Namespace) -> int:
+        from .lifecycle import RunLocked
+
+        try:
+            return cmd(args)
+        except RunLocked as exc:
+            print(f"facebench bench run: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+@_refuse_locked
 def cmd_run(args: argparse.Namespace) -> int:
     """``facebench bench run``."""
     from . import run_and_report

@@ -8,7 +8,12 @@ item never stops a run. Progress is shown with tqdm.
 
 - ``serial``: one by one in this process (default; models load once).
 - ``processes``: ``workers`` local processes (spawned; each loads its own models, torch limited to
-  one thread), at most ``4 * workers`` units in flight.
+  one thread), at most ``4 * workers`` units in flight. Workers die with their parent: on Linux
+  the kernel sends them SIGKILL when it dies (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread
+  notices the new parent id within a second; so a SIGKILLed run leaves no worker (nor, once they are
+  gone, multiprocessing's resource tracker) behind. When a run stops on an exception (SIGTERM
+  turned into ``SystemExit`` by :func:`facebench.bench.lifecycle.sigterm_as_exit`, Ctrl-C), the
+  workers are terminated instead of waited for.
 - ``threads``: ``workers`` threads -- for HTTP editors and judges, which mostly wait.
 - ``ray``: Ray tasks on the cluster at ``ray_address`` or, when None, a local Ray instance with
   ``workers`` CPUs started (and stopped) by the run. Needs ``pip install ray``.
@@ -17,8 +22,13 @@ item never stops a run. Progress is shown with tqdm.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from typing import Any, Callable, Iterator, Sequence
 
@@ -38,7 +48,31 @@ def safe_call(fn: Callable[[Any], Outcome], unit: Any) -> Outcome:
         return {"ok": False, "reason": f"{type(exc).__name__}: {msg} ({os.path.basename(where.filename)}:{where.lineno})"}
 
 
-def _init_worker() -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (worker) process end when ``parent_pid`` -- its parent -- ends: the kernel's
+    parent-death signal on Linux, plus a watchdog thread polling the parent id every 0.5 s (other
+    systems, and the window before the signal was armed)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog still works
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="facebench-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
@@ -79,13 +113,16 @@ class Executor:
     def __enter__(self) -> "Executor":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(abort=exc_type is not None)
 
-    def close(self) -> None:
-        """Stop the workers this executor started and restore torch's thread count."""
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers this executor started and restore torch's thread count; with ``abort``
+        (the run is stopping on an exception) worker processes are terminated, not waited for."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if abort and isinstance(self._pool, cf.ProcessPoolExecutor):
+                _terminate_workers(self._pool)
+            self._pool.shutdown(wait=not abort, cancel_futures=True)
             self._pool = None
         if self._ray_started:
             import ray
@@ -119,7 +156,7 @@ class Executor:
         if self._pool is None:
             if self.kind == "processes":
                 self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                                    initializer=_init_worker)
+                                                    initializer=_init_worker, initargs=(os.getpid(),))
             else:
                 self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="facebench-bench")
         pool = self._pool
@@ -140,8 +177,10 @@ class Executor:
                         out = {"ok": False, "reason": f"worker failed: {type(exc).__name__}: {exc}"}
                     yield i, out
         finally:
-            for fut in pending:
-                fut.cancel()
+            # Futures left pending are not cancelled here: cancelling them and then terminating the
+            # workers (close(abort=True)) trips CPython 3.11's pool manager (InvalidStateError while
+            # it marks them broken). close() cancels what is still queued via shutdown().
+            pending.clear()
 
     def _ray(self, fn: Callable[[Any], Outcome], units: Sequence[Any]) -> Iterator[tuple[int, Outcome]]:
         try:
@@ -175,6 +214,21 @@ class Executor:
         finally:
             for ref in refs:
                 ray.cancel(ref)
+
+
+def _terminate_workers(pool: cf.ProcessPoolExecutor, grace: float = 2.0) -> None:
+    """SIGTERM the pool's worker processes, SIGKILL those still alive after ``grace`` seconds.
+    (``_processes`` is the executor's own table of its workers; there is no public accessor.)"""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    end = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, end - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
 
 
 def run_units(fn: Callable[[Any], Outcome], units: Sequence[Any], *, executor: str = "serial",

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from ..imageio import list_images
+from ..imageio import ImageError, check_input_file, list_images
 
 TRACKS: tuple[str, ...] = ("general", "linear", "fed")
 DOMAINS: tuple[str, ...] = ("human", "anime")
@@ -297,26 +297,39 @@ def build_tasks(images: Sequence[str | os.PathLike], expressions: Sequence[str] 
     """One task per (image, expression): ``task_id = <image stem>-<expression>``.
 
     ``images`` are files or folders (searched recursively for images). ``prompt`` may contain
-    ``{expression}``. Raises ``ValueError`` for a path that does not exist, when no image is found
-    or when an expression is unknown.
+    ``{expression}``. Stems are made unique (``a.jpg``, ``a.png``, ``a_2.png`` -> ``a``, ``a_2``,
+    ``a_2_2``). Raises ``ValueError`` (one line) for a path that does not exist, an image that is not
+    a regular file under the size limit (FIFO, device, symlink loop), when no image is found or when
+    an expression is unknown.
     """
-    gone = [str(p) for p in images if not Path(p).exists()]
+    gone = [str(p) for p in images if not Path(p).exists() and not Path(p).is_symlink()]
     if gone:
         raise ValueError(f"no such file or folder: {', '.join(gone)}")
     paths = list_images(list(images))
+    for p in paths:
+        try:
+            check_input_file(p)
+        except ImageError as exc:
+            raise ValueError(str(exc)) from None
     if not paths:
         raise ValueError(f"no images found in {', '.join(map(str, images))}")
     exprs = [normalize_expression(e) for e in expressions]
     if domain not in DOMAINS:
         raise ValueError(f"domain {domain!r} is not one of {', '.join(DOMAINS)}")
-    stems: dict[str, int] = {}
+    used: set[str] = set()
     tasks: list[Task] = []
     for p in paths:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", p.stem) or "image"
-        n = stems.get(stem, 0)
-        stems[stem] = n + 1
-        if n:
-            stem = f"{stem}_{n + 1}"
+        stem = _unique_stem(re.sub(r"[^A-Za-z0-9._-]+", "_", p.stem) or "image", used)
         for e in exprs:
             tasks.append(Task(f"{stem}-{e}", p.resolve(), e, prompt.format(expression=e), domain))
     return tasks
+
+
+def _unique_stem(stem: str, used: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``... -- the first not in ``used`` (which it joins)."""
+    out, n = stem, 1
+    while out in used:
+        n += 1
+        out = f"{stem}_{n}"
+    used.add(out)
+    return out

@@ -7,7 +7,10 @@ own. Change :data:`PROMPT_VERSION` whenever the text changes: cached answers are
 
 The parser is strict about what counts as a score (a number in ``[0, 1]`` for every one of the 12
 expressions) and lenient only about packaging (code fences, text around the object, the paper's
-label words such as ``"Happiness"`` or ``"Drowsiness"``). It never fills in a missing score.
+label words such as ``"Happiness"`` or ``"Drowsiness"``). It never fills in a missing score, and an
+answer is used only when it validates completely and unambiguously: an answer holding more than one
+JSON object (e.g. the prompt's zero-filled format example followed by the real one), an answer that
+is the format example itself, or an object with a key given twice is rejected, never guessed at.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from typing import Any
 
 from ..expressions import EXPRESSIONS, normalize_expression
+from .http import loads_unique
 
 #: Bump when :data:`SYSTEM_PROMPT` or :data:`USER_PROMPT` change.
 PROMPT_VERSION = "facebench-expr-v1"
@@ -57,10 +61,14 @@ LOOK_ALIKES: tuple[str, ...] = (
 )
 
 
+def _format_example() -> str:
+    """The zero-filled JSON object the prompt shows as the answer format."""
+    return "{" + ", ".join(f'"{k}": 0.00' for k in EXPRESSIONS) + "}"
+
+
 def _build_system_prompt() -> str:
     cues = "\n".join(f"- {k}: {v}." for k, v in VISUAL_CUES.items())
     pairs = "\n".join(f"- {p}." for p in LOOK_ALIKES)
-    template = ", ".join(f'"{k}": 0.00' for k in EXPRESSIONS)
     return (
         "You grade facial expressions in images, photographs and drawn or anime characters alike.\n"
         "For each of the twelve expressions below, estimate how strongly the face shows it, from "
@@ -72,12 +80,18 @@ def _build_system_prompt() -> str:
         f"{pairs}\n\n"
         "Reply with a single JSON object and nothing else: no explanation, no Markdown, no code "
         "fences. Use exactly these twelve keys, each with a number between 0 and 1:\n"
-        "{" + template + "}"
+        + _format_example()
     )
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
 
 
 #: The system message sent to the VLM.
 SYSTEM_PROMPT: str = _build_system_prompt()
+#: The format example in :data:`SYSTEM_PROMPT`, without white space (an answer equal to it is an echo).
+_TEMPLATE = _squash(_format_example())
 #: The text sent with the image.
 USER_PROMPT = "Score the facial expression of the person in this image."
 
@@ -93,11 +107,20 @@ class ParseError(ValueError):
 
 
 def _json_object_text(text: str) -> str:
-    """The first balanced ``{...}`` in ``text`` (code fences and surrounding prose dropped)."""
+    """The one balanced top-level ``{...}`` in ``text`` (code fences and surrounding prose dropped);
+    :class:`ParseError` when there is none or more than one (which one is the answer is ambiguous)."""
     t = re.sub(r"```[a-zA-Z]*", "", text)
     start = t.find("{")
     if start < 0:
         raise ParseError(f"no JSON object in the answer: {_snip(text)}")
+    end = _balanced_end(t, start, text)
+    if t.find("{", end) >= 0:
+        raise ParseError(f"more than one JSON object in the answer (ambiguous): {_snip(text)}")
+    return t[start:end]
+
+
+def _balanced_end(t: str, start: int, text: str) -> int:
+    """Index just past the ``}`` closing the ``{`` at ``start``."""
     depth, in_str, esc = 0, False, False
     for i in range(start, len(t)):
         c = t[i]
@@ -116,7 +139,7 @@ def _json_object_text(text: str) -> str:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return t[start:i + 1]
+                return i + 1
     raise ParseError(f"unterminated JSON object in the answer: {_snip(text)}")
 
 
@@ -154,17 +177,22 @@ def parse_scores(text: str, expressions: tuple[str, ...] = EXPRESSIONS) -> dict[
     """Parse a model answer into ``{expression: intensity}`` over ``expressions``.
 
     Accepts the object inside code fences or surrounded by text and label words such as
-    ``"Happiness"``; rejects (:class:`ParseError`) anything without a JSON object, a value that is
-    not a number in ``[0, 1]``, a key given twice under two names, or a missing expression.
+    ``"Happiness"``; rejects (:class:`ParseError`) anything without exactly one JSON object, the
+    prompt's format example echoed back, a value that is not a number in ``[0, 1]``, a key given
+    twice (verbatim or under two names), or a missing expression.
     Unknown extra keys are ignored.
     """
     if not isinstance(text, str) or not text.strip():
         raise ParseError("empty answer")
     body = _json_object_text(text)
+    if _squash(body) == _TEMPLATE:
+        raise ParseError("the answer repeats the prompt's format example (all 0.00), not a judgement")
     try:
-        obj = json.loads(body)
+        obj = loads_unique(body)
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON ({exc.msg} at char {exc.pos}): {_snip(body)}") from None
+    except ValueError as exc:  # a key given twice
+        raise ParseError(f"invalid JSON ({exc}): {_snip(body)}") from None
     if not isinstance(obj, dict):
         raise ParseError(f"JSON is not an object: {_snip(body)}")
     out: dict[str, float] = {}

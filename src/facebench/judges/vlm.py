@@ -7,12 +7,16 @@ versioned prompt (:mod:`facebench.judges.prompt`) against the endpoint you name.
 - Request: ``POST {base_url}/chat/completions`` with a system message (the prompt), a user message
   holding the text and the image as a ``data:image/png;base64`` URL, ``temperature`` 0.
 - Transport trouble (timeouts, 429, 5xx) is retried with backoff by :class:`~.http.HttpClient`.
-- An answer that is not a valid score object (:func:`~.prompt.parse_scores`) is asked again up to
-  ``parse_retries`` times; after that the judgement fails with the reason. A score is never
-  invented or filled in.
-- Answers are cached under ``(model, prompt version, image hash, face box)`` in ``cache``: any
-  mutable mapping of str -> str (a dict, or :class:`facebench.bench.store.SqliteMapping` to keep them
-  on disk; a path string opens one). Failures are not cached.
+- A score comes only from an answer that validates completely against the expected schema
+  (:func:`~.prompt.parse_scores`: exactly one JSON object, all 12 expressions, numbers in ``[0, 1]``,
+  no key twice, not the prompt's format example echoed back). Any other answer is asked again up to
+  ``parse_retries`` times; after that the image is not judged (:class:`JudgeError` with the
+  reason). A score is never invented or filled in, and a rejected answer is never cached.
+- Answers are cached under a hash of everything that can change them (:meth:`VLMJudge.settings`:
+  endpoint URL, model, prompt version and text, temperature, max tokens, JSON mode, crop margin,
+  image size cap; plus the image hash and face box) in ``cache``: any mutable mapping of str -> str
+  (a dict, or :class:`facebench.bench.store.SqliteMapping` to keep them on disk; a path string opens
+  one). A cached answer is validated again when read; one that no longer validates is dropped.
 """
 
 from __future__ import annotations
@@ -79,7 +83,9 @@ class VLMJudge:
     :class:`~.http.HttpClient`; ``parse_retries`` extra requests after a malformed answer;
     (``rate_limit`` holds per process: with N worker processes the endpoint sees up to N times it);
     ``crop_margin``: with a face box, the crop sent is the box enlarged by this fraction per side;
-    ``max_side``: images are downscaled to at most this many pixels per side before sending.
+    ``max_side``: images are downscaled to at most this many pixels per side before sending;
+    ``timeout`` is a total deadline per request; ``max_response_bytes`` caps an answer's size
+    (a chat answer of 400 tokens is a few KB; the default 4 MiB leaves ample room).
     """
 
     name = "vlm"
@@ -91,6 +97,7 @@ class VLMJudge:
                  max_backoff: float = 30.0, rate_limit: float | None = None,
                  temperature: float = 0.0, max_tokens: int = 400, json_mode: bool = False,
                  crop_margin: float = 0.5, max_side: int = 768,
+                 max_response_bytes: int = 4 * 1024 * 1024,
                  cache: MutableMapping[str, str] | str | Path | None = None) -> None:
         if not model:
             raise ValueError("the VLM judge needs a model name (model=...)")
@@ -99,7 +106,7 @@ class VLMJudge:
         self.model = model
         self.client = HttpClient(base_url, api_key=api_key, api_key_env=api_key_env, timeout=timeout,
                                  max_retries=max_retries, backoff=backoff, max_backoff=max_backoff,
-                                 rate_limit=rate_limit)
+                                 rate_limit=rate_limit, max_response_bytes=max_response_bytes)
         self.parse_retries = parse_retries
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -115,13 +122,38 @@ class VLMJudge:
         self._lock = threading.Lock()
 
     def judge_id(self) -> str:
-        """``vlm:<model>:<prompt version>`` -- the part of the cache key that is not the image."""
-        return f"vlm:{self.model}:{PROMPT_VERSION}"
+        """``vlm:<model>:<prompt version>:<8 hex digits of the settings hash>``: changes whenever
+        :meth:`settings` (endpoint, sampling, JSON mode, image size, crop) change."""
+        digest = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"vlm:{self.model}:{PROMPT_VERSION}:{digest}"
+
+    def settings(self) -> dict[str, Any]:
+        """Everything besides the image and box that can change an answer (the API key cannot)."""
+        prompt = hashlib.sha256((SYSTEM_PROMPT + "\0" + USER_PROMPT).encode()).hexdigest()
+        return {"base_url": self.client.base_url.rstrip("/"), "model": self.model, "prompt": PROMPT_VERSION,
+                "prompt_sha256": prompt, "temperature": float(self.temperature), "max_tokens": int(self.max_tokens),
+                "json_mode": bool(self.json_mode), "crop_margin": float(self.crop_margin),
+                "max_side": int(self.max_side), "headers": sorted(self.client.headers.items())}
 
     def cache_key(self, image: np.ndarray, box: Sequence[float] | None) -> str:
-        """Key of a cached answer: hash of (model, prompt version, image hash, face box)."""
-        parts = [self.model, PROMPT_VERSION, image_hash(image), None if box is None else [float(v) for v in box]]
-        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        """Key of a cached answer: sha256 of (:meth:`settings`, image hash, face box)."""
+        parts = [self.settings(), image_hash(image), None if box is None else [float(v) for v in box]]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def _cached(self, key: str) -> Judgement | None:
+        """The cached judgement under ``key`` if there is one that still validates (else dropped)."""
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        try:
+            answer = json.loads(hit)["answer"]
+            scores = parse_scores(answer)
+        except (ValueError, KeyError, TypeError):  # ParseError is a ValueError
+            self.cache.pop(key, None)
+            return None
+        with self._lock:
+            self.cache_hits += 1
+        return Judgement(scores, self.judge_id(), {"cached": True, "attempts": 0, "answer": answer})
 
     def _payload(self, image: np.ndarray) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -147,13 +179,9 @@ class VLMJudge:
         or answered ``1 + parse_retries`` times without a valid score object.
         """
         key = self.cache_key(image, box)
-        hit = self.cache.get(key)
+        hit = self._cached(key)
         if hit is not None:
-            with self._lock:
-                self.cache_hits += 1
-            rec = json.loads(hit)
-            return Judgement(dict(rec["scores"]), self.judge_id(),
-                             {"cached": True, "attempts": 0, "answer": rec.get("answer", "")})
+            return hit
         sent = image if box is None else _crop(image, box, self.crop_margin)
         payload = self._payload(sent)
         problems: list[str] = []

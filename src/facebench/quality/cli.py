@@ -82,6 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--batch-size", type=int, default=8, help="images per batch (default 8)")
     s.add_argument("--resize", choices=("error", "reference"), default="error",
                    help="size mismatch: 'error' (default) or resize the image to its reference")
+    s.add_argument("--max-pixels", type=int, default=None,
+                   help="score larger images on a shrunk copy (default 4194304 = 2048x2048; 0: full size)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_score)
 
@@ -168,10 +170,12 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
 def _run_score(args: argparse.Namespace) -> int:
     from ..registry import UnknownNameError
-    from .scoring import collect_pairs, failures, score_pairs, write_table
+    from .scoring import SCORE_MAX_PIXELS, collect_pairs, failures, score_pairs, write_table
 
     try:
         metrics = _metric_list(args.metrics)
+        if args.max_pixels is not None and args.max_pixels < 0:
+            raise ValueError(f"--max-pixels must be >= 0, got {args.max_pixels}")
         pairs = collect_pairs(args.inputs, args.reference_dir)
     except (UnknownNameError, ValueError, OSError) as exc:
         print(f"facebench quality score: {exc}", file=sys.stderr)
@@ -179,7 +183,9 @@ def _run_score(args: argparse.Namespace) -> int:
     if not pairs:
         print("facebench quality score: no images found", file=sys.stderr)
         return 2
-    table = score_pairs(pairs, metrics, batch_size=args.batch_size, resize=args.resize, progress=not args.no_progress)
+    cap = SCORE_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
+    table = score_pairs(pairs, metrics, batch_size=args.batch_size, resize=args.resize, progress=not args.no_progress,
+                        max_pixels=cap)
     out = write_table(table, args.out)
     ok = table[table["error"] == ""]
     print(ok.groupby("metric")["value"].agg(["count", "mean", "min", "max"]).to_string())

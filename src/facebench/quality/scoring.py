@@ -10,6 +10,15 @@ The table is long and tidy: one row per (image, metric) with ``image``, ``refere
 file, missing reference for a full-reference metric, different sizes, too small for a metric,
 grayscale paired with colour) gives one line in ``error`` for the rows it affects; everything else
 still runs. Images of the same size are scored in batches.
+
+Bounded memory: the metrics need memory proportional to the pixels they see (NIQE, BRISQUE and
+PIQE hold several float64 copies and filtered versions of the image), so an image (and its
+reference) larger than ``max_pixels`` (default :data:`SCORE_MAX_PIXELS`, 4 megapixels, e.g.
+2048x2048) is scored on a copy shrunk right after loading, keeping the aspect ratio: scale
+``s = sqrt(max_pixels / (w * h))``, size ``(round(s * w), round(s * h))``, OpenCV area
+interpolation. An image and a reference of the same size shrink to the same size. A line on stderr
+says when it happens; values of shrunk images are those of the shrunk copy (no-reference metrics
+depend on scale). ``max_pixels=None`` scores at full size.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ from ..imageio import ImageError, list_images, load_image
 from .catalog import DEFAULT_METRICS, QUALITY_METRICS, check_inputs, metric_info
 
 COLUMNS = ["image", "reference", "metric", "value", "lower_better", "error"]
+#: Images with more pixels are scored on a shrunk copy (see the module doc).
+SCORE_MAX_PIXELS = 2048 * 2048
 #: How a distorted image of another size than its reference is handled.
 RESIZE_POLICIES = ("error", "reference")
 
@@ -99,6 +110,17 @@ def _resize_to(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return cv2.resize(img, (w, h), interpolation=interp)
 
 
+def bound_pixels(img: np.ndarray, max_pixels: int | None) -> np.ndarray:
+    """``img`` shrunk to at most ``max_pixels`` pixels, aspect kept (module doc; area
+    interpolation), or ``img`` itself when it is within the bound or the bound is None."""
+    h, w = img.shape[:2]
+    if max_pixels is None or h * w <= max_pixels:
+        return img
+    s = (max_pixels / float(h * w)) ** 0.5
+    nw, nh = max(1, int(s * w)), max(1, int(s * h))
+    return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
 def _is_gray(img: np.ndarray) -> bool:
     return bool(np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2]))
 
@@ -121,6 +143,15 @@ def _run_metric(name: str, dist: list[np.ndarray], refs: list[np.ndarray] | None
         return [r for i in range(len(dist)) for r in _run_metric(name, [dist[i]], None if refs is None else [refs[i]])]
 
 
+def _load_bounded(path: str, max_pixels: int | None) -> np.ndarray:
+    img = load_image(path)
+    out = bound_pixels(img, max_pixels)
+    if out is not img:
+        tqdm.write(f"note: {path}: {img.shape[1]}x{img.shape[0]} scored at {out.shape[1]}x{out.shape[0]} "
+                   f"(metrics work on at most {max_pixels} pixels)")
+    return out
+
+
 def score_pairs(
     pairs: Sequence[Pair],
     metrics: Iterable[str] = DEFAULT_METRICS,
@@ -128,8 +159,10 @@ def score_pairs(
     batch_size: int = 8,
     resize: str = "error",
     progress: bool = True,
+    max_pixels: int | None = SCORE_MAX_PIXELS,
 ) -> pd.DataFrame:
-    """Score every pair with every metric; returns the tidy table described in the module doc."""
+    """Score every pair with every metric; returns the tidy table described in the module doc
+    (images over ``max_pixels`` pixels are scored on a shrunk copy, see there)."""
     names = [QUALITY_METRICS.entry(m).name for m in metrics]  # unknown names fail here, with suggestions
     if resize not in RESIZE_POLICIES:
         raise ValueError(f"resize must be one of {RESIZE_POLICIES}, got {resize!r}")
@@ -147,12 +180,12 @@ def score_pairs(
             img = ref = None
             err = ref_err = ""
             try:
-                img = load_image(p.image)
+                img = _load_bounded(p.image, max_pixels)
             except ImageError as exc:
                 err = str(exc)
             if p.reference:
                 try:
-                    ref = load_image(p.reference)
+                    ref = _load_bounded(p.reference, max_pixels)
                 except ImageError as exc:
                     ref_err = f"reference {exc}"
             if img is not None and ref is not None and img.shape != ref.shape and resize == "reference":

@@ -15,13 +15,18 @@ Security: templates autoescape every prompt, name and note; images are served by
 paths stored at creation (a file changed since is refused); a token or item outside the rater's
 assignment is a 404; the admin secret is compared in constant time and the admin cookie holds only
 an HMAC of the stored hash; pages carry a strict Content-Security-Policy (no inline script) and
-``Referrer-Policy: no-referrer`` so tokens do not leak to other sites.
+``Referrer-Policy: no-referrer`` so tokens do not leak to other sites. Every form carries a CSRF
+token and every POST without a valid one is refused with 403 (:class:`.security.Csrf`, keyed by
+the stored admin hash so forms survive restarts); failed admin logins (form or Bearer) are limited
+per client address (:class:`.security.AttemptLimiter`: 5 per minute, 30 per minute in all; then
+429 with ``Retry-After``). Ids in URLs above 2**63 - 1 are a 404, out-of-range form values a 400.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import threading
 from pathlib import Path
@@ -33,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from . import store
 from .definition import SCORE_MAX, SCORE_MIN, file_sha256
+from .security import AttemptLimiter, Csrf
 
 ADMIN_COOKIE = "facebench_admin"
 _HERE = Path(__file__).parent
@@ -68,8 +74,9 @@ def _image_size(path: str) -> tuple[int, int] | None:
         return None
 
 
-def create_app(engine: Engine) -> Flask:
-    """The Flask app for the study stored behind ``engine`` (already migrated)."""
+def create_app(engine: Engine, *, login_limiter: AttemptLimiter | None = None) -> Flask:
+    """The Flask app for the study stored behind ``engine`` (already migrated); ``login_limiter``
+    counts failed admin logins (default: 5 per client and 30 in all per minute)."""
     app = Flask(
         "facebench.study",
         template_folder=str(_HERE / "templates"),
@@ -84,6 +91,15 @@ def create_app(engine: Engine) -> Flask:
     admin_cookie_value = hmac.new(
         store.admin_hash(engine).encode(), b"facebench-admin-cookie", hashlib.sha256
     ).hexdigest()
+    limiter = login_limiter or AttemptLimiter()
+
+    def _csrf_failed() -> tuple[str, int]:
+        return render_template("error.html", status=403, token=None,
+                               message="This form has expired or was not sent from this site: reload the page "
+                                       "and try again."), 403
+
+    Csrf(hmac.new(store.admin_hash(engine).encode(), b"facebench-csrf", hashlib.sha256).digest(),
+         on_fail=_csrf_failed).init_app(app)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -191,7 +207,7 @@ def create_app(engine: Engine) -> Flask:
             size=_image_size(path), prompt_dims=prompt_dims,
         )
 
-    @app.get("/r/<token>/feedback/<int:item_id>")
+    @app.get(f"/r/<token>/feedback/<int(max={store.MAX_ID}):item_id>")
     def feedback(token: str, item_id: int) -> str:
         rater = rater_of(token)
         mine = store.rater_scores(engine, rater, item_id)
@@ -208,7 +224,7 @@ def create_app(engine: Engine) -> Flask:
         return render_template("pause.html", token=token, rater=rater,
                                counts=store.phase_counts(engine, rater))
 
-    @app.get("/r/<token>/img/<int:item_id>/<role>")
+    @app.get(f"/r/<token>/img/<int(max={store.MAX_ID}):item_id>/<role>")
     def image(token: str, item_id: int, role: str) -> Response:
         rater = rater_of(token)
         path, sha = _path(rater, item_id, role)
@@ -218,10 +234,22 @@ def create_app(engine: Engine) -> Flask:
         resp.headers["Content-Disposition"] = "inline"
         return resp
 
+    def _client() -> str:
+        return request.remote_addr or "?"
+
+    def _limited() -> tuple[str, int, dict[str, str]] | None:
+        wait = limiter.retry_after(_client())
+        if not wait:
+            return None
+        return (render_template("admin_login.html", failed=False, wait=math.ceil(wait)), 429,
+                {"Retry-After": str(math.ceil(wait))})
+
     def _admin_ok() -> bool:
         auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and store.check_admin(engine, auth[7:].strip()):
-            return True
+        if auth.startswith("Bearer "):
+            if store.check_admin(engine, auth[7:].strip()):
+                return True
+            limiter.failed(_client())
         cookie = request.cookies.get(ADMIN_COOKIE, "")
         return bool(cookie) and hmac.compare_digest(cookie, admin_cookie_value)
 
@@ -234,7 +262,11 @@ def create_app(engine: Engine) -> Flask:
 
     @app.post("/admin/login")
     def admin_login() -> Any:
+        refused = _limited()
+        if refused:
+            return refused
         if not store.check_admin(engine, request.form.get("secret", "")):
+            limiter.failed(_client())
             return render_template("admin_login.html", failed=True), 403
         resp = redirect(url_for("admin"), 303)
         resp.set_cookie(ADMIN_COOKIE, admin_cookie_value, httponly=True, samesite="Strict",
@@ -243,6 +275,9 @@ def create_app(engine: Engine) -> Flask:
 
     @app.get("/admin/progress.json")
     def admin_json() -> Any:
+        if request.headers.get("Authorization", "").startswith("Bearer ") and _limited():
+            return jsonify({"error": "too many failed attempts"}), 429, {
+                "Retry-After": str(math.ceil(limiter.retry_after(_client())))}
         if not _admin_ok():
             abort(403)
         per_rater, per_group = store.progress(engine)

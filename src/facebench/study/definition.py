@@ -247,7 +247,10 @@ def _path(value: Any, base: Path, src: str, where: str) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise _fail(src, where, "expected a file path")
     p = Path(value).expanduser()
-    p = (p if p.is_absolute() else base / p).resolve()
+    try:
+        p = (p if p.is_absolute() else base / p).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise _fail(src, where, f"image {value!r} cannot be resolved ({exc})") from None
     if not p.is_file():
         raise _fail(src, where, f"image {value!r} not found ({p})")
     try:  # header only: a raster image Pillow knows (never an SVG or HTML file served as one)

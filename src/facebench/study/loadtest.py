@@ -30,6 +30,7 @@ from .definition import parse_study
 from .server import ServerProcess
 
 _ITEM_RE = re.compile(r'name="item_id" value="(\d+)"')
+_CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 _DIM_RE = re.compile(r'name="score_([a-z0-9_]+)"')
 
 
@@ -112,15 +113,21 @@ class _Client:
         self.conn: http.client.HTTPConnection | None = None
         self.acked: dict[int, dict[str, float]] = {}
         self.after_restart = 0
+        self.cookie = ""  # the CSRF cookie, sent back like a browser does
 
     def _request(self, method: str, path: str, body: str | None = None):
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         try:
             self.conn.request(method, path, body=body, headers=headers)
             resp = self.conn.getresponse()
             data = resp.read().decode("utf-8", "replace")
+            set_cookie = resp.getheader("Set-Cookie")
+            if set_cookie:
+                self.cookie = set_cookie.split(";", 1)[0]
         except (OSError, http.client.HTTPException):
             self.conn.close()
             self.conn = None
@@ -171,7 +178,10 @@ def run_loadtest(
             while not stop.is_set():
                 try:
                     if not posted_tutorial:
-                        st, _ = c._request("POST", f"/r/{c.token}/tutorial", "")
+                        _st, page = c._request("GET", f"/r/{c.token}/tutorial")
+                        tok = _CSRF_RE.search(page)
+                        st, _ = c._request("POST", f"/r/{c.token}/tutorial",
+                                           f"csrf_token={tok.group(1) if tok else ''}")
                         posted_tutorial = st == 303
                         continue
                     c.port = server.port
@@ -186,7 +196,8 @@ def run_loadtest(
                         raise OSError(f"GET status {st}")
                     iid = int(m.group(1))
                     scores = {d: round(c.rng.uniform(0, 5), 2) for d in _DIM_RE.findall(page)}
-                    body = "&".join([f"item_id={iid}", "elapsed_ms=1200"]
+                    tok = _CSRF_RE.search(page)
+                    body = "&".join([f"item_id={iid}", "elapsed_ms=1200", f"csrf_token={tok.group(1) if tok else ''}"]
                                     + [f"score_{d}={v:.2f}" for d, v in scores.items()])
                     t0 = time.perf_counter()
                     st, _ = c._request("POST", f"/r/{c.token}/rate", body)

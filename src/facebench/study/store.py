@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from .definition import Dimension, RaterSpec, StudyDefinition, file_sha256, vali
 
 _UNKNOWN_LINK = ("unknown invite link: check that the whole link was copied, or ask the study "
                  "organiser for yours")
+
+
+#: Largest id a database integer column holds (signed 64 bits); larger ids cannot exist.
+MAX_ID = 2**63 - 1
 
 
 class StudyError(ValueError):
@@ -439,9 +444,11 @@ def submit_rating(
     :class:`WrongPhase` (409). ``dimensions`` (the study's names, in order) saves a lookup.
     """
     try:
-        iid = int(str(item_id))
+        iid = int(str(item_id)[:40])
     except ValueError:
         raise StudyError(f"item id {str(item_id)[:40]!r} is not an integer") from None
+    if not 0 <= iid <= MAX_ID:
+        raise StudyError(f"item id {iid} is out of range")
     dims = dimensions or [d.name for d in study_dimensions(engine)]
     extra = sorted(set(scores) - set(dims))
     if extra:
@@ -458,9 +465,12 @@ def submit_rating(
     ms: int | None = None
     if elapsed_ms not in (None, ""):
         try:
-            ms = max(0, min(int(float(str(elapsed_ms))), 7 * 24 * 3600 * 1000))
+            f = float(str(elapsed_ms)[:40])
         except ValueError:
-            ms = None
+            raise StudyError(f"elapsed_ms {str(elapsed_ms)[:40]!r} is not a number") from None
+        if not math.isfinite(f):
+            raise StudyError(f"elapsed_ms {str(elapsed_ms)[:40]!r} is not a finite number")
+        ms = max(0, min(int(f), 7 * 24 * 3600 * 1000))
     a = db.assignments
     with db.write(engine) as conn:
         row = conn.execute(
