@@ -137,7 +137,8 @@ def assign_splits(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndar
     humans = [s for s in kept["source_id"] if s in emb]
     groups: dict[str, int] = {}
     if humans and band is not None:
-        for s, g in zip(humans, group_identities(np.stack([emb[s] for s in humans]), band.group_raw, cfg.filter.recogniser)):
+        ids = group_identities(np.stack([emb[s] for s in humans]), band.group_raw, cfg.filter.recogniser)
+        for s, g in zip(humans, ids):
             groups[s] = g
     for s in kept["source_id"]:
         if s not in groups:

@@ -223,9 +223,10 @@ def _about(c: dict[str, Any]) -> list[str]:
         lines.append("not judged by any configured judge (scores left empty, never guessed): "
                      + ", ".join(c["samples"]["not_judged"]))
     if band and band.get("scale") == "calibrated":
-        lines.append(f"identity band ({band.get('recogniser')}, {band.get('source')}): calibrated identity score "
-                     f"[{band.get('low'):.3f}, {band.get('high'):.3f}] (below 0.5: identity lost; raw cosine beside "
-                     f"it in samples.parquet); this collection: copies of a photo >= {_num(band.get('min_same'))} "
+        lines.append(f"identity band ({band.get('recogniser')}, {band.get('source')}): calibrated identity "
+                     f"score [{band.get('low'):.3f}, {band.get('high'):.3f}] (below 0.5: identity lost; raw "
+                     f"cosine beside it in samples.parquet); this collection: copies of a photo >= "
+                     f"{_num(band.get('min_same'))} "
                      f"({band.get('n_same')} pairs), different sources <= {_num(band.get('max_different'))} "
                      f"({band.get('n_different')} pairs)")
     elif band:
