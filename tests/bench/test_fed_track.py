@@ -14,6 +14,7 @@ from PIL import Image
 from facebench.bench import Component, run_and_report
 from facebench.bench.reference import gallery_dir
 from facebench.expressions import BASIC7
+from facebench.face.calibration import load_calibration
 from facebench.imageio import load_image
 from facebench.metrics.fed import fed_score
 
@@ -52,13 +53,22 @@ def test_fed_scores_equal_fed_score_on_the_results_table(fed_run):
     res, data, paths = fed_run
     board = {r["model"]: r for r in json.loads(paths["leaderboard.json"].read_text())["rows"]}
     df = pd.read_parquet(paths["results.parquet"])
+    cal = load_calibration("dlib")
     for model, g in df[df["status"] == "ok"].groupby("model"):
-        table = fed_score(g[[f"src_{e}" for e in BASIC7]].to_numpy(), g[[f"gt_{e}" for e in BASIC7]].to_numpy(),
-                          g[[f"score_{e}" for e in BASIC7]].to_numpy(), list(g["expression"]), BASIC7,
-                          id_sim=g["id_sim"].to_numpy())
+        args = (g[[f"src_{e}" for e in BASIC7]].to_numpy(), g[[f"gt_{e}" for e in BASIC7]].to_numpy(),
+                g[[f"score_{e}" for e in BASIC7]].to_numpy(), list(g["expression"]), BASIC7)
+        # Fidelity and FED read the calibrated identity score; Fidelity (raw) the raw cosine
+        table = fed_score(*args, id_sim=cal.score(g["id_sim_dlib"].to_numpy()))
+        raw = fed_score(*args, id_sim=g["id_sim"].to_numpy())
         for col, name in (("fed_score", "FED"), ("alignment", "Alignment"), ("fidelity", "Fidelity"), ("reg", "REG")):
             assert board[model][name] == pytest.approx(float(np.nanmean(table[col])), abs=1e-12)
-    print("\n", pd.DataFrame(board).T[["FED", "Alignment", "Fidelity", "REG", "ID Sim"]].to_string())
+        assert board[model]["Fidelity (raw)"] == pytest.approx(float(np.nanmean(raw["fidelity"])), abs=1e-12)
+        # one identity input: Fidelity is the mean calibrated score, clipped at 0
+        assert board[model]["Fidelity"] == pytest.approx(float(np.mean(np.clip(cal.score(g["id_sim_dlib"]), 0, 1))))
+    print("\n", pd.DataFrame(board).T[["FED", "Alignment", "Fidelity", "Fidelity (raw)", "REG", "ID Sim"]].to_string())
+    # the ground truth is PixelSmile's own edit of the same person: calibrated, not a stranger
+    assert board["returns the ground truth"]["Fidelity"] >= 0.5
+    assert board["returns the ground truth"]["Fidelity"] < board["returns the ground truth"]["Fidelity (raw)"]
     # an edit that returns the ground truth changes the expression exactly as much as it: REG at its best
     assert board["returns the ground truth"]["REG"] == pytest.approx(1.0)
     assert board["offline"]["REG"] < 1.0

@@ -16,6 +16,7 @@ from facebench.cli import main as facebench_main
 from facebench.data import build_dataset
 from facebench.data.filtering import RULES
 from facebench.expressions import BASIC6, EXPRESSIONS
+from facebench.face.calibration import load_calibration
 from facebench.imageio import load_image
 
 EXPRS = ["happy", "sad", "surprised"]
@@ -91,9 +92,16 @@ def test_samples_scores_and_filter_reasons(built):
         t = r["expression"]
         judged = {e: r["score_" + e] for e in BASIC6}
         assert max(judged, key=judged.get) == t
-        assert band.low <= r["id_sim"] <= band.high
-    # the calibrated band sits between different people and a photo's own copies
-    assert band.source == "calibrated" and band.max_different < band.low < band.min_same
+        assert band.low <= r["id_score"] <= band.high
+    # the filter reads dlib's shipped calibration: [0.5, 1] on the calibrated score, raw cosine beside it
+    np.testing.assert_allclose(s["id_score"], load_calibration("dlib").score(s["id_sim"].to_numpy()))
+    assert (band.scale, band.source, band.low, band.high) == ("calibrated", "calibration shipped", 0.5, 1.0)
+    print(f"\ncollection on the calibrated scale: copies >= {band.min_same:.3f}, different sources <= "
+          f"{band.max_different:.3f}; edits {s['id_score'].min():.3f}..{s['id_score'].max():.3f}")
+    # this collection's own pairs agree: different people 'identity lost', a photo's own copies above
+    assert band.max_different < band.low < band.min_same
+    lost = dropped[dropped["drop_reason"].str.contains("identity score")]
+    assert (lost["id_score"] < 0.5).all() and lost["drop_reason"].str.contains("raw").all()
 
 
 def test_card_files_and_counts(built, capsys):
@@ -125,7 +133,7 @@ def test_split_keeps_every_identity_on_one_side(built):
     split = dict(zip(kept["source_id"], kept["split"]))
     for a, b in itertools.combinations(emb, 2):
         if split[a] != split[b]:
-            assert similarity(emb[a], emb[b]) < res.band.low, (a, b)
+            assert similarity(emb[a], emb[b]) < res.band.group_raw, (a, b)
             assert np.linalg.norm(emb[a] - emb[b]) >= 0.6, (a, b)  # dlib's same-person rule
     video = kept[kept["path"].str.contains("video_")]
     assert len(video) == 2 and video["group"].nunique() == 1 and video["split"].nunique() == 1

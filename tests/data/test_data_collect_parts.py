@@ -14,6 +14,7 @@ from facebench.data.anime import available, detect_anime_faces
 from facebench.data.config import CollectConfig
 from facebench.data.identity import group_identities, rule_groups, split_groups
 from facebench.data.phash import hamming, phash
+from facebench.expressions import BASIC6, EXPRESSIONS
 from facebench.data.quality import quality_reasons
 from facebench.imageio import load_image
 from facebench.samples import portrait_paths
@@ -69,6 +70,39 @@ def test_identity_groups_are_connected_components():
     assert g[0] == g[1] and g[2] == g[3] and len({g[0], g[2], g[4]}) == 3
     assert rule_groups(emb, "no-such-rule") == [0, 1, 2, 3, 4]
     assert rule_groups(np.zeros((3, 128)), "dlib") == [0, 0, 0]  # distance 0 < 0.6
+
+
+def test_identity_rule_reads_the_calibrated_score_with_the_raw_cosine_beside_it():
+    """With dlib's shipped calibration the band is [0.5, 1] on the calibrated score: an edit whose
+    raw cosine scores below 0.5 (rejected at the EER point) is dropped, one in the natural band
+    kept; groups join at the raw cosine scoring 0.5, the EER threshold."""
+    from facebench.data.config import FilterConfig
+    from facebench.data.filtering import check_sample
+    from facebench.data.identity import calibrate_band, score_band
+    from facebench.face.calibration import load_calibration
+
+    cal = load_calibration("dlib")
+    band = score_band(cal, [cal.raw(0.9)], [cal.raw(0.1), cal.raw(0.3)], source="calibration shipped")
+    assert (band.low, band.high, band.scale, band.column) == (0.5, 1.0, "calibrated", "id_score")
+    assert band.group_raw == pytest.approx(cal.eer_threshold)
+    assert band.min_same == pytest.approx(0.9) and band.max_different == pytest.approx(0.3)
+
+    def row(score):
+        raw = float(cal.raw(score))
+        return {"status": "ok", "edited_hash": "e", "source_hash": "s", "expression": "happy",
+                "score_happy": 0.9, **{f"score_{e}": 0.0 for e in BASIC6 if e != "happy"},
+                **{f"score_{e}": float("nan") for e in EXPRESSIONS[6:]},
+                "id_sim": raw, "id_score": float(cal.score(raw))}
+
+    assert check_sample(row(0.65), band, FilterConfig()) == []
+    (rule, reason), = check_sample(row(0.45), band, FilterConfig())
+    assert rule == "identity" and "identity score 0.450" in reason and f"raw {cal.raw(0.45):.3f}" in reason
+    assert "below the dlib calibrated band [0.500, 1.000]" in reason
+    # without a calibration the band stays on the raw cosine, calibrated on the collection's own pairs
+    raw_band = calibrate_band([0.97, 0.98], [0.8, 0.85], recogniser="dlib")
+    assert raw_band.scale == "raw" and raw_band.column == "id_sim" and raw_band.group_raw == raw_band.low
+    r = row(0.65) | {"id_sim": raw_band.low - 0.01}
+    assert check_sample(r, raw_band, FilterConfig())[0][1].startswith("identity similarity")
 
 
 def test_split_is_seeded_and_puts_groups_on_both_sides():

@@ -39,6 +39,8 @@ def test_defaults_and_relative_paths(tmp_path):
     ({"filter": {"pairs": [["fear", "fear"]]}}, "a pair needs two different expressions"),
     ({"filter": {"identity_band": [0.9, 0.5]}}, "low 0.9 is above high 0.5"),
     ({"export": {"pairing": "some"}}, "'some' is not 'all' or 'same_alpha'"),
+    ({"filter": {"identity_calibration": "nope.json"}}, "filter.identity_calibration: "),
+    ({"filter": {"identity_calibration": 3}}, "filter.identity_calibration: expected the path"),
     ({"seed": "abc"}, "seed: 'abc' is not an integer"),
 ])
 def test_mistakes_give_one_clear_line(tmp_path, extra, message):
@@ -68,3 +70,21 @@ def test_cli_reports_an_unknown_editor_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown editor 'pixelsmilee'; did you mean pixelsmile" in err
     assert not (tmp_path / "t").exists()
+
+
+def test_identity_calibration_path_is_resolved_and_must_fit_the_recogniser(tmp_path):
+    """A calibration given by path (relative to the config's folder) is checked up front: it must
+    exist and calibrate the configured recogniser."""
+    import numpy as np
+
+    from facebench.face.calibration import fit_calibration
+
+    rng = np.random.default_rng(0)
+    same, diff = rng.normal(0.9, 0.03, 300).clip(-1, 0.999), rng.normal(0.3, 0.2, 3000).clip(-1, 1)
+    fit_calibration(same, diff, recogniser="dlib").save(tmp_path / "cal" / "mine.json")
+    cfg = parse_config(_cfg(tmp_path, filter={"identity_calibration": "cal/mine.json"}), tmp_path, "cfg.yaml")
+    assert cfg.filter.identity_calibration == str((tmp_path / "cal" / "mine.json").resolve())
+    assert parse_config(_cfg(tmp_path), tmp_path, "cfg.yaml").filter.identity_calibration == ""  # the shipped one
+    fit_calibration(same, diff, recogniser="onnx:x.onnx").save(tmp_path / "cal" / "onnx.json")
+    with pytest.raises(ConfigError, match=r"filter.identity_calibration: .*onnx.json: calibrates 'onnx:x.onnx', not 'dlib'"):
+        parse_config(_cfg(tmp_path, filter={"identity_calibration": "cal/onnx.json"}), tmp_path, "cfg.yaml")

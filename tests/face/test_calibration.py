@@ -31,10 +31,16 @@ def _synthetic(seed: int = 0):
 def test_map_is_monotone_and_reads_the_bands_at_the_anchors():
     same, diff = _synthetic()
     cal = cb.fit_calibration(same, diff, recogniser="toy")
+    eer, eer_t = cb.roc(same, diff).eer()
+    assert eer < 0.05 and not cal.notes  # separable enough for the EER anchor to stay
     assert cal.score(np.median(diff)) == pytest.approx(0.0)
-    assert cal.score(np.quantile(same, 0.05)) == pytest.approx(0.5)
-    assert cal.score(np.median(same)) == pytest.approx(0.65)
-    assert cal.score(np.quantile(same, 0.95)) == pytest.approx(0.8)
+    assert cal.score(eer_t) == pytest.approx(0.5)  # rejected at the equal-error point = identity lost
+    assert cal.score(np.quantile(same, 0.05)) == pytest.approx(0.6)  # natural floor
+    assert cal.score(np.median(same)) == pytest.approx(0.7)
+    assert cal.score(np.quantile(same, 0.95)) == pytest.approx(0.8)  # copy-paste line
+    assert [a[0] for a in cal.anchors] == list(cb.ANCHOR_SCORES)
+    fmr, fnmr = cb.error_rates(same, diff, eer_t)
+    assert np.mean(cal.score(diff) > 0.5) == pytest.approx(fmr) and np.mean(cal.score(same) <= 0.5) == pytest.approx(fnmr)
     assert cal.score(1.0) == 1.0 and cal.score(-1.0) == -1.0
     xs = np.linspace(-1, 1, 2001)
     ys = cal.score(xs)
@@ -43,7 +49,8 @@ def test_map_is_monotone_and_reads_the_bands_at_the_anchors():
     np.testing.assert_allclose(cal.raw(cal.score(xs)), xs, atol=1e-9)
     bands = cal.raw_bands
     assert list(bands) == [b[0] for b in cb.BANDS]
-    assert bands["natural"][0] < np.median(same) < bands["natural"][1]
+    assert bands["weak"] == pytest.approx((eer_t, np.quantile(same, 0.05)))
+    assert bands["natural"] == pytest.approx((np.quantile(same, 0.05), np.median(same)))
     assert cal.band(float(np.median(diff))) == "identity lost" and cal.band(0.9999) == "copy-paste"
 
 
@@ -56,6 +63,19 @@ def test_roc_eer_and_fmr_threshold_on_known_distributions():
     t = cb.threshold_at_fmr(d, 0.01)
     assert np.mean(d > t) <= 0.01 and np.mean(d > t - 1e-3) > 0.01
     assert cb.error_rates([0.9, 0.2], [0.1, 0.95], 0.5) == (0.5, 0.5)
+
+
+def test_eer_anchor_is_dropped_with_a_note_when_the_eer_exceeds_five_percent():
+    """Overlapping pairs (EER ~ 16%): the EER threshold lies above the same-person 5th percentile,
+    so it cannot be the 0.5 anchor; the rest of the map stands and the notes say why."""
+    rng = np.random.default_rng(2)
+    same, diff = rng.normal(0.8, 0.1, 2000), rng.normal(0.6, 0.1, 20000)
+    eer, eer_t = cb.roc(same, diff).eer()
+    assert eer > 0.05 and eer_t >= np.quantile(same, 0.05)
+    cal = cb.fit_calibration(np.clip(same, -1, 0.999), np.clip(diff, -1, 0.999), recogniser="overlap")
+    assert [a[0] for a in cal.anchors] == ["floor", "different_median", "same_p05", "same_median", "same_p95", "ceiling"]
+    assert 0.5 not in cal.knots_score and any("EER anchor dropped" in n for n in cal.notes)
+    assert cal.score(np.quantile(np.clip(same, -1, 0.999), 0.05)) == pytest.approx(0.6)
 
 
 def test_fit_refuses_inseparable_pairs_and_few_pairs():
@@ -91,7 +111,7 @@ def test_save_load_roundtrip_and_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="not found"):
         cb.load_calibration("dlib", tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({**cal.to_dict(), "knots_raw": [0.5, 0.2, 0.9, 0.95, 0.97, 1.0]}))
+    bad.write_text(json.dumps({**cal.to_dict(), "knots_raw": [0.5, 0.2, 0.8, 0.9, 0.95, 0.97, 1.0]}))
     with pytest.raises(ValueError, match="strictly increasing"):
         cb.load_calibration("onnx", bad)
     with pytest.raises(ValueError, match="no calibration ships"):
@@ -101,9 +121,11 @@ def test_save_load_roundtrip_and_clear_errors(tmp_path):
 @needs_gallery
 def test_shipped_dlib_calibration_on_the_pixelsmile_gallery():
     """External check: same person (source vs PixelSmile edits 9/18/27) all above every different
-    person (source vs other sources); strangers read 'identity lost', edits above 0.5."""
+    person (source vs other sources); every stranger 'identity lost' (< 0.5), every edit at or above
+    the natural-band floor (0.6)."""
     cal = cb.load_calibration()
     assert cal.recogniser == "dlib" and cal.heldout["eer"] < 0.05 and cal.n_persons >= 200
+    assert [a[0] for a in cal.anchors] == list(cb.ANCHOR_SCORES) and not cal.notes
     names = sorted(p.name for p in GALLERY.iterdir() if p.is_dir())
     paths = [GALLERY / e / f"{i:02d}.avif" for e in names for i in (0, 9, 18, 27)]
     emb, failed = embed_photos(paths)
@@ -114,11 +136,12 @@ def test_shipped_dlib_calibration_on_the_pixelsmile_gallery():
     cs, cd = cal.score(same), cal.score(diff)
     print(f"\ngallery calibrated: same {cs.min():.3f}/{cs.mean():.3f}/{cs.max():.3f}, "
           f"different {cd.min():.3f}/{cd.mean():.3f}/{cd.max():.3f} (min/mean/max); raw same min "
-          f"{same.min():.4f}, different max {diff.max():.4f}; same >= 0.6: {(cs >= 0.6).sum()}/{cs.size}")
-    assert cs.min() > cd.max()
-    assert cd.max() < 0.5  # every stranger in the paper's 'severe identity distortion' region
-    assert cs.min() > 0.5  # every edit above it
-    assert np.median(cs) >= 0.6  # the typical PixelSmile edit in or above the natural band
+          f"{same.min():.4f}, different max {diff.max():.4f}; same >= 0.6: {(cs >= 0.6).sum()}/{cs.size}, "
+          f"different < 0.5: {(cd < 0.5).sum()}/{cd.size}")
+    assert same.size == 36 and diff.size == 66
+    assert cs.min() > cd.max()  # every same above every different
+    assert cd.max() < 0.5  # every stranger 'identity lost'
+    assert cs.min() >= 0.6  # every edit at or above the natural-band floor
 
 
 def _fitw_people(n_persons: int, per_person: int) -> list[tuple[str, str]]:

@@ -34,7 +34,7 @@ from .scoring import (METRICS, NOT_APPLICABLE, GroupScores, curve_table, leaderb
 
 #: Columns of the leaderboard files, in order (metrics that do not apply to any row are dropped).
 BOARD_COLUMNS = ["model", "judge", "track", "Acc-6", "Acc-12", "mSCR", "ID Sim", "ID Sim (raw)", "HES", "CLS-6",
-                 "CLS-12", "FED", "Alignment", "Fidelity", "REG", "n", "n failed", "edits", "ok", "failed", "judged",
+                 "CLS-12", "FED", "Alignment", "Fidelity", "Fidelity (raw)", "REG", "n", "n failed", "edits", "ok", "failed", "judged",
                  "recognisers"]
 
 
@@ -81,7 +81,7 @@ class ReportData:
                        "(per_series = per source image and expression, then averaged).")
         if any(isinstance(g.metrics.get("FED"), float) for g in self.groups):
             out.append("FED-Score is facebench's provisional reconstruction (FED-Bench publishes no formulas); "
-                       "Fidelity uses ID Sim only.")
+                       "Fidelity uses the calibrated ID Sim only (Fidelity (raw): the raw cosine).")
         out.append("General metrics (Acc, mSCR, ID Sim, HES) use the edits at the largest alpha of the run.")
         return out
 

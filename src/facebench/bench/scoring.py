@@ -27,7 +27,9 @@ and paper references are there); this module only selects rows and columns:
   the edits that were judged (a series needs two judged alphas); ``nan`` when some expression of
   the subset has no edits (a mean over fewer would not be CLS-12);
 - **FED** (fed track): :func:`~facebench.metrics.fed.fed_score` with the judge's scores of source,
-  ground truth and edit; Fidelity from the raw ID Sim only (no quality or background input).
+  ground truth and edit; Fidelity from the calibrated ID Sim only (no quality or background input;
+  a stranger reads about 0, "identity lost" below 0.5), ``Fidelity (raw)`` from the raw cosine beside
+  it; without a calibration for every recogniser, FED and Fidelity read ``"not calibrated"``.
 
 A metric that needs expressions the judge does not judge is the string ``"not judged"``; one that
 does not apply to the run (CLS without an alpha grid, ID Sim without recognisers) is ``"n/a"``;
@@ -55,7 +57,7 @@ MSCR_CLASSES: tuple[str, ...] = BASIC6
 #: Leaderboard metrics and their direction (True: higher is better).
 METRICS: dict[str, bool] = {
     "Acc-6": True, "Acc-12": True, "mSCR": False, "ID Sim": True, "ID Sim (raw)": True, "HES": True,
-    "CLS-6": True, "CLS-12": True, "FED": True, "Alignment": True, "Fidelity": True, "REG": True,
+    "CLS-6": True, "CLS-12": True, "FED": True, "Alignment": True, "Fidelity": True, "Fidelity (raw)": True, "REG": True,
 }
 
 
@@ -262,9 +264,9 @@ def score_group(df: pd.DataFrame, *, cls_mode: str = "per_series", linear: bool 
     else:
         m["CLS-6"] = m["CLS-12"] = NOT_APPLICABLE
     if track == "fed":
-        m.update(_fed(ok, judged))
+        m.update(_fed(ok, judged, cals))
     else:
-        m.update({"FED": NOT_APPLICABLE, "Alignment": NOT_APPLICABLE, "Fidelity": NOT_APPLICABLE, "REG": NOT_APPLICABLE})
+        m.update(dict.fromkeys(FED_METRICS, NOT_APPLICABLE))
     m["recognisers"] = str(df["recognisers"].iloc[0]) if "recognisers" in df else ""
     m["cls_mode"] = cls_mode
     if bad.any():
@@ -289,20 +291,30 @@ def score_group(df: pd.DataFrame, *, cls_mode: str = "per_series", linear: bool 
     return GroupScores(model, judge, m, per, cm, notes)
 
 
-def _fed(ok: pd.DataFrame, judged: Sequence[str]) -> dict[str, Any]:
+FED_METRICS: tuple[str, ...] = ("FED", "Alignment", "Fidelity", "Fidelity (raw)", "REG")
+
+
+def _fed(ok: pd.DataFrame, judged: Sequence[str], calibrations: Mapping[str, Any]) -> dict[str, Any]:
+    """FED-Score and its parts over the judged ok edits with a ground truth: Fidelity (and so FED)
+    from the calibrated ID Sim, ``Fidelity (raw)`` from the raw cosine."""
     labels = (["neutral"] if ok["score_neutral"].notna().all() and "gt_neutral" in ok else []) + list(judged)
     sub = ok[ok["expression"].isin(judged)].dropna(subset=["id_sim"])
     gt_cols = ["gt_" + e for e in labels]
     if not judged:
-        return {k: NOT_JUDGED for k in ("FED", "Alignment", "Fidelity", "REG")}
+        return dict.fromkeys(FED_METRICS, NOT_JUDGED)
     if sub.empty or not all(c in sub for c in gt_cols):
-        return {k: float("nan") for k in ("FED", "Alignment", "Fidelity", "REG")}
+        return dict.fromkeys(FED_METRICS, float("nan"))
     sub = sub.dropna(subset=gt_cols)
-    table = _quiet(fed_score, sub[["src_" + e for e in labels]].to_numpy(), sub[gt_cols].to_numpy(),
-                   sub[["score_" + e for e in labels]].to_numpy(), list(sub["expression"]), labels,
-                   id_sim=sub["id_sim"].to_numpy())
-    return {"FED": float(np.nanmean(table["fed_score"])), "Alignment": float(np.nanmean(table["alignment"])),
-            "Fidelity": float(np.nanmean(table["fidelity"])), "REG": float(np.nanmean(table["reg"]))}
+    scores = (sub[["src_" + e for e in labels]].to_numpy(), sub[gt_cols].to_numpy(),
+              sub[["score_" + e for e in labels]].to_numpy(), list(sub["expression"]), labels)
+    raw = _quiet(fed_score, *scores, id_sim=sub["id_sim"].to_numpy())
+    out: dict[str, Any] = {"Alignment": float(np.nanmean(raw["alignment"])), "REG": float(np.nanmean(raw["reg"])),
+                           "Fidelity (raw)": float(np.nanmean(raw["fidelity"]))}
+    cal, _ = identity(sub, calibrations)
+    if cal is None:
+        return {**out, "FED": NOT_CALIBRATED, "Fidelity": NOT_CALIBRATED}
+    table = _quiet(fed_score, *scores, id_sim=cal)
+    return {**out, "FED": float(np.nanmean(table["fed_score"])), "Fidelity": float(np.nanmean(table["fidelity"]))}
 
 
 def per_expression_table(df: pd.DataFrame, judged: Sequence[str], *, cls_mode: str = "per_series",

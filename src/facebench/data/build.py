@@ -49,7 +49,8 @@ from .export import (
 )
 from .filtering import apply_filters
 from .generate import generate_and_annotate, run_summary
-from .identity import IdentityBand, calibrate_band, group_identities, pairwise, rule_groups, split_groups
+from .identity import (IdentityBand, calibrate_band, group_identities, pairwise, rule_groups, score_band,
+                       split_groups)
 from .prompts import PromptLibrary, compose_library, vlm_check
 
 
@@ -74,24 +75,56 @@ class BuildResult:
 
 def identity_band(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndarray],
                   vsims: dict[str, list[float]]) -> IdentityBand | None:
-    """The configured band, or the one calibrated on the kept human sources (None without humans)."""
+    """The identity band of the filter (None without human sources): on the calibrated scale when
+    the recogniser has a calibration (:func:`.identity.score_band`), else the configured raw band or
+    the one calibrated on the kept human sources (:func:`.identity.calibrate_band`)."""
     humans = [s for s in sources.loc[(sources["status"] == "kept") & (sources["domain"] == "human"), "source_id"]
               if s in emb]
     if not humans:
         return None
     f = cfg.filter
-    if f.identity_band != "auto":
-        lo, hi = f.identity_band
-        return IdentityBand(lo, hi, f.recogniser, "config")
     same = [s for h in humans for s in vsims.get(h, [])]
     e = np.stack([emb[h] for h in humans])
     sims, groups = pairwise(e), np.asarray(rule_groups(e, f.recogniser))
     iu = np.triu_indices(len(humans), 1)
     different = list(sims[iu][groups[iu[0]] != groups[iu[1]]])
+    cal = identity_calibration(cfg)
+    if cal is not None:
+        where = f.identity_calibration or "shipped"
+        return score_band(cal, same, different, source=f"calibration {where}",
+                          band=None if f.identity_band == "auto" else tuple(f.identity_band), high=f.identity_max)
+    if f.identity_band != "auto":
+        lo, hi = f.identity_band
+        return IdentityBand(lo, hi, f.recogniser, "config")
     try:
         return calibrate_band(same, different, recogniser=f.recogniser, high=f.identity_max)
     except ValueError as exc:
         raise DataBuildError(str(exc)) from None
+
+
+def identity_calibration(cfg: DataConfig) -> Any:
+    """The identity calibration of the filter's recogniser (``filter.identity_calibration`` or the
+    one shipped for it), or None when it has none."""
+    from ..face.calibration import load_calibration, shipped_path
+
+    f = cfg.filter
+    if not f.identity_calibration and shipped_path(f.recogniser) is None:
+        return None
+    try:
+        return load_calibration(f.recogniser, f.identity_calibration or None)
+    except ValueError as exc:
+        raise DataBuildError(str(exc)) from None
+
+
+def with_identity_score(samples: pd.DataFrame, band: IdentityBand | None, cal: Any) -> pd.DataFrame:
+    """``samples`` with ``id_score``: the calibrated identity score of ``id_sim`` (nan without a
+    calibration or a calibrated band)."""
+    df = samples.copy()
+    if df.empty:
+        return df
+    on = cal is not None and band is not None and band.scale == "calibrated"
+    df["id_score"] = cal.score(df["id_sim"].to_numpy(np.float64)) if on else np.nan
+    return df
 
 
 def assign_splits(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndarray],
@@ -104,7 +137,8 @@ def assign_splits(cfg: DataConfig, sources: pd.DataFrame, emb: dict[str, np.ndar
     humans = [s for s in kept["source_id"] if s in emb]
     groups: dict[str, int] = {}
     if humans and band is not None:
-        for s, g in zip(humans, group_identities(np.stack([emb[s] for s in humans]), band.low, band.recogniser)):
+        ids = group_identities(np.stack([emb[s] for s in humans]), band.group_raw, cfg.filter.recogniser)
+        for s, g in zip(humans, ids):
             groups[s] = g
     for s in kept["source_id"]:
         if s not in groups:
@@ -200,7 +234,7 @@ def build_dataset(config: DataConfig | str | Path, out: str | Path | None = None
 
     log("[4/6] filter")
     samples, annotations = build_samples(result.results)
-    samples = apply_filters(samples, band, cfg.filter)
+    samples = apply_filters(with_identity_score(samples, band, identity_calibration(cfg)), band, cfg.filter)
     spot = spotcheck_selection(samples, cfg.annotate.spot_check, cfg.seed)
     samples["export_image"] = samples["keep"] | samples["sample_id"].isin(spot)
     log(f"  {int(samples['keep'].sum())} of {len(samples)} sample(s) kept")

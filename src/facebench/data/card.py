@@ -205,6 +205,10 @@ def _sections(c: dict[str, Any], div: pd.DataFrame) -> list[tuple[str, pd.DataFr
     return sec
 
 
+def _num(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.3f}"
+
+
 def _about(c: dict[str, Any]) -> list[str]:
     band = c.get("identity_band") or {}
     judges = c.get("judges") or []
@@ -218,8 +222,15 @@ def _about(c: dict[str, Any]) -> list[str]:
     if c["samples"].get("not_judged"):
         lines.append("not judged by any configured judge (scores left empty, never guessed): "
                      + ", ".join(c["samples"]["not_judged"]))
-    if band:
-        lines.append(f"identity band ({band.get('recogniser')}, {band.get('source')}): "
+    if band and band.get("scale") == "calibrated":
+        lines.append(f"identity band ({band.get('recogniser')}, {band.get('source')}): calibrated identity "
+                     f"score [{band.get('low'):.3f}, {band.get('high'):.3f}] (below 0.5: identity lost; raw "
+                     f"cosine beside it in samples.parquet); this collection: copies of a photo >= "
+                     f"{_num(band.get('min_same'))} "
+                     f"({band.get('n_same')} pairs), different sources <= {_num(band.get('max_different'))} "
+                     f"({band.get('n_different')} pairs)")
+    elif band:
+        lines.append(f"identity band ({band.get('recogniser')}, {band.get('source')}): raw cosine "
                      f"[{band.get('low'):.3f}, {band.get('high'):.3f}] from {band.get('n_same')} same / "
                      f"{band.get('n_different')} different pairs")
     if c.get("anime_detector"):

@@ -112,13 +112,19 @@ class AnnotateConfig:
 class FilterConfig:
     """Consistency rules (filter stage), see :mod:`facebench.data.filtering`.
 
-    ``identity_band``: ``"auto"`` (calibrated threshold of the recogniser .. ``identity_max``) or
-    ``[low, high]``; ``pair_margin``: the target must beat its confusing partner by this much;
+    ``identity_band``: ``"auto"`` or ``[low, high]``; ``identity_calibration``: path of an identity
+    calibration JSON (``facebench identity calibrate``; empty: the one shipped for the recogniser,
+    dlib's). With a calibration the band and ``identity_max`` are calibrated identity scores
+    (:mod:`facebench.face.calibration`) and ``"auto"`` is ``[0.5, identity_max]`` (below 0.5:
+    "identity lost"); without one (a recogniser with no calibration) they are raw cosines and
+    ``"auto"`` is calibrated on the collection itself (:mod:`facebench.data.identity`).
+    ``pair_margin``: the target must beat its confusing partner by this much;
     ``min_target_score``: lowest accepted score of the target; ``pairs``: the confusing pairs.
     """
 
     recogniser: str = "dlib"
     recogniser_options: Mapping[str, Any] = field(default_factory=dict)
+    identity_calibration: str = ""
     identity_band: Any = "auto"
     identity_max: float = 1.0
     pair_margin: float = 0.05
@@ -297,6 +303,10 @@ def _value(cls: type, key: str, v: Any, default: Any, src: str, w: str) -> Any: 
         if v not in ("all", "same_alpha"):
             raise ConfigError(f"{src}: {w}: {v!r} is not 'all' or 'same_alpha'")
         return v
+    if key == "identity_calibration":
+        if not isinstance(v, str):
+            raise ConfigError(f"{src}: {w}: expected the path of an identity calibration JSON")
+        return v
     if key in ("identity_duplicate",):
         return "auto" if v == "auto" else _number(v, src, w, lo=-1.0, hi=1.0)
     if key == "identity_band":
@@ -352,8 +362,24 @@ def parse_config(data: Any, base: Path, source: str = "<dict>") -> DataConfig:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"{src}: seed: {seed!r} is not an integer")
     sections = {k: _section(cls, data.get(k), src, k) for k, cls in _SECTIONS.items()}
+    sections["filter"] = _resolve_calibration(sections["filter"], base, src)
     name = str(data.get("name") or Path(source).stem or "dataset")
     return DataConfig(name=name, sources=tuple(sources), seed=seed, source=src, **sections)
+
+
+def _resolve_calibration(f: FilterConfig, base: Path, src: str) -> FilterConfig:
+    """``filter.identity_calibration`` as an absolute path that exists and fits the recogniser."""
+    if not f.identity_calibration:
+        return f
+    from ..face.calibration import load_calibration
+
+    p = Path(f.identity_calibration).expanduser()
+    p = (p if p.is_absolute() else base / p).resolve()
+    try:
+        load_calibration(f.recogniser, p)
+    except ValueError as exc:
+        raise ConfigError(f"{src}: filter.identity_calibration: {exc}") from None
+    return dataclasses.replace(f, identity_calibration=str(p))
 
 
 def load_config(path: str | Path) -> DataConfig:

@@ -13,7 +13,10 @@ rule             fires when
                  predicted class is the dominant entry of the 12-d vector; neutral excluded)
 ``pair_margin``  target minus its confusing partner's score < ``pair_margin`` (partner judged)
 ``min_score``    the target's score < ``min_target_score``
-``identity``     identity similarity to the source missing or outside the band [low, high]
+``identity``     identity to the source missing or outside the band [low, high]: the calibrated
+                 identity score ``id_score`` when the recogniser has a calibration (default
+                 band [0.5, 1]: below 0.5 "identity lost"), else the raw cosine ``id_sim``
+                 (:mod:`facebench.data.identity`); the reason names both
 ===============  ==========================================================================
 """
 
@@ -56,14 +59,17 @@ def check_sample(row: dict[str, Any], band: IdentityBand | None, cfg: Any) -> li
                 out.append(("pair_margin", f"margin {t}-{p} {ts - judged[p]:+.2f} < {cfg.pair_margin:g}"))
         if ts < cfg.min_target_score:
             out.append(("min_score", f"target score {ts:.2f} < {cfg.min_target_score:g}"))
-    sim = float(row["id_sim"])
     if band is None:
         out.append(("identity", "identity not checked: no identity band (anime or uncalibrated)"))
-    elif not np.isfinite(sim):
+        return out
+    sim = float(row[band.column])
+    if not np.isfinite(sim):
         out.append(("identity", f"identity not measured: {row.get('id_reason') or 'no face'}"))
     elif not band.contains(sim):
         side = "below" if sim < band.low else "above"
-        out.append(("identity", f"identity similarity {sim:.3f} {side} the {band.recogniser} band "
+        what = (f"identity score {sim:.3f} (raw {float(row['id_sim']):.3f})" if band.scale == "calibrated"
+                else f"identity similarity {sim:.3f}")
+        out.append(("identity", f"{what} {side} the {band.recogniser} {band.scale} band "
                                 f"[{band.low:.3f}, {band.high:.3f}]"))
     return out
 

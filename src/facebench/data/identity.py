@@ -1,8 +1,16 @@
 """Identity in the data engine: the recogniser's calibrated band, identity groups and the split.
 
-Calibration (:func:`calibrate_band`). A recogniser's similarities need their own scale (dlib's
-cosines of different people reach 0.93; ArcFace-class ones sit near 0), so the band is measured on
-the collected sources themselves with :func:`facebench.face.identity.calibrate`:
+Band on the calibrated scale (:func:`score_band`): when the recogniser has an identity calibration
+(:mod:`facebench.face.calibration`; dlib ships one, others are given by path), the filter reads the
+calibrated identity score of each edit (samples column ``id_score``, the raw cosine ``id_sim``
+beside it) and keeps ``[0.5, identity_max]`` by default: below 0.5 the recogniser at its
+equal-error point calls the edit a stranger ("identity lost"). The sources' own pairs (below)
+are still measured and reported as a check of the calibration on this collection.
+
+Raw band (:func:`calibrate_band`), for a recogniser without a calibration. A recogniser's
+similarities need their own scale (dlib's cosines of different people reach 0.93; ArcFace-class
+ones sit near 0), so the band is measured on the collected sources themselves with
+:func:`facebench.face.identity.calibrate`:
 
 - *same* pairs: each source against its own flipped, brightened (x1.3 + 20) and darkened (x0.6)
   copy (:func:`variant_images`), re-detected and re-embedded;
@@ -13,8 +21,9 @@ the collected sources themselves with :func:`facebench.face.identity.calibrate`:
   (``filter.identity_band: [low, high]``).
 
 The threshold ``t`` of the calibration is where "same person" starts. An edit keeps its identity
-when its similarity to the source lies in ``[t, identity_max]``. Sources whose similarity reaches
-``t``, or that the same-person rule joins, belong to one identity *group* (connected components,
+when its similarity to the source lies in ``[t, identity_max]``. Sources whose raw similarity
+reaches ``t`` (:attr:`IdentityBand.group_raw`; on the calibrated scale the raw cosine that scores
+0.5, i.e. the EER threshold), or that the same-person rule joins, belong to one identity *group* (connected components,
 :func:`group_identities`); the split
 (:func:`split_groups`) puts whole groups on one side, so that no person is in both train and test.
 The near-duplicate level ``"auto"`` is the lowest similarity of a photo to its own copies.
@@ -29,22 +38,40 @@ from typing import Any, Sequence
 import numpy as np
 
 
+#: Calibrated identity score below which identity is lost (the EER anchor of the calibration).
+IDENTITY_LOST = 0.5
+
+
 @dataclass(frozen=True)
 class IdentityBand:
-    """Accepted identity similarity ``[low, high]`` of an edit to its source, and where it came from."""
+    """Accepted identity ``[low, high]`` of an edit to its source, on ``scale`` ("raw": cosine
+    ``id_sim``; "calibrated": calibrated score ``id_score``), and where it came from.
+    ``max_different`` / ``min_same``: the collection's own pairs on the same scale."""
 
     low: float
     high: float
     recogniser: str
-    source: str  # "calibrated" or "config"
+    source: str  # "calibrated" (on this collection), "config" or "calibration <file>"
     n_same: int = 0
     n_different: int = 0
     max_different: float = float("nan")
     min_same: float = float("nan")
+    scale: str = "raw"
+    group_threshold: float = float("nan")  # raw cosine joining two sources into one identity
 
     def contains(self, s: float) -> bool:
         """``low <= s <= high``."""
         return self.low <= s <= self.high
+
+    @property
+    def column(self) -> str:
+        """The samples column the band applies to."""
+        return "id_score" if self.scale == "calibrated" else "id_sim"
+
+    @property
+    def group_raw(self) -> float:
+        """Raw cosine at which two sources are one identity (:func:`group_identities`)."""
+        return self.group_threshold if np.isfinite(self.group_threshold) else self.low
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (nan as None)."""
@@ -86,6 +113,20 @@ def calibrate_band(same: Sequence[float], different: Sequence[float], *, recogni
     cal = calibrate(same, different, recogniser=recogniser)
     return IdentityBand(float(cal.threshold), float(high), recogniser, "calibrated", cal.n_same, cal.n_different,
                         float(np.max(different)), float(np.min(same)))
+
+
+def score_band(cal: Any, same: Sequence[float], different: Sequence[float], *, source: str,
+               band: tuple[float, float] | None = None, high: float = 1.0) -> IdentityBand:
+    """The band on the calibrated scale of ``cal`` (an :class:`~facebench.face.calibration.
+    IdentityCalibration`): ``band`` or ``[IDENTITY_LOST, high]``; the collection's raw ``same`` /
+    ``different`` pairs are mapped to scores for the check (nan when absent). Sources join one
+    identity group at the raw cosine scoring :data:`IDENTITY_LOST`."""
+    lo, hi = band if band is not None else (IDENTITY_LOST, high)
+    s = np.asarray(cal.score(np.asarray(same, np.float64)), np.float64).ravel()
+    d = np.asarray(cal.score(np.asarray(different, np.float64)), np.float64).ravel()
+    return IdentityBand(float(lo), float(hi), cal.recogniser, source, int(s.size), int(d.size),
+                        float(d.max()) if d.size else float("nan"), float(s.min()) if s.size else float("nan"),
+                        scale="calibrated", group_threshold=float(cal.raw(IDENTITY_LOST)))
 
 
 #: Same-person rules that recognisers' authors document, by recogniser name: the Euclidean distance

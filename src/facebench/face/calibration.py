@@ -8,22 +8,31 @@ on raw dlib numbers.
 
 The map (:func:`fit_calibration`) is fitted from same-person and different-person photo pairs. It is
 piecewise linear through anchors taken from the two pair distributions, each tied to what the band
-edges mean on ArcFace:
+edges mean on ArcFace (the lead's decision on issue 14):
 
 ======================================  ================  ==============================================
 raw cosine (anchor)                     calibrated score  meaning
 ======================================  ================  ==============================================
 -1                                      -1                opposite vectors
 median of different-person pairs        0                 a typical stranger (ArcFace strangers ~ 0)
-5th percentile of same-person pairs     0.5               less alike than 95% of real photo pairs of one
-                                                          person: the paper's "severe identity
-                                                          distortion" line (< 0.5)
-median of same-person pairs             0.65              as alike as two real photos of one person: the
-                                                          middle of the paper's "natural" band 0.6-0.7
+EER threshold                           0.5               the recogniser at its equal-error operating
+                                                          point calls a pair at or below it a stranger:
+                                                          "identity lost" (the paper's < 0.5)
+5th percentile of same-person pairs     0.6               95% of real photo pairs of one person are at
+                                                          least this alike: the floor of the paper's
+                                                          "natural" band 0.6-0.7
+median of same-person pairs             0.7               as alike as the typical pair of real photos
+                                                          of one person: top of the natural band
 95th percentile of same-person pairs    0.8               more alike than 95% of real photo pairs: the
                                                           paper's "copy-paste" line (> 0.8)
 1                                       1                 identical embedding
 ======================================  ================  ==============================================
+
+The anchors must be strictly increasing in raw cosine. A recogniser whose EER exceeds 5% has its EER
+threshold at or above the 5th percentile of same-person pairs (more than 5% of them are rejected
+there); then, and whenever the EER threshold does not lie strictly between the stranger median and
+that percentile, the EER anchor is dropped (0.5 is read by interpolating between 0 and 0.6) and
+the calibration's ``notes`` say so. Without it, "< 0.5" no longer means "rejected at the EER point".
 
 The decision threshold at a stated false-match rate (FMR = share of strangers above it, 0.1% by
 default) is reported beside the map (``threshold``, and its calibrated value), not used as an anchor.
@@ -57,8 +66,8 @@ BANDS: tuple[tuple[str, float, float], ...] = (
     ("copy-paste", 0.8, 1.0),
 )
 #: Calibrated value of each anchor (see the module docstring).
-ANCHOR_SCORES: dict[str, float] = {"floor": -1.0, "different_median": 0.0, "same_p05": 0.5,
-                                   "same_median": 0.65, "same_p95": 0.8, "ceiling": 1.0}
+ANCHOR_SCORES: dict[str, float] = {"floor": -1.0, "different_median": 0.0, "eer_threshold": 0.5,
+                                   "same_p05": 0.6, "same_median": 0.7, "same_p95": 0.8, "ceiling": 1.0}
 DEFAULT_FMR = 1e-3
 FORMAT = "facebench-identity-calibration/1"
 
@@ -139,6 +148,13 @@ class IdentityCalibration:
         y = np.asarray(score, np.float64)
         x = np.interp(np.clip(y, -1.0, 1.0), self.knots_score, self.knots_raw)
         return float(x) if x.ndim == 0 else x
+
+    @property
+    def anchors(self) -> list[tuple[str, float, float]]:
+        """``(name, raw, score)`` of every knot; names from :data:`ANCHOR_SCORES` ("" if none has that
+        score, e.g. a hand-edited file)."""
+        by_score = {v: k for k, v in ANCHOR_SCORES.items()}
+        return [(by_score.get(y, ""), x, y) for x, y in zip(self.knots_raw, self.knots_score)]
 
     @property
     def raw_bands(self) -> dict[str, tuple[float, float]]:
@@ -223,16 +239,24 @@ def fit_calibration(
         notes.append(f"only {d.size} different-person pairs: FMR {fmr:g} is not resolved; "
                      f"the threshold is the largest stranger similarity (FMR <= {1 / d.size:.2g} observed)")
     t = threshold_at_fmr(d, fmr)
-    anchors = {"floor": -1.0, "different_median": float(np.median(d)), "same_p05": float(np.quantile(s, 0.05)),
-               "same_median": float(np.median(s)), "same_p95": float(np.quantile(s, 0.95)), "ceiling": 1.0}
-    xs = [anchors[k] for k in ANCHOR_SCORES]
+    eer, eer_t = roc(s, d).eer()
+    anchors = {"floor": -1.0, "different_median": float(np.median(d)), "eer_threshold": eer_t,
+               "same_p05": float(np.quantile(s, 0.05)), "same_median": float(np.median(s)),
+               "same_p95": float(np.quantile(s, 0.95)), "ceiling": 1.0}
+    if not anchors["different_median"] < eer_t < anchors["same_p05"]:
+        notes.append(f"EER anchor dropped: the EER threshold (raw {eer_t:.4f}, EER {eer:.4f}) does not lie "
+                     f"strictly between the stranger median ({anchors['different_median']:.4f}) and the 5th "
+                     f"percentile of same-person pairs ({anchors['same_p05']:.4f}); 0.5 is interpolated and "
+                     "no longer marks the equal-error decision")
+        del anchors["eer_threshold"]
+    names = [k for k in ANCHOR_SCORES if k in anchors]
+    xs = [anchors[k] for k in names]
     if np.any(np.diff(xs) <= 0):
         shown = ", ".join(f"{k} {v:.4f}" for k, v in anchors.items())
         raise ValueError(f"{recogniser}: cannot calibrate, raw anchors are not increasing ({shown}); "
                          "same-person pairs must lie well above the typical stranger and below 1")
-    eer, eer_t = roc(s, d).eer()
     return IdentityCalibration(
-        recogniser=recogniser, knots_raw=tuple(xs), knots_score=tuple(ANCHOR_SCORES.values()), fmr=float(fmr),
+        recogniser=recogniser, knots_raw=tuple(xs), knots_score=tuple(ANCHOR_SCORES[k] for k in names), fmr=float(fmr),
         threshold=t, eer=eer, eer_threshold=eer_t, n_same=int(s.size), n_different=int(d.size),
         n_persons=int(n_persons), data=data, notes=tuple(notes),
     )
@@ -248,9 +272,10 @@ def heldout_by_person(
 
     Returns the pooled held-out ``eer`` ((FMR + FNMR) / 2 at the training EER threshold, pairs of
     all folds pooled), the held-out ``fmr`` and ``fnmr`` at the training FMR threshold, counts, and
-    how the map fitted on the other persons reads the held-out pairs (share of same-person pairs
-    below 0.5, 5% in-sample by construction; their median score, 0.65 in-sample; share of
-    different-person pairs at or above 0.5).
+    how the map fitted on the other persons reads the held-out pairs: share of same-person pairs
+    below 0.6 (5% in-sample by construction) and below 0.5 (in-sample: the FNMR at the EER
+    threshold); their median score (0.7 in-sample); share of different-person pairs at or above 0.5
+    (in-sample: about the FMR at the EER threshold).
     """
     persons = np.unique(np.concatenate([same_persons.astype(str), different_persons.astype(str).ravel()]))
     rng = np.random.default_rng(seed)
@@ -283,6 +308,7 @@ def heldout_by_person(
             "fnmr_at_eer_threshold": fnmr_e, "fmr_target": fmr,
             "fmr": float(np.concatenate(errs_diff_fmr).mean()), "fnmr": float(np.concatenate(errs_same_fmr).mean()),
             "n_same": int(sum(map(len, errs_same_eer))), "n_different": int(sum(map(len, errs_diff_eer))),
+            "same_below_0.6": float(np.mean(np.concatenate(cal_same) < 0.6)) if cal_same else float("nan"),
             "same_below_0.5": float(np.mean(np.concatenate(cal_same) < 0.5)) if cal_same else float("nan"),
             "same_median_score": float(np.median(np.concatenate(cal_same))) if cal_same else float("nan"),
             "different_at_or_above_0.5": float(np.mean(np.concatenate(cal_diff) >= 0.5)) if cal_diff else float("nan")}

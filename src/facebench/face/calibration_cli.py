@@ -95,7 +95,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal.save(args.output)
     print(f"{label}: {cal.n_same} same-person, {cal.n_different} different-person pairs ({data}); "
           f"{len(pairs.failed)} photo(s) skipped")
-    print("anchors (raw -> calibrated): " + ", ".join(f"{x:.4f}->{y:.2f}" for x, y in zip(cal.knots_raw, cal.knots_score)))
+    print("anchors (raw -> calibrated): " + ", ".join(f"{n or '?'} {x:.4f}->{y:.2f}" for n, x, y in cal.anchors))
     for name, lo, hi in BANDS:
         rlo, rhi = cal.raw_bands[name]
         print(f"  {name:<14} calibrated {lo:4.1f}-{hi:3.1f}  raw {rlo:.4f}-{rhi:.4f}")
