@@ -1,0 +1,76 @@
+"""Fixtures for the studio tests: a real studio server process on a loopback port (bundled
+samples, or a folder with a face photo, a photo without a face and a link out of the folder)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from facebench.samples import sample_paths
+from facebench.study.server import ServerProcess
+
+
+def start_studio(args: list[str]) -> ServerProcess:
+    """``python -m facebench.studio ARGS --port 0`` started; ``.url`` is its address."""
+    server = ServerProcess(command=["-m", "facebench.studio", "--port", "0", *args])
+    server.start(timeout=120)
+    return server
+
+
+def open_sample(url: str, name: str) -> dict:
+    """Open a bundled sample on the server; its photo JSON."""
+    r = requests.post(url + "/api/open", data={"ref": f"sample:{name}"}, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def decode(data: bytes) -> np.ndarray:
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """A studio on the bundled samples with its request log: ``(url, log_path)``."""
+    log = tmp_path_factory.mktemp("studio-log") / "requests.jsonl"
+    server = start_studio(["--log", str(log)])
+    yield server.url, log
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """``photos/`` with a portrait, a photo without a face (scikit-image's coffee cup) in a
+    sub-folder, a text file named like an image, and ``secret.png`` beside the folder (reachable
+    only through ``..`` or the symlink ``photos/out.png``)."""
+    root = tmp_path_factory.mktemp("studio-folder")
+    d = root / "photos"
+    (d / "more").mkdir(parents=True)
+    Image.open(sample_paths()["feat_happy"]).save(d / "happy.jpg")
+    coffee = Path(sample_paths()["astronaut"]).parent / "coffee.png"
+    Image.open(coffee).save(d / "more" / "coffee.png")
+    (d / "notes.jpg").write_text("not an image\n")
+    Image.open(sample_paths()["astronaut"]).save(root / "secret.png")
+    (d / "out.png").symlink_to(root / "secret.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def folder_studio(folder, tmp_path_factory):
+    server = start_studio([str(folder), "--no-log", "--max-pixels", "20000000", "--max-upload-mb", "4"])
+    yield server.url
+    server.stop()
+
+
+def run_cli(args: list[str]):
+    """``python -m facebench.studio ARGS`` to completion: ``CompletedProcess`` (text)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "facebench.studio", *args], capture_output=True,
+                          text=True, timeout=300)
