@@ -74,3 +74,14 @@ def run_cli(args: list[str]):
 
     return subprocess.run([sys.executable, "-m", "facebench.studio", *args], capture_output=True,
                           text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def tiny_pixelsmile(tmp_path_factory) -> list[str]:
+    """Command-line options for ``--editor pixelsmile`` on a tiny random Qwen-Image-Edit-Plus
+    pipeline saved to disk (real diffusers classes, 64 px, 2 steps; see facebench.pixelsmile.tiny)."""
+    from facebench.pixelsmile.tiny import TINY_OPTIONS, build_tiny_pipeline, save_tiny_pipeline
+
+    model = save_tiny_pipeline(build_tiny_pipeline(seed=0), tmp_path_factory.mktemp("pixelsmile") / "model")
+    opts = {"model": str(model), "device": "cpu", "dtype": "fp32", **TINY_OPTIONS}
+    return ["--editor", "pixelsmile", *[x for k, v in opts.items() for x in ("--editor-opt", f"{k}={v}")]]

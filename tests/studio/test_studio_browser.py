@@ -137,3 +137,25 @@ def test_studio_in_chromium(browser, tmp_path):
         ctx.close()
     finally:
         server.stop()
+
+
+def test_queue_mode_page_shows_progress_and_the_result(browser, tiny_pixelsmile, tmp_path):
+    shots = Path(os.environ.get("FACEBENCH_STUDIO_SHOTS", tmp_path))
+    server = start_studio([*tiny_pixelsmile, "--no-log"])
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.goto(server.url)
+        assert page.locator("#editor-name").inner_text() == "pixelsmile"
+        page.click("button.source[data-ref='sample:astronaut']")
+        page.wait_for_function("() => document.body.dataset.job === 'done'", timeout=300_000)
+        first = _shown(page)
+        page.focus("#s_happy")
+        page.keyboard.press("End")
+        page.wait_for_function("() => document.getElementById('edited').dataset.c === 'happy:3'", timeout=300_000)
+        assert page.locator("#queue").is_visible() and page.locator("#job-status").inner_text() == "done"
+        assert page.locator("#job-progress").evaluate("p => p.value") == 1
+        assert _shown(page) != first
+        page.wait_for_function("() => document.body.dataset.readoutC === 'happy:3'", timeout=300_000)
+        page.screenshot(path=str(shots / "studio-queue.png"))
+    finally:
+        server.stop()

@@ -144,7 +144,8 @@ def create_app(editor: Any, photos: Photos, judge: Any, *, log: RequestLog | Non
         control = to_control(values, alpha_max)
         if live is not None:
             return live.render(photo, face, control)
-        return editor.edit(photo.image, control, face=face).image
+        assert jobs is not None
+        return jobs.result(photo, face, control)
 
     @app.get("/")
     def index() -> str:

@@ -65,8 +65,25 @@ class JobQueue:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="studio-jobs", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            self._cond.notify_all()
         return job
+
+    def result(self, photo: Photo, face: int, control: ExpressionControl, timeout: float = 3600.0) -> np.ndarray:
+        """The image of a finished job for this photo, face and control, else run one through
+        the queue and wait (downloads and read-outs never run the editor beside the worker)."""
+        label = control.label()
+        with self._cond:
+            for job in reversed(self._jobs.values()):
+                if (job.status == "done" and job.photo.key == photo.key and job.face == face
+                        and job.control.label() == label):
+                    return job.image  # type: ignore[return-value]
+        job = self.submit(f"result-{time.monotonic_ns()}", photo, face, control)  # never superseded
+        with self._cond:
+            if not self._cond.wait_for(lambda: job.status in ("done", "failed"), timeout):
+                raise TimeoutError(f"the editor did not finish within {timeout:g} s")
+        if job.image is None:
+            raise RuntimeError(job.error or "the edit failed")
+        return job.image
 
     def get(self, job_id: int) -> Job | None:
         """The job (None when unknown or dropped from the history)."""
@@ -101,3 +118,4 @@ class JobQueue:
                 job.image, job.status, job.error, job.finished = image, status, error, time.monotonic()
                 if status == "done":
                     self._durations.append(job.finished - (job.started or job.finished))
+                self._cond.notify_all()

@@ -37,7 +37,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!S.photo) return;
     $("dl-png").href = "/api/download.png?" + query();
     $("dl-json").href = "/api/download.json?" + query();
-    $("dl-strip").href = "/api/strip?" + query({ e: S.active, download: "1" });
+    if ($("dl-strip")) $("dl-strip").href = "/api/strip?" + query({ e: S.active, download: "1" });
   }
   function setActive(e) {
     const changed = e !== S.active;
