@@ -20,18 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import threading
 import time
 
 import numpy as np
 import requests
 
+from facebench.study.browser import headless_chromium
 from facebench.study.server import ServerProcess
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 #: Runs inside a page: ``n`` slider changes, each waiting for the picture (CSP-safe: a function).
 PAGE_LOOP = """([n, offset]) => {
@@ -59,10 +55,7 @@ def _pct(xs: list[float]) -> tuple[float, float]:
 
 def bench_browser(url: str, clients: int, changes: int) -> list[float]:
     """Per-change latencies (ms) measured in ``clients`` Chromium pages running at once."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with headless_chromium() as browser:
         pages = []
         for k in range(clients):
             page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
@@ -81,7 +74,6 @@ def bench_browser(url: str, clients: int, changes: int) -> list[float]:
         for page in pages:
             page.wait_for_function("() => window.benchDone === true", timeout=600_000, polling=100)
             out += page.evaluate("() => window.studio.latencies.slice()")
-        browser.close()
     return out
 
 

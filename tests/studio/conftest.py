@@ -3,36 +3,13 @@ samples, or a folder with a face photo, a photo without a face and a link out of
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import requests
 from PIL import Image
 
 from facebench.samples import sample_paths
-from facebench.study.server import ServerProcess
-
-
-def start_studio(args: list[str]) -> ServerProcess:
-    """``python -m facebench.studio ARGS --port 0`` started; ``.url`` is its address."""
-    server = ServerProcess(command=["-m", "facebench.studio", "--port", "0", *args])
-    server.start(timeout=120)
-    return server
-
-
-def open_sample(url: str, name: str) -> dict:
-    """Open a bundled sample on the server; its photo JSON."""
-    r = requests.post(url + "/api/open", data={"ref": f"sample:{name}"}, timeout=120)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def decode(data: bytes) -> np.ndarray:
-    import io
-
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+from studio_helpers import start_studio
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +43,6 @@ def folder_studio(folder, tmp_path_factory):
     server = start_studio([str(folder), "--no-log", "--max-pixels", "20000000", "--max-upload-mb", "4"])
     yield server.url
     server.stop()
-
-
-def run_cli(args: list[str]):
-    """``python -m facebench.studio ARGS`` to completion: ``CompletedProcess`` (text)."""
-    import subprocess
-
-    return subprocess.run([sys.executable, "-m", "facebench.studio", *args], capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

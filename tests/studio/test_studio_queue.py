@@ -13,7 +13,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from conftest import decode, open_sample, start_studio
+from studio_helpers import decode, open_sample, start_studio
 
 
 def _wait(url: str, job: int, timeout: float = 300) -> dict:

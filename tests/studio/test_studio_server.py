@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import decode, open_sample, run_cli
+from studio_helpers import decode, open_sample, run_cli
 from facebench.expressions import EXPRESSIONS
 from facebench.studio.live import LatestWins
 

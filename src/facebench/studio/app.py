@@ -54,6 +54,12 @@ def _jpeg(img: np.ndarray | Image.Image, quality: int = 90) -> Response:
     return Response(buf.getvalue(), mimetype="image/jpeg")
 
 
+def _attachment(data: bytes | str, mimetype: str, filename: str) -> Response:
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
 def _photo_json(p: Photo) -> dict[str, Any]:
     return {"key": p.key, "name": p.name, "width": int(p.image.shape[1]), "height": int(p.image.shape[0]),
             "original": list(p.original_size),
@@ -188,30 +194,25 @@ def create_app(editor: Any, photos: Photos, judge: Any, *, log: RequestLog | Non
     def photo_image(key: str) -> Response:
         return _jpeg(photos.get(key).image)
 
+    def newest(channel: str, respond: Callable[[Photo, int, dict[str, float]], Any]) -> Any:
+        """``respond(photo, face, sliders)`` unless a newer request of this client overtook it (204)."""
+        photo, face, values = args()
+        client, seq = client_seq()
+        with latest.claim(channel + client, seq) as go:
+            return respond(photo, face, values) if go else Response(status=204)
+
     @app.get("/api/render")
     def render() -> Any:
-        def run() -> Any:
-            photo, face, values = args()
-            client, seq = client_seq()
-            with latest.claim("r" + client, seq) as go:
-                if not go:
-                    return Response(status=204)
-                return _jpeg(rendered(photo, face, values))
-        return logged("render", run)
+        return logged("render", lambda: newest("r", lambda p, f, v: _jpeg(rendered(p, f, v))))
+
+    def read(photo: Photo, face: int, values: dict[str, float]) -> Response:
+        out = instruments.read(photo.key, face, photo.image, rendered(photo, face, values), photo.boxes[face])
+        out["c"] = slider_text(values)
+        return jsonify(out)
 
     @app.get("/api/readout")
     def readout() -> Any:
-        def run() -> Any:
-            photo, face, values = args()
-            client, seq = client_seq()
-            with latest.claim("o" + client, seq) as go:
-                if not go:
-                    return Response(status=204)
-                edited = rendered(photo, face, values)
-                out = instruments.read(photo.key, face, photo.image, edited, photo.boxes[face])
-                out["c"] = slider_text(values)
-                return jsonify(out)
-        return logged("readout", run)
+        return logged("readout", lambda: newest("o", read))
 
     @app.get("/api/strip")
     def strip() -> Any:
@@ -225,10 +226,9 @@ def create_app(editor: Any, photos: Photos, judge: Any, *, log: RequestLog | Non
             sheet = live.strip(photo, face, expr, strip_alphas)
             buf = io.BytesIO()
             sheet.save(buf, "PNG")
-            resp = Response(buf.getvalue(), mimetype="image/png")
             if request.args.get("download"):
-                resp.headers["Content-Disposition"] = f'attachment; filename="strip_{photo.key}_{face}_{expr}.png"'
-            return resp
+                return _attachment(buf.getvalue(), "image/png", f"strip_{photo.key}_{face}_{expr}.png")
+            return Response(buf.getvalue(), mimetype="image/png")
         return logged("strip", run)
 
     def record(photo: Photo, face: int, values: dict[str, float]) -> dict[str, Any]:
@@ -250,19 +250,15 @@ def create_app(editor: Any, photos: Photos, judge: Any, *, log: RequestLog | Non
             info.add_text("facebench", json.dumps(record(photo, face, values), sort_keys=True))
             buf = io.BytesIO()
             Image.fromarray(rendered(photo, face, values)).save(buf, "PNG", pnginfo=info)
-            resp = Response(buf.getvalue(), mimetype="image/png")
-            resp.headers["Content-Disposition"] = f'attachment; filename="{stem(photo, face, values)}.png"'
-            return resp
+            return _attachment(buf.getvalue(), "image/png", stem(photo, face, values) + ".png")
         return logged("download", run)
 
     @app.get("/api/download.json")
     def download_json() -> Any:
         def run() -> Any:
             photo, face, values = args()
-            resp = Response(json.dumps(record(photo, face, values), indent=2, sort_keys=True) + "\n",
-                            mimetype="application/json")
-            resp.headers["Content-Disposition"] = f'attachment; filename="{stem(photo, face, values)}.json"'
-            return resp
+            text = json.dumps(record(photo, face, values), indent=2, sort_keys=True) + "\n"
+            return _attachment(text, "application/json", stem(photo, face, values) + ".json")
         return logged("sidecar", run)
 
     # -- queue mode (editors without prepare/render, e.g. pixelsmile) ----------------------------
