@@ -86,11 +86,29 @@ def test_studio_in_chromium(browser, tmp_path):
         assert mouse_img not in (neutral_img, kb_img) and happy_mouse > happy0 + 0.2, (happy0, happy_mouse)
         page.screenshot(path=str(shots / "studio-happy.png"))
 
+        # mouse drag: the picture follows while dragging, and requests never pile up
+        sent0, shown0 = page.evaluate("() => [window.studio.seq, window.studio.renders]")
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] / 3, y)
+        page.mouse.down()
+        for k in range(1, 13):
+            page.mouse.move(box["x"] + box["width"] * (1 / 3 - k / 60), y)
+            page.wait_for_timeout(80)
+        page.mouse.up()
+        v = float(page.locator("#s_happy").input_value())
+        assert 0.25 <= v <= 0.55, v
+        _settled(page, f"happy:{v:g}")
+        sent, shown = page.evaluate("() => [window.studio.seq, window.studio.renders]")
+        assert shown - shown0 >= 3, (shown0, shown)  # several pictures while the mouse moved
+        assert sent - sent0 <= 12 + 2  # at most one render per move (+ the read-out)
+        assert 0 < _bar(page, "happy") and _shown(page) not in (neutral_img, kb_img, mouse_img)
+        v_drag = v
+
         # a blend: surprised too (keyboard, PageUp = +0.5 steps in Chromium's range input)
         page.focus("#s_surprised")
         for _ in range(12):
             page.keyboard.press("ArrowRight")
-        c = f"happy:{v:g},surprised:0.6"
+        c = f"happy:{v_drag:g},surprised:0.6"
         _settled(page, c)
         assert _shown(page) not in (neutral_img, kb_img, mouse_img)
         assert page.locator("#strip-expr").inner_text() == "surprised"

@@ -16,6 +16,7 @@ from PIL import Image
 
 from studio_helpers import decode, open_sample, run_cli
 from facebench.expressions import EXPRESSIONS
+from facebench.samples import sample_paths
 from facebench.studio.live import LatestWins
 
 
@@ -127,18 +128,31 @@ def test_download_embeds_the_controls_and_the_log_replays(studio, tmp_path):
     sheet = Image.open(io.BytesIO(strip.content))
     assert sheet.width == 8 * 112  # alphas 0 .. 3
     # every request is in the log with its control; replay renders the download again exactly
+    # an uploaded photo (a 1024-px copy of a sample, shrunk to the working size on arrival)
+    big = io.BytesIO()
+    Image.open(sample_paths()["feat_disgust"]).convert("RGB").resize((1024, 1024)).save(big, "JPEG", quality=95)
+    up = requests.post(url + "/api/upload", files={"file": ("my photo.jpg", big.getvalue())}, timeout=120)
+    assert up.status_code == 200, up.text
+    assert up.json()["original"] == [1024, 1024] and up.json()["width"] == 1024 and len(up.json()["faces"]) == 1
+    q2 = {"photo": up.json()["key"], "face": 0, "c": "angry:0.9"}
+    png2 = requests.get(url + "/api/download.png", params=q2, timeout=60)
+    assert json.loads(Image.open(io.BytesIO(png2.content)).text["facebench"])["photo_name"] == "my photo.jpg"
+    # every request is in the log with its control; replay renders the downloads again exactly
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    dl = [e for e in events if e["event"] == "download" and e["photo"] == photo["key"]]
-    assert dl and dl[-1]["c"] == q["c"] and dl[-1]["status"] == 200
+    dl = [e for e in events if e["event"] == "download" and e["photo"] in (photo["key"], q2["photo"])]
+    assert [e["c"] for e in dl[-2:]] == [q["c"], q2["c"]] and all(e["status"] == 200 for e in dl)
     assert any(e["event"] == "open" and e.get("ref") == "sample:feat_surprise" for e in events)
-    one = tmp_path / "one.jsonl"
-    one.write_text("\n".join(json.dumps(e) for e in events if e["event"] == "open" or e is dl[-1]) + "\n")
+    assert any(e["event"] == "open" and e.get("upload") == q2["photo"] + ".png" for e in events)
+    one = tmp_path / "two.jsonl"
+    one.write_text("\n".join(json.dumps(e) for e in events if e["event"] == "open" or e in dl[-2:]) + "\n")
+    (tmp_path / "two.jsonl.uploads").symlink_to(log.with_name(log.name + ".uploads"))
     out = tmp_path / "replay"
     done = run_cli(["--replay", str(one), "--out", str(out)])
     assert done.returncode == 0, done.stderr
     files = sorted(out.glob("*.png"))
-    assert [f.name for f in files] == ["0000_happy=0.65+sleepy=1.2.png"]
-    assert np.array_equal(np.asarray(Image.open(files[0]).convert("RGB")), np.asarray(im.convert("RGB")))
+    assert [f.name for f in files] == ["0000_happy=0.65+sleepy=1.2.png", "0001_angry=0.9.png"]
+    for f, ref in zip(files, (im, Image.open(io.BytesIO(png2.content)))):
+        assert np.array_equal(np.asarray(Image.open(f).convert("RGB")), np.asarray(ref.convert("RGB")))
 
 
 def test_bad_input_gets_one_line_and_the_server_keeps_serving(folder_studio, folder, tmp_path):
