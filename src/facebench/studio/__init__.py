@@ -9,8 +9,7 @@ beside the picture (``facebench studio [PHOTO_OR_FOLDER]``).
 - :mod:`.log` -- the request log and its replay;
 - :mod:`.app` -- the Flask app (served by :func:`facebench.study.server.serve_wsgi`);
 - :mod:`.cli` -- the command.
+
+Nothing heavy is imported here (``facebench --help`` loads the command module only); the
+identity read-out the lead wires to the calibration is :func:`.readout.identity_readout`.
 """
-
-from .readout import identity_readout, judge_bars
-
-__all__ = ["identity_readout", "judge_bars"]

@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the command imports nothing heavy until it runs
+    from .photos import Photos
 
 
 def _options(items: list[str] | None, flag: str) -> dict[str, Any]:
@@ -57,8 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def _photos(args: argparse.Namespace):  # noqa: ANN202
+def _photos(args: argparse.Namespace) -> "tuple[Photos, str | None]":
+    """The photo source for the positional argument, and the ref to open first (one photo)."""
     from .photos import Photos
+
 
     kw = {"max_pixels": args.max_pixels, "max_side": args.max_side}
     if args.photos is None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,20 +19,29 @@ import numpy as np
 from ..expressions import EXPRESSIONS
 
 
+@lru_cache(maxsize=1)
+def _calibration() -> Any:
+    """The dlib identity calibration (loaded once), or None when facebench.face.calibration is
+    not installed."""
+    try:
+        from ..face.calibration import load_calibration  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name != "facebench.face.calibration":
+            raise
+        return None
+    return load_calibration(recogniser="dlib")
+
+
 def identity_readout(cosine: float) -> dict[str, Any]:
     """``{"value", "label", "calibrated", "raw_cosine"}`` for one source-vs-edit cosine: the
     calibrated score (``load_calibration("dlib").score(cosine)``) when
     ``facebench.face.calibration`` exists, else the raw cosine, clearly labelled as such."""
-    try:
-        from ..face.calibration import load_calibration  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("facebench.face.calibration",):
-            raise
+    cal = _calibration()
+    if cal is None:
         return {"value": float(cosine), "label": "raw cosine (uncalibrated)", "calibrated": False,
                 "raw_cosine": float(cosine)}
-    score = float(load_calibration(recogniser="dlib").score(float(cosine)))
-    return {"value": score, "label": "identity (calibrated, dlib)", "calibrated": True,
-            "raw_cosine": float(cosine)}
+    return {"value": float(cal.score(float(cosine))), "label": "identity (calibrated, dlib)",
+            "calibrated": True, "raw_cosine": float(cosine)}
 
 
 def judge_bars(scores: dict[str, float], judged: tuple[str, ...],
