@@ -35,3 +35,18 @@ def run_cli(args: list[str]):
     """``python -m facebench.studio ARGS`` to completion: ``CompletedProcess`` (text)."""
     return subprocess.run([sys.executable, "-m", "facebench.studio", *args], capture_output=True,
                           text=True, timeout=300)
+
+
+def identity_calibration():
+    """``facebench.face.calibration.load_calibration("dlib")`` where that module exists (the
+    studio then shows the calibrated score), else None (it shows the raw cosine)."""
+    try:
+        from facebench.face.calibration import load_calibration
+    except ModuleNotFoundError:
+        return None
+    return load_calibration(recogniser="dlib")
+
+
+def identity_label() -> str:
+    """The label the studio gives its identity read-out here."""
+    return "raw cosine (uncalibrated)" if identity_calibration() is None else "identity (calibrated, dlib)"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from studio_helpers import start_studio
+from studio_helpers import identity_label, start_studio
 from facebench.expressions import EXPRESSIONS
 from facebench.study.browser import headless_chromium
 
@@ -62,7 +62,7 @@ def test_studio_in_chromium(browser, tmp_path):
         _settled(page, "")
         neutral_img, happy0 = _shown(page), _bar(page, "happy")
         assert page.locator("#bars .barrow[data-e=confused] .val").inner_text() == "not judged"
-        assert page.locator("#id-label").inner_text() == "raw cosine (uncalibrated)"
+        assert page.locator("#id-label").inner_text() == identity_label()
         page.screenshot(path=str(shots / "studio-neutral.png"))
 
         # keyboard: focus happy, ten ArrowRight steps of 0.05 -> 0.5

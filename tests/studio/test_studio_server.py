@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from studio_helpers import decode, open_sample, run_cli
+from studio_helpers import decode, identity_calibration, identity_label, open_sample, run_cli
 from facebench.expressions import EXPRESSIONS
 from facebench.samples import sample_paths
 from facebench.studio.live import LatestWins
@@ -73,10 +73,15 @@ def test_readout_judge_bars_not_judged_and_identity(studio):
     h0 = {b["expression"]: b for b in neutral["bars"]}["happy"]["score"]
     assert bars["happy"]["score"] > h0 + 0.3, (h0, bars["happy"])
     assert bars["happy"]["source"] == pytest.approx(h0)  # the unedited face, for comparison
-    # identity: raw cosine on this branch (no facebench.face.calibration), labelled as such
-    assert neutral["identity"]["label"] == "raw cosine (uncalibrated)"
-    assert neutral["identity"]["value"] == pytest.approx(1.0, abs=1e-6)
-    assert 0.6 < happy["identity"]["value"] < 0.999
+    # identity: the calibrated score where facebench.face.calibration exists, else the raw cosine
+    # of the dlib embeddings, labelled as such
+    cal = identity_calibration()
+    assert neutral["identity"]["label"] == happy["identity"]["label"] == identity_label()
+    assert neutral["identity"]["raw_cosine"] == pytest.approx(1.0, abs=1e-6)
+    assert 0.6 < happy["identity"]["raw_cosine"] < 0.999
+    for r in (neutral["identity"], happy["identity"]):
+        want = r["raw_cosine"] if cal is None else float(cal.score(r["raw_cosine"]))
+        assert r["value"] == pytest.approx(want) and r["calibrated"] == (cal is not None)
 
 
 def test_latest_request_wins(studio):

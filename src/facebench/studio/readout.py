@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,9 @@ import numpy as np
 from ..expressions import EXPRESSIONS
 
 
-@lru_cache(maxsize=1)
 def _calibration() -> Any:
-    """The dlib identity calibration (loaded once), or None when facebench.face.calibration is
-    not installed."""
+    """The dlib identity calibration (``load_calibration`` caches it), or None when
+    facebench.face.calibration is not installed."""
     try:
         from ..face.calibration import load_calibration  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
