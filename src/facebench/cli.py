@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facebench.demo",
     "facebench.bench.cli",
     "facebench.study.cli",
+    "facebench.studio.cli",
     "facebench.pixelsmile.cli",
     "facebench.quality.cli",
     "facebench.data.cli",

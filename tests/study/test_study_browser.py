@@ -6,7 +6,6 @@ keyboard; the export holds exactly the ratings typed, and its MOS equals the met
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,12 +15,10 @@ from facebench.study.__main__ import main as study_main
 from facebench.metrics.mos import mos_table
 from facebench.study import db, store
 from facebench.study.definition import load_study
+from facebench.study.browser import headless_chromium
 from facebench.study.server import ServerProcess
 from study_helpers import INJECTED, fetch, item_ids, study_data, write_study
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DIMS = ["quality", "id_fidelity", "correspondence"]
 
 #: What alice types, per item key (main items) -- two decimals, all different.
@@ -72,14 +69,8 @@ def _rate_current(page, ids: dict[int, str], table: dict, shots: Path | None = N
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with headless_chromium() as b:  # RuntimeError "chromium is not installed: ..." when missing
         yield b
-        b.close()
 
 
 def test_rater_completes_study_in_chromium_and_export_matches(browser, images, tmp_path):

@@ -66,6 +66,23 @@ class _HashCache:
         return hmac.compare_digest(known, sha)
 
 
+#: The pages' Content-Security-Policy: nothing inline, nothing from elsewhere, no framing.
+CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def security_headers(resp: Response, csp: str = CSP) -> Response:
+    """Strict CSP, no sniffing, no referrer, no framing; no caching except for /static/
+    (an ``after_request`` hook shared by facebench's web apps)."""
+    resp.headers["Content-Security-Policy"] = csp
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Frame-Options"] = "DENY"
+    if not request.path.startswith("/static/"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def _image_size(path: str) -> tuple[int, int] | None:
     try:
         with Image.open(path) as im:
@@ -105,18 +122,7 @@ def create_app(engine: Engine, *, login_limiter: AttemptLimiter | None = None) -
     def _globals() -> dict[str, Any]:
         return {"study_name": info["name"], "score_min": SCORE_MIN, "score_max": SCORE_MAX}
 
-    @app.after_request
-    def _headers(resp: Response) -> Response:
-        resp.headers["Content-Security-Policy"] = (
-            "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        )
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["X-Frame-Options"] = "DENY"
-        if not request.path.startswith("/static/"):
-            resp.headers["Cache-Control"] = "no-store"
-        return resp
+    app.after_request(security_headers)
 
     @app.errorhandler(store.StudyError)
     def _study_error(exc: store.StudyError) -> tuple[str, int]:
