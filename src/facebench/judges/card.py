@@ -38,10 +38,12 @@ def training_markdown(rep: dict[str, Any]) -> str:
            f"- {rep['n_photos']} photos (neutral + 6 basic), {rep['n_groups']} person groups, "
            f"{rep['folds']} person-grouped folds (no person on both sides); counts: "
            + ", ".join(f"{c} {n}" for c, n in rep["counts"].items()),
-           f"- chosen: blocks `{rep['blocks']}` ({', '.join(rep['block_list'])}), C = {rep['C']:g} "
+           f"- chosen: blocks `{rep['blocks']}` ("
+           + ", ".join(f"{b} x{w:g}" for b, w in rep["block_weights"].items()) + f"), C = {rep['C']:g} "
            "(class-balanced multinomial logistic regression)",
            f"- photos measured with the whole image as face box (no detection): {rep['fallback_boxes']}; "
-           f"photos that could not be measured: {len(rep['failed'])}", "",
+           f"photos that could not be measured (no face even in the whole image; counted as wrong for "
+           f"every judge below): {rep['not_measured']}", "",
            "Out-of-fold results on the same photos and folds (ensemble-v1 = the old fer + facex ensemble, "
            "plain crops; fer alone likewise):", "",
            reports_table({"judge v2 (offline)": rep["v2"], "ensemble-v1": rep["ensemble_v1"],
@@ -75,7 +77,8 @@ def validation_markdown(labelled: dict[str, Any] | None, sliders: dict[str, Any]
                 continue
             y = r["intensity"]
             pick = [y[i] for i in (0, 6, 13, 19, len(y) - 1) if i < len(y)]
-            out.append(f"| {e} | {_f(r['cls'])} | {r['top_last']} | {'yes' if r['passed'] else 'no'} | "
+            passed = "yes" if r["passed"] else ("no: " + r["note"] if r.get("note") else "no")
+            out.append(f"| {e} | {_f(r['cls'])} | {r['top_last']} | {passed} | "
                        + ", ".join(f"{v:.2f}" for v in pick) + " |")
     return "\n".join(out) + "\n"
 

@@ -136,7 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"facebench judge train: {exc}", file=sys.stderr)
         return 2
     table = build_table(items, args.cache_dir or default_cache_dir())
-    for path, reason in table.failed:
+    for _, reason, _ in table.failed:
         print(reason, file=sys.stderr)
     try:
         head, report = train(table, k=args.folds, log=lambda s: print(s, file=sys.stderr))

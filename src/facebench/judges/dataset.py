@@ -83,14 +83,15 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None)
 @dataclass
 class Table:
     """Features of many images: ``X`` (N, D) in :data:`BLOCKS` order, ``labels``, ``groups``,
-    ``paths``, per-image ``extra`` arrays, and ``failed`` (path, reason) for images not measured."""
+    ``paths``, per-image ``extra`` arrays, and ``failed`` (path, reason, label) for images not
+    measured (they count as wrong answers in reports, never as absent)."""
 
     X: np.ndarray
     labels: list[str]
     groups: list[str]
     paths: list[str]
     extra: dict[str, np.ndarray]
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def labelled_images(root: str | os.PathLike) -> list[tuple[str, str, str]]:
@@ -134,7 +135,7 @@ def build_table(items: Iterable[tuple[str, str, str]], cache_dir: str | os.PathL
         if progress:
             progress(i + 1, len(items))
         if isinstance(res, str):
-            failed.append((path, res))
+            failed.append((path, res, label))
             continue
         rows.append(np.concatenate([res[b].reshape(-1) for b in BLOCKS]))
         labels.append(label)

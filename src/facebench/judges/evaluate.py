@@ -49,7 +49,7 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 
 def cross_validate(X: np.ndarray, labels: Sequence[str], groups: Sequence[str], classes: Sequence[str],
                    blocks: Sequence[str], Cs: Sequence[float], k: int = 5,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, block_weights: dict[str, float] | None = None) -> dict[str, Any]:
     """Out-of-fold probabilities per ``C`` (person-grouped folds); returns ``{"C": best C,
     "proba": its (N, K) out-of-fold probabilities, "scores": {C: balanced accuracy}}``."""
     folds = group_folds(groups, k, seed)
@@ -59,7 +59,7 @@ def cross_validate(X: np.ndarray, labels: Sequence[str], groups: Sequence[str], 
         proba = np.zeros((len(lab), len(classes)))
         for f in range(k):
             tr, te = folds != f, folds == f
-            head = fit_head(X[tr], lab[tr], classes, blocks, C)
+            head = fit_head(X[tr], lab[tr], classes, blocks, C, block_weights=block_weights)
             proba[te] = head.proba(X[te][:, block_columns(blocks)])
         pred = np.asarray(classes, dtype=object)[proba.argmax(1)]
         ba = class_report(lab, pred, classes)["balanced_accuracy"]

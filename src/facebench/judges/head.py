@@ -13,17 +13,29 @@ scikit-learn's ``class_weight='balanced'``). ``C`` is chosen by person-grouped c
 (:func:`group_folds`: no person on both sides of a split; photos without a person are their own
 group) on balanced accuracy.
 
-Graded intensity (:meth:`Head.intensity`). The evidence for class ``c`` is its log-odds against
-neutral, ``e_c(x) = l_c(x) - l_neutral(x)``. Relative to a reference face ``r`` (the edit's source
-when it is known, else the typical neutral face of the training set: the median of ``e_c`` over
-neutral photos), the intensity is
+Graded intensity (:meth:`Head.intensity`). Two kinds of evidence for class ``c``, each put on
+the scale "how far from neutral, in units of a typical expression of that class":
 
-    I_c(x | r) = clip( (e_c(x) - e_c(r)) / D_c, 0, 1 ),
+- the classifier's log-odds against neutral, ``e_c(x) = l_c(x) - l_neutral(x)``, over ``D_c``;
+- the action-unit score ``a_c(x)`` of :func:`facebench.judges.prototypes.basic_au` (mesh
+  geometry; graded where the classifier's evidence saturates), over ``G_c``;
 
-where ``D_c`` is the typical evidence gap between a full expression and neutral: the 90th
-percentile of ``e_c`` over training photos of class ``c`` minus the neutral median. It is linear in
-the logits (so in the features), does not saturate like a softmax probability, is 0 for the
-reference face itself and reaches 1 at a clearly posed expression.
+where ``D_c`` and ``G_c`` are the 90th percentiles of ``e_c`` and ``a_c`` over training photos of
+class ``c`` minus their medians over neutral photos. With a reference face ``r``,
+
+    I_c(x | r) = clip( ((e_c(x) - e_c(r)) / D_c + (a_c(x) - a_c(r)) / G_c) / 4, 0, 1 ),
+
+so a clearly posed photo of the class (90th percentile) scores about 0.5 and stronger expressions
+still rise towards 1 instead of saturating. The reference is the edit's source face when it is
+known and not itself more expressive than the typical neutral face (per class and per kind:
+``e_c(r) = min(e_c(source), e_c(typical neutral))``, likewise ``a_c``); otherwise, and without a
+source, the typical neutral face of the training set (medians over neutral photos).
+
+The judge's score (:meth:`Head.score`) weights the intensity by the class's probability relative
+to the most probable basic expression, ``S_c = I_c(x | r) * p_c / max_k p_k`` (k over the 6 basic
+ones), so the top-scoring expression agrees with the classifier: the unweighted intensities'
+argmax reached a 6-way balanced accuracy of only 0.58 on the training photos against 0.78 for
+``S_c`` and 0.82 for the probabilities themselves (in-sample, same head).
 
 Files are ``.npz`` read with ``allow_pickle=False``; the metadata (classes, blocks, feature
 version, training facts) is a JSON string inside. A file fitted on another feature version is
@@ -61,6 +73,9 @@ class Head:
     b: np.ndarray  # (K,)
     ref_evidence: np.ndarray  # (K,) median e_c over neutral photos
     gap: np.ndarray  # (K,) D_c
+    au_centre: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per BASIC_AU_KEYS
+    au_spread: np.ndarray = field(default_factory=lambda: np.ones(0))
+    au_gap: np.ndarray = field(default_factory=lambda: np.ones(0))  # (K,) G_c (neutral: 1)
     feature_version: str = FEATURE_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -78,10 +93,30 @@ class Head:
         l = self.logits(X)
         return l - l[..., [self.classes.index("neutral")]]
 
-    def intensity(self, X: np.ndarray, source: np.ndarray | None = None) -> np.ndarray:
-        """``I_c(x | r)`` of the module docstring; ``source`` = features of the reference face."""
-        ref = self.ref_evidence if source is None else self.evidence(source)
-        return np.clip((self.evidence(X) - ref) / self.gap, 0.0, 1.0)
+    def au(self, geometry: dict[str, float]) -> np.ndarray:
+        """``a_c`` per class (neutral: 0) from :func:`~facebench.face.geometry.measure` values."""
+        from .prototypes import basic_au
+
+        s = basic_au(geometry, self.au_centre, self.au_spread)
+        return np.array([s.get(c, 0.0) for c in self.classes])
+
+    def intensity(self, x: np.ndarray, geometry: dict[str, float], source_x: np.ndarray | None = None,
+                  source_geometry: dict[str, float] | None = None) -> np.ndarray:
+        """``I_c(x | r)`` of the module docstring (neutral's column is 0); ``x`` / ``source_x``
+        are head-block feature vectors, ``geometry`` / ``source_geometry`` measurements."""
+        ref_e = self.ref_evidence if source_x is None else np.minimum(self.evidence(source_x), self.ref_evidence)
+        ref_a = np.zeros(len(self.classes)) if source_geometry is None else np.minimum(self.au(source_geometry), 0.0)
+        gain = (self.evidence(x) - ref_e) / self.gap + (self.au(geometry) - ref_a) / self.au_gap
+        out = np.clip(gain / 4.0, 0.0, 1.0)
+        out[self.classes.index("neutral")] = 0.0
+        return out
+
+    def score(self, x: np.ndarray, geometry: dict[str, float], source_x: np.ndarray | None = None,
+              source_geometry: dict[str, float] | None = None) -> np.ndarray:
+        """``S_c = I_c(x | r) * p_c / max_k p_k`` (k over the non-neutral classes; module docstring)."""
+        p = self.proba(x)
+        top = max(float(p[i]) for i, c in enumerate(self.classes) if c != "neutral")
+        return self.intensity(x, geometry, source_x, source_geometry) * p / top
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the head as ``.npz`` (arrays + a JSON metadata string; no pickles)."""
@@ -90,7 +125,8 @@ class Head:
         tmp = Path(str(path) + ".tmp.npz")
         np.savez_compressed(tmp, mu=self.mu.astype(np.float32), sigma=self.sigma.astype(np.float32),
                             W=self.W.astype(np.float32), b=self.b, ref_evidence=self.ref_evidence,
-                            gap=self.gap, meta=np.array(json.dumps(meta)))
+                            gap=self.gap, au_centre=self.au_centre, au_spread=self.au_spread,
+                            au_gap=self.au_gap, meta=np.array(json.dumps(meta)))
         os.replace(tmp, path)
 
     @classmethod
@@ -120,7 +156,7 @@ class Head:
         return cls(tuple(meta["classes"]), blocks, arrays["mu"].astype(np.float64),
                    arrays["sigma"].astype(np.float64), arrays["W"].astype(np.float64),
                    arrays["b"].astype(np.float64), arrays["ref_evidence"], arrays["gap"],
-                   meta["feature_version"], meta)
+                   arrays["au_centre"], arrays["au_spread"], arrays["au_gap"], meta["feature_version"], meta)
 
 
 def softmax(l: np.ndarray) -> np.ndarray:
@@ -190,20 +226,37 @@ def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_head(X: np.ndarray, labels: Sequence[str], classes: Sequence[str], blocks: Sequence[str],
-             C: float, meta: dict[str, Any] | None = None) -> Head:
+             C: float, meta: dict[str, Any] | None = None,
+             block_weights: dict[str, float] | None = None) -> Head:
     """Fit a :class:`Head` on full-vector features ``X`` restricted to ``blocks``; calibrates the
-    intensity (reference evidence and gaps, see the module docstring) on the same data."""
+    intensity (reference evidence and gaps, see the module docstring) on the same data.
+
+    ``block_weights`` (default 1) scale a block's standardised values before fitting, i.e. its
+    ``sigma`` is divided by the weight: a weight below 1 regularises that block more strongly."""
     cols = block_columns(blocks)
     Xb = np.asarray(X, np.float64)[:, cols]
     y = np.array([list(classes).index(l) for l in labels])
     mu, sd = standardiser(Xb)
+    sd = sd / np.concatenate([np.full(BLOCKS[b], float((block_weights or {}).get(b, 1.0))) for b in blocks])
     W, b = fit_logreg((Xb - mu) / sd, y, len(classes), C)
     head = Head(tuple(classes), tuple(blocks), mu, sd, W, b, np.zeros(len(classes)), np.ones(len(classes)),
-                meta=dict(meta or {}, C=C))
+                meta=dict(meta or {}, C=C, block_weights=dict(block_weights or {})))
     ev = head.evidence(Xb)
     neutral = y == list(classes).index("neutral")
     head.ref_evidence = np.median(ev[neutral], axis=0)
     gap = np.array([np.percentile(ev[y == c, c], 90) if np.any(y == c) else 1.0 for c in range(len(classes))])
     head.gap = np.maximum(gap - head.ref_evidence, 1e-3)
     head.gap[list(classes).index("neutral")] = 1.0
+    # action-unit scores from the geometry block (always part of the full vector X)
+    from .features import geometry_dict
+    from .prototypes import BASIC_AU_KEYS, derived
+
+    geo = [geometry_dict(g) for g in np.asarray(X, np.float64)[:, block_columns(["geometry"])]]
+    M = np.array([[derived(g)[k] for k in BASIC_AU_KEYS] for g in geo])
+    head.au_centre = np.median(M[neutral], axis=0)
+    head.au_spread = np.maximum(1.4826 * np.median(np.abs(M[neutral] - head.au_centre), axis=0), 1e-6)
+    A = np.array([head.au(g) for g in geo])
+    au_gap = np.array([np.percentile(A[y == c, c], 90) if np.any(y == c) else 1.0 for c in range(len(classes))])
+    head.au_gap = np.maximum(au_gap - np.median(A[neutral], axis=0), 1e-3)
+    head.au_gap[list(classes).index("neutral")] = 1.0
     return head

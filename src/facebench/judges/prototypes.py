@@ -31,7 +31,36 @@ Whether each is *judged* is decided by gallery validation (``facebench judge val
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+
+#: Action-unit prototypes of the 6 basic expressions (EMFACS, Ekman & Friesen 1978; FACS manual,
+#: Ekman, Friesen & Hager 2002): happy AU6+12 (corners up, mouth wider); sad AU1+4+15 (inner brows
+#: up and together, corners down); angry AU4+5+7+23 (brows lowered and drawn together); fear
+#: AU1+2+4+5+20+26 (brows up, eyes wide, lips stretched, jaw drop); surprised AU1+2+5+26 (brows up,
+#: eyes wide, jaw drop); disgust AU9+10+15 (upper lip raised / nose wrinkled, corners down).
+#: expression -> [(derived measurement, sign)]; see :func:`basic_au`.
+BASIC_PROTOTYPES: dict[str, list[tuple[str, float]]] = {
+    "happy": [("lip_corner_lift", 1), ("mouth_width", 1)],
+    "sad": [("brow_raise_inner", 1), ("lip_corner_lift", -1), ("brow_furrow", 1)],
+    "angry": [("brow_furrow", 1), ("brow_raise_outer", -1), ("brow_raise_inner", -1)],
+    "fear": [("brow_raise_inner", 1), ("eye_aperture", 1), ("mouth_width", 1), ("mouth_open", 1)],
+    "surprised": [("brow_raise_inner", 1), ("brow_raise_outer", 1), ("eye_aperture", 1), ("mouth_open", 1)],
+    "disgust": [("upper_lip_raise", 1), ("lip_corner_lift", -1)],
+}
+#: The measurements :data:`BASIC_PROTOTYPES` reads, in a fixed order.
+BASIC_AU_KEYS: tuple[str, ...] = tuple(sorted({m for v in BASIC_PROTOTYPES.values() for m, _ in v}))
+
+
+def basic_au(geometry: dict[str, float], centre: Sequence[float], spread: Sequence[float]) -> dict[str, float]:
+    """Action-unit score of each basic expression: the mean of its prototype's signed, robustly
+    standardised measurements ``s_m (m - centre_m) / spread_m`` (centre and spread: median and
+    1.4826 x MAD over neutral training photos, in :data:`BASIC_AU_KEYS` order)."""
+    d = derived(geometry)
+    z = {k: (d[k] - c) / s for k, c, s in zip(BASIC_AU_KEYS, centre, spread)}
+    return {e: float(np.mean([sign * z[m] for m, sign in terms])) for e, terms in BASIC_PROTOTYPES.items()}
+
 
 EXTENDED: tuple[str, ...] = ("confused", "contempt", "confident", "shy", "sleepy", "anxious")
 
@@ -71,7 +100,7 @@ def derived(g: dict[str, float]) -> dict[str, float]:
 def extended_scores(geometry: dict[str, float], source: dict[str, float] | None = None) -> dict[str, float]:
     """``I_e`` of the module docstring for the six extended expressions; ``geometry`` and
     ``source`` are :func:`~facebench.face.geometry.measure` outputs. Without ``source`` the face
-    is compared with :data:`NEUTRAL_REFERENCE` (typical neutral values, frontal pose)."""
+    is compared with :data:`NEUTRAL_REFERENCE` (typical neutral values)."""
     a = derived(geometry)
     b = derived(source) if source is not None else {**a, **NEUTRAL_REFERENCE}
     out = {}
@@ -81,6 +110,10 @@ def extended_scores(geometry: dict[str, float], source: dict[str, float] | None 
     return out
 
 
-#: Typical neutral values of the derived measurements (used when no source is given); medians over
-#: the neutral photos of faces-in-the-wild, see the model card.
-NEUTRAL_REFERENCE: dict[str, float] = {}
+#: Typical neutral values of the derived measurements (used when no source is given): medians over
+#: the 598 neutral photos of faces-in-the-wild (feature version 2.1).
+NEUTRAL_REFERENCE: dict[str, float] = {
+    "abs_yaw": 8.6864, "brow_asym": 0.0147, "brow_furrow": 0.0175, "brow_raise_inner": 0.29,
+    "eye_aperture": 0.1337, "lip_corner_asym": 0.0145, "lip_corner_lift": -0.0137, "mouth_open": 0.0465,
+    "mouth_width": 0.7801, "pitch": -3.9083,
+}

@@ -6,9 +6,11 @@ shipped head (:mod:`.head`; its model card ``data/judge_v2.md`` has the cross-va
 and returns:
 
 - ``scores[c]`` for the 6 basic expressions: the graded intensity ``I_c(x | r)`` of
-  :meth:`facebench.judges.head.Head.intensity` (log-odds against neutral, relative to the source
-  face when ``source=`` is given, else to the typical neutral face, scaled so a clearly posed
-  expression reaches 1);
+  :meth:`facebench.judges.head.Head.intensity` (classifier log-odds against neutral plus mesh
+  action-unit scores, relative to the source face when ``source=`` is given, else to the typical
+  neutral face; a clearly posed expression scores about 0.5, stronger ones rise towards 1),
+  weighted by the class's probability relative to the most probable basic expression
+  (:meth:`~facebench.judges.head.Head.score`) so the top score agrees with the classifier;
 - ``scores["neutral"]``: the head's neutral probability;
 - the extended expressions of :data:`.prototypes.EXTENDED_JUDGED` from mesh prototypes
   (:mod:`.prototypes`); the other extended ones are never guessed (:func:`.base.not_judged`).
@@ -116,11 +118,12 @@ class OfflineJudgeV2:
         x = vector(blocks, self.head.blocks)
         src_x = None if source is None else vector(source, self.head.blocks)
         proba = self.head.proba(x)
-        inten = self.head.intensity(x, src_x)
+        geo = geometry_dict(blocks["geometry"])
+        src_geo = None if source is None else geometry_dict(source["geometry"])
+        inten = self.head.score(x, geo, src_x, src_geo)
         scores = {c: float(inten[i]) for i, c in enumerate(self.head.classes) if c != "neutral"}
         scores["neutral"] = float(proba[self.head.classes.index("neutral")])
-        ext = extended_scores(geometry_dict(blocks["geometry"]),
-                              None if source is None else geometry_dict(source["geometry"]))
+        ext = extended_scores(geo, src_geo)
         scores.update({e: ext[e] for e in EXTENDED_JUDGED})
         info = {"probabilities": {c: float(p) for c, p in zip(self.head.classes, proba)},
                 "top": self.head.classes[int(np.argmax(proba))],
