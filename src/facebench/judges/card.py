@@ -35,7 +35,8 @@ def reports_table(reports: dict[str, dict[str, Any]]) -> str:
 def training_markdown(rep: dict[str, Any]) -> str:
     """The training part of the card from :func:`facebench.judges.train.train`'s report."""
     out = [f"## Cross-validated on the training folder (feature version {FEATURE_VERSION})", "",
-           f"- {rep['n_photos']} photos (neutral + 6 basic), {rep['n_groups']} person groups, "
+           f"- {rep['n_photos'] + rep['not_measured']} photos (neutral + 6 basic; {rep['n_photos']} measured), "
+           f"{rep['n_groups']} person groups, "
            f"{rep['folds']} person-grouped folds (no person on both sides); counts: "
            + ", ".join(f"{c} {n}" for c, n in rep["counts"].items()),
            f"- chosen: blocks `{rep['blocks']}` ("
