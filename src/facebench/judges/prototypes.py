@@ -79,8 +79,11 @@ PROTOTYPES: dict[str, tuple[list[tuple[str, float, float]], float]] = {
                  ("eye_aperture", 1, 0.5)], 0.15),
 }
 
-#: The extended expressions whose gallery validation passed (CLS >= 0.7 on its slider and top
-#: extended expression at frame 27); the others are "not judged". Filled from the model card.
+#: The extended expressions whose gallery validation passed (CLS >= 0.7 on its slider, top
+#: extended expression at frame 27, and specific: see :mod:`.validate`); the others are "not
+#: judged". Empty: none passed (model card ``data/judge_v2.md``: contempt, confused and confident
+#: fall under CLS 0.7; anxious and shy are not the top extended prototype on their own slider;
+#: sleepy fires as strongly on the angry, disgust, shy and surprised sliders as on its own).
 EXTENDED_JUDGED: tuple[str, ...] = ()
 
 

@@ -128,7 +128,7 @@ class OfflineJudgeV2:
         info = {"probabilities": {c: float(p) for c, p in zip(self.head.classes, proba)},
                 "top": self.head.classes[int(np.argmax(proba))],
                 "relative_to": "source" if source is not None else "typical neutral",
-                "extended_unjudged": {e: v for e, v in ext.items() if e not in EXTENDED_JUDGED}}
+                "extended_not_judged_measurements": {e: v for e, v in ext.items() if e not in EXTENDED_JUDGED}}
         return scores, info
 
 
