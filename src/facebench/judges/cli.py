@@ -117,7 +117,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     text = validation_markdown(labelled, sliders, str(judge.path))
     print(text)
     if args.card:
-        Path(args.card).write_text(text)
+        try:
+            Path(args.card).write_text(text)
+        except OSError as exc:
+            print(f"facebench judge validate: cannot write {args.card} ({exc.strerror or exc})", file=sys.stderr)
+            return 1
     ok = sliders is None or all(r.get("passed") for e, r in sliders.items() if e in judge.judged)
     return 0 if ok else 1
 
@@ -132,6 +136,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         items = labelled_images(args.folder)
         if args.folds < 2:
             raise DatasetError(f"--folds must be >= 2, got {args.folds}")
+        if not Path(args.output).resolve().parent.is_dir():
+            raise DatasetError(f"{args.output}: its folder does not exist")
     except DatasetError as exc:
         print(f"facebench judge train: {exc}", file=sys.stderr)
         return 2
@@ -143,9 +149,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"facebench judge train: {args.folder}: {exc}", file=sys.stderr)
         return 2
-    head.save(args.output)
     text = training_markdown(report)
+    try:
+        head.save(args.output)
+        if args.card:
+            Path(args.card).write_text(text)
+    except OSError as exc:
+        print(f"facebench judge train: cannot write {args.output} ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 1
     print(text)
-    if args.card:
-        Path(args.card).write_text(text)
     return 1 if table.failed else 0
