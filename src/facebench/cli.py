@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "facebench.pixelsmile.cli",
     "facebench.quality.cli",
     "facebench.data.cli",
+    "facebench.judges.cli",
 )
 
 

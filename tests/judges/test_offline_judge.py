@@ -1,4 +1,5 @@
-"""The offline judge on real photographs shipped in packages."""
+"""The previous offline judge (``ensemble-v1``: fer + facex ensemble) on real photographs shipped in
+packages; judge v2, the default ``offline``, is tested in test_judge_v2.py."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from facebench.samples import portrait_paths, sample_label
 
 @pytest.fixture(scope="module")
 def judge():
-    return get_judge("offline")
+    return get_judge("ensemble-v1")
 
 
 def test_says_what_it_cannot_judge(judge):
-    assert judge.judged == BASIC6 and JUDGES.meta("offline")["judged"] == BASIC6
+    assert judge.judged == BASIC6 and JUDGES.meta("ensemble-v1")["judged"] == BASIC6
     assert not_judged(judge) == tuple(e for e in EXPRESSIONS if e not in BASIC6)
 
 

@@ -174,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         m = load_manifest(args.manifest, strict=args.strict, track=args.track)
         editors = _components("editor", args.editors, "offline")
         judges = _components("judge", args.judges, "offline")
+        for j in judges:  # a bad judge option (e.g. an unknown head file) is one line here, not a traceback
+            j.build()
         recs = [] if args.no_identity else _components("recogniser", args.recognisers, "dlib")
         alphas = parse_alphas(args.alphas) if args.alphas else None
         check_grid(editors, track_alphas(args.track, alphas))

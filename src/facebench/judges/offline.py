@@ -24,24 +24,24 @@ OFFLINE_JUDGE_VERSION = "1"
 
 
 class OfflineJudge:
-    """Expression probabilities of the shipped classifier ensemble for the face in an image.
+    """(Registered as ``ensemble-v1``; the default ``offline`` judge is :mod:`.v2`.) Expression probabilities of the shipped classifier ensemble for the face in an image.
 
     ``model``: which output of :func:`facebench.face.expression.classify` to use
     (``"ensemble"`` by default, or one classifier's name). Without a face box the largest face
     found by :func:`facebench.face.analyze` is judged; no face -> :class:`JudgeError`.
     """
 
-    name = "offline"
+    name = "ensemble-v1"
     judged: tuple[str, ...] = BASIC6
 
     def __init__(self, model: str = "ensemble") -> None:
         self.model = model
 
     def judge_id(self) -> str:
-        """``offline:<model>:v<version>:<facebench version>``."""
+        """``ensemble-v1:<model>:v<version>:<facebench version>``."""
         from .. import __version__
 
-        return f"offline:{self.model}:v{OFFLINE_JUDGE_VERSION}:{__version__}"
+        return f"ensemble-v1:{self.model}:v{OFFLINE_JUDGE_VERSION}:{__version__}"
 
     def judge(self, image: np.ndarray, *, box: Sequence[float] | None = None) -> Judgement:
         """Score the face in ``box`` (or the largest face) over neutral + the 6 basic expressions."""

@@ -1,0 +1,89 @@
+"""Markdown for judge v2's model card: training (cross-validation) and validation reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .features import BLOCKS, FEATURE_VERSION
+
+
+def _f(v: Any) -> str:
+    return "n/a" if v is None or v != v else f"{v:.3f}"
+
+
+def confusion_markdown(rep: dict[str, Any]) -> str:
+    """Confusion matrix table (rows = true, columns = predicted) of a class report."""
+    cls = rep["classes"]
+    lines = ["| true \\ predicted | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|"]
+    for c, row in zip(cls, rep["confusion"]):
+        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def reports_table(reports: dict[str, dict[str, Any]]) -> str:
+    """Per-class recall, balanced accuracy, accuracy and ECE of several class reports side by side."""
+    first = next(iter(reports.values()))
+    cls = first["classes"]
+    lines = ["| judge | " + " | ".join(f"recall {c}" for c in cls) + " | balanced acc. | accuracy | ECE |",
+             "|---" * (len(cls) + 4) + "|"]
+    for name, r in reports.items():
+        lines.append(f"| {name} | " + " | ".join(_f(r["recall"][c]) for c in cls)
+                     + f" | **{_f(r['balanced_accuracy'])}** | {_f(r['accuracy'])} | {_f(r.get('ece'))} |")
+    return "\n".join(lines)
+
+
+def training_markdown(rep: dict[str, Any]) -> str:
+    """The training part of the card from :func:`facebench.judges.train.train`'s report."""
+    out = [f"## Cross-validated on the training folder (feature version {FEATURE_VERSION})", "",
+           f"- {rep['n_photos'] + rep['not_measured']} photos (neutral + 6 basic; {rep['n_photos']} measured), "
+           f"{rep['n_groups']} person groups, "
+           f"{rep['folds']} person-grouped folds (no person on both sides); counts: "
+           + ", ".join(f"{c} {n}" for c, n in rep["counts"].items()),
+           f"- chosen: blocks `{rep['blocks']}` ("
+           + ", ".join(f"{b} x{w:g}" for b, w in rep["block_weights"].items()) + f"), C = {rep['C']:g} "
+           "(class-balanced multinomial logistic regression)",
+           f"- photos measured with the whole image as face box (no detection): {rep['fallback_boxes']}; "
+           f"photos that could not be measured (no face even in the whole image; counted as wrong for "
+           f"every judge below): {rep['not_measured']}", "",
+           "Out-of-fold results on the same photos and folds (ensemble-v1 = the old fer + facex ensemble, "
+           "plain crops; fer alone likewise):", "",
+           reports_table({"judge v2 (offline)": rep["v2"], "ensemble-v1": rep["ensemble_v1"],
+                          "fer alone": rep["fer_alone"]}), "",
+           "Confusion of judge v2 (out of fold):", "", confusion_markdown(rep["v2"]), "",
+           "Balanced accuracy of every candidate tried:", "",
+           "| blocks | " + " | ".join(f"C={c}" for c in next(iter(rep["tried"].values()))) + " |",
+           "|---" * (1 + len(next(iter(rep["tried"].values())))) + "|"]
+    for name, s in rep["tried"].items():
+        out.append(f"| {name} | " + " | ".join(_f(v) for v in s.values()) + " |")
+    if rep["failed"]:
+        out += ["", "Not measured (count as failures, not dropped silently):", ""]
+        out += [f"- {line}" for line in rep["failed"]]
+    return "\n".join(out) + "\n"
+
+
+def validation_markdown(labelled: dict[str, Any] | None, sliders: dict[str, Any] | None, head: str) -> str:
+    """The validation part of the card from :mod:`facebench.judges.validate`."""
+    out = [f"## Validation of `{head}`", ""]
+    if labelled:
+        out += ["Labelled photos (top class of the head; in-sample if these photos trained it):", "",
+                reports_table({"judge v2": labelled}), ""]
+    if sliders:
+        out += ["Slider series (intensity relative to frame 00; CLS = Pearson r of frame index and the "
+                "target's intensity):", "",
+                "| expression | CLS | top at last frame | passed | intensity at frames 1, 7, 14, 20, 27 |",
+                "|---|---|---|---|---|"]
+        for e, r in sliders.items():
+            if "error" in r:
+                out.append(f"| {e} | not measured: {r['error']} | | no | |")
+                continue
+            y = r["intensity"]
+            pick = [y[i] for i in (0, 6, 13, 19, len(y) - 1) if i < len(y)]
+            passed = "yes" if r["passed"] else ("no: " + r["note"] if r.get("note") else "no")
+            out.append(f"| {e} | {_f(r['cls'])} | {r['top_last']} | {passed} | "
+                       + ", ".join(f"{v:.2f}" for v in pick) + " |")
+    return "\n".join(out) + "\n"
+
+
+FEATURES_MARKDOWN = "\n".join(
+    f"- `{name}` ({n} values)" for name, n in BLOCKS.items()
+)

