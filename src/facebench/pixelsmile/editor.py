@@ -4,8 +4,11 @@ PixelSmile paper (seed 001) sec. 4.1 and 5.6, method notes "Inference": the inpu
 to a square and resized to 512; the neutral and target prompts are encoded once per (image,
 expression) *with the image*; the conditioning is ``e(a) = e_neu + a (e_tgt - e_neu)`` (blends:
 ``e_neu + sum_i a_i (e_i - e_neu)``), aligned as :mod:`facebench.pixelsmile.conditioning` explains;
-50 flow-matching steps, no classifier-free guidance, seed 42. A sweep denoises all its alphas in
-one batch (:mod:`facebench.pixelsmile.sampler`) and returns what separate edits return.
+50 flow-matching steps, no classifier-free guidance, seed 42. The ``official`` preset (default,
+:mod:`facebench.pixelsmile.presets`) reproduces the authors' inference script bit for bit (one row
+per call, 1024 output, generator on the pipeline's device); with ``batch_size=None`` a sweep
+denoises all its alphas in one batch (:mod:`facebench.pixelsmile.sampler`) and returns what
+separate edits return to float tolerance.
 
 Importing this module registers the editor without importing diffusers or transformers; the
 pipeline is loaded when the editor is built.
@@ -20,6 +23,7 @@ import numpy as np
 
 from ..edit.base import ALPHA_MAX, EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
 from ..imageio import load_image
+from .presets import DEFAULT_PRESET
 from .prompts import check_subject, expression_prompt, neutral_prompt
 
 ALPHA_SEMANTICS = (
@@ -61,37 +65,59 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
 class PixelSmileEditor:
     """Expression editor on diffusers' ``QwenImageEditPlusPipeline`` (see the module docstring).
 
-    Options (paper defaults): ``model`` (pipeline folder or cached hub id), ``lora`` (LoRA file or
-    folder, optional), ``lora_scale`` 1, ``subject`` "person" | "character", ``size`` 512, ``steps``
-    50, ``seed`` 42, ``true_cfg_scale`` 1 (= no guidance; > 1 uses ``negative_prompt``), ``device``
-    (None = CUDA if present), ``dtype`` (None = bf16 on CUDA, fp32 on CPU), ``condition_area``
-    (pixels the VL encoder sees, pipeline default 384^2), ``batch_size`` (rows per denoising batch,
-    None = a whole sweep at once), ``paste_back`` (True: the edited square is put back into the
-    input, so the result has the input's size), ``pipeline`` (an already built pipeline instead of
-    ``model``).
+    Options: ``preset`` "official" (default) or "facebench" fixes the settings below
+    (:mod:`facebench.pixelsmile.presets`; the official values are those of the authors' inference
+    script); any of them given explicitly (not None) overrides the preset: ``size`` (square crop
+    side, 512), ``output_size`` (denoised output side; official 1024, None = the crop size),
+    ``condition_area`` (pixels the VL encoder sees; None = the crop as it is), ``mm_token_types``,
+    ``generator_device`` ("pipeline" | "cpu"), ``batch_size`` (rows per denoising batch; None = a
+    whole sweep), ``paste_back`` (put the edited square back into the input), ``steps`` (50),
+    ``seed`` (42), ``true_cfg_scale`` (<= 1 = no guidance; > 1 uses ``negative_prompt``).
+    Not in presets: ``model`` (pipeline folder or cached hub id), ``lora`` (file or folder),
+    ``lora_scale`` 1, ``subject`` "person" | "character", ``device`` (None = CUDA if present),
+    ``dtype`` (None = bf16 on CUDA, fp32 on CPU), ``pipeline`` (an already built pipeline).
     """
 
     name = "pixelsmile"
     alpha_semantics = ALPHA_SEMANTICS
 
-    def __init__(self, model: str | None = None, lora: str | None = None, *, lora_scale: float = 1.0,
-                 subject: str = "person", size: int = 512, steps: int = 50, seed: int = 42,
-                 true_cfg_scale: float = 1.0, negative_prompt: str = " ", device: str | None = None,
-                 dtype: str | None = None, condition_area: int = 384 * 384, batch_size: int | None = None,
-                 paste_back: bool = True, alpha_max: float = ALPHA_MAX,
-                 mm_token_types: bool = True, pipeline: Any = None) -> None:
+    def __init__(self, model: str | None = None, lora: str | None = None, *, preset: str = DEFAULT_PRESET,
+                 lora_scale: float = 1.0, subject: str = "person", size: int | None = None,
+                 output_size: int | None = None, steps: int | None = None, seed: int | None = None,
+                 true_cfg_scale: float | None = None, negative_prompt: str = " ", device: str | None = None,
+                 dtype: str | None = None, condition_area: int | None = None, batch_size: int | None = None,
+                 paste_back: bool | None = None, alpha_max: float = ALPHA_MAX,
+                 mm_token_types: bool | None = None, generator_device: str | None = None,
+                 pipeline: Any = None) -> None:
         from .loading import PixelSmileError, load_lora, load_pipeline, resolve_device, resolve_dtype
+        from .presets import resolve_settings
+        from .sampler import GENERATOR_DEVICES
 
         self.subject = check_subject(subject)
-        if int(size) < 32 or int(size) % 32:
-            raise PixelSmileError(f"size {size!r} must be a multiple of 32 (at least 32)")
-        if int(steps) < 2:  # one step: the scheduler's terminal shift divides by zero (NaN images)
-            raise PixelSmileError(f"steps {steps!r} must be at least 2")
-        if batch_size is not None and int(batch_size) < 1:
-            raise PixelSmileError(f"batch_size {batch_size!r} must be at least 1")
-        self.size, self.steps, self.seed = int(size), int(steps), int(seed)
-        self.true_cfg_scale, self.negative_prompt = float(true_cfg_scale), str(negative_prompt)
-        self.batch_size, self.paste_back, self.alpha_max = batch_size, bool(paste_back), float(alpha_max)
+        try:
+            st = resolve_settings(preset, dict(
+                size=size, output_size=output_size, steps=steps, seed=seed, true_cfg_scale=true_cfg_scale,
+                condition_area=condition_area, batch_size=batch_size, paste_back=paste_back,
+                mm_token_types=mm_token_types, generator_device=generator_device))
+        except ValueError as exc:
+            raise PixelSmileError(str(exc)) from None
+        self.preset, self.settings = str(preset).strip().lower(), st
+        for key in ("size", "output_size"):
+            v = st[key]
+            if v is not None and (int(v) < 32 or int(v) % 32):
+                raise PixelSmileError(f"{key} {v!r} must be a multiple of 32 (at least 32)")
+        if int(st["steps"]) < 2:  # one step: the scheduler's terminal shift divides by zero (NaN images)
+            raise PixelSmileError(f"steps {st['steps']!r} must be at least 2")
+        if st["batch_size"] is not None and int(st["batch_size"]) < 1:
+            raise PixelSmileError(f"batch_size {st['batch_size']!r} must be at least 1")
+        if st["generator_device"] not in GENERATOR_DEVICES:
+            raise PixelSmileError(f"generator_device {st['generator_device']!r} must be one of "
+                                  f"{', '.join(GENERATOR_DEVICES)}")
+        self.size, self.steps, self.seed = int(st["size"]), int(st["steps"]), int(st["seed"])
+        self.output_size = int(st["output_size"] or self.size)
+        self.generator_device = st["generator_device"]
+        self.true_cfg_scale, self.negative_prompt = float(st["true_cfg_scale"]), str(negative_prompt)
+        self.batch_size, self.paste_back, self.alpha_max = st["batch_size"], bool(st["paste_back"]), float(alpha_max)
         if pipeline is None:
             if model is None:
                 raise PixelSmileError("the pixelsmile editor needs model=PATH (a Qwen-Image-Edit-2511 pipeline folder)")
@@ -105,7 +131,8 @@ class PixelSmileEditor:
             self.lora = str(load_lora(self.pipe, lora, scale=lora_scale))
         from .encoding import PromptEncoder
 
-        self.encoder = PromptEncoder(self.pipe, condition_area=condition_area, mm_token_types=mm_token_types)
+        self.encoder = PromptEncoder(self.pipe, condition_area=st["condition_area"],
+                                     mm_token_types=bool(st["mm_token_types"]))
 
     # -- the Editor protocol ------------------------------------------------------------------
     def edit(self, image: Any, control: ExpressionControl, *, face: FaceSelector = None) -> EditResult:
@@ -158,7 +185,9 @@ class PixelSmileEditor:
         images: list[np.ndarray] = []
         for i in range(0, len(controls), step):
             images += sample(self.pipe, crop, embeds[i:i + step], mask[i:i + step], steps=self.steps,
-                             seed=self.seed, true_cfg_scale=self.true_cfg_scale, negative=negative)
+                             seed=self.seed, true_cfg_scale=self.true_cfg_scale, negative=negative,
+                             height=self.output_size, width=self.output_size,
+                             generator_device=self.generator_device)
         seconds = time.perf_counter() - t0
         out = []
         for control, edited in zip(controls, images):
@@ -167,7 +196,8 @@ class PixelSmileEditor:
                 result = original.copy()
                 result[y0:y0 + side, x0:x0 + side] = _resize(edited, side)
             out.append(EditResult(image=result, control=control, face_index=index, editor=self.name, info={
-                "crop_box": (x0, y0, x0 + side, y0 + side), "size": self.size, "steps": self.steps,
+                "crop_box": (x0, y0, x0 + side, y0 + side), "size": self.size, "output_size": self.output_size,
+                "preset": self.preset, "generator_device": self.generator_device, "steps": self.steps,
                 "seed": self.seed, "subject": self.subject, "lora": self.lora, "true_cfg_scale": self.true_cfg_scale,
                 "batch_rows": len(controls), "seconds_per_image": seconds / len(controls),
             }))
