@@ -33,6 +33,9 @@ _CORPUS_EXTRA = (
     "Edit the character to show a surprised expression",
     "happy sad angry fear surprised disgust confused contempt confident shy sleepy anxious",
     "user assistant system",
+    # makes "neutral", "sad", "fear", "shy" and "surprised" one token each (as in the real tokenizer)
+    # while "happy" and others stay several: tests need prompts of equal and of unequal lengths
+    "a neutral, a fear, a sad, a shy, a neutral fear expression",
 )
 
 

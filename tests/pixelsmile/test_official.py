@@ -1,0 +1,133 @@
+"""The ``official`` preset equals, bit for bit, a replay of the authors' inference calls (tiny pipeline).
+
+The reference below repeats what ``PixelSmile/infer.py`` + ``linear_conditioning.py`` (method
+``score_one_all``) do with a loaded pipeline: encode the neutral and the target prompt with
+``pipe.encode_prompt`` and the 512 crop as it is, ``e = e_neu + a (e_tgt - e_neu)`` with the target's
+mask, then ``pipe(image=crop, prompt_embeds=e, prompt_embeds_mask=mask, num_inference_steps=N,
+true_cfg_scale=0, generator=torch.Generator(device=pipe.device).manual_seed(42))`` without height or
+width. The official install patches diffusers so that ``encode_prompt`` keeps an all-ones mask; the
+test does the same on the pipeline object (site-packages is never edited).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facebench.edit.base import ExpressionControl
+from facebench.pixelsmile.editor import PixelSmileEditor
+from facebench.pixelsmile.encoding import PromptEncoder
+from facebench.pixelsmile.loading import PixelSmileError, load_pipeline
+from facebench.pixelsmile.presets import PRESETS
+from facebench.pixelsmile.prompts import expression_prompt, neutral_prompt
+
+STEPS = 2
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_model_dir):
+    p = load_pipeline(tiny_model_dir, device="cpu", dtype="fp32")
+    # the real model's 64 template tokens, counted for the tiny tokenizer (encoding.py explains)
+    p.prompt_template_encode_start_idx = PromptEncoder(p).drop_index
+    return p
+
+
+def _patched_encode_prompt(pipe):
+    """``encode_prompt`` as the official install patches it: an all-ones mask is kept (one prompt)."""
+
+    def encode_prompt(prompt=None, image=None, device=None, num_images_per_prompt=1, prompt_embeds=None,
+                      prompt_embeds_mask=None, max_sequence_length=1024):
+        assert num_images_per_prompt == 1
+        if prompt_embeds is None:
+            prompt_embeds, prompt_embeds_mask = pipe._get_qwen_prompt_embeds(prompt, image, device)
+        return prompt_embeds, prompt_embeds_mask
+
+    return encode_prompt
+
+
+def official_reference(pipe, crop: np.ndarray, weights: dict[str, float], seed: int = 42) -> np.ndarray:
+    """The official script's calls in order, for one expression (or a blend, summed term by term)."""
+    from PIL import Image
+
+    image = Image.fromarray(crop)
+    with torch.no_grad():
+        e_neu, _ = pipe.encode_prompt(prompt=neutral_prompt(), image=image, device=pipe.device,
+                                      num_images_per_prompt=1, max_sequence_length=1024)
+        embeds, mask = e_neu, None
+        for expression, a in weights.items():
+            e_tgt, mask = pipe.encode_prompt(prompt=expression_prompt(expression), image=image, device=pipe.device,
+                                             num_images_per_prompt=1, max_sequence_length=1024)
+            embeds = embeds + a * (e_tgt - e_neu)
+        generator = torch.Generator(device=pipe.device).manual_seed(seed)
+        out = pipe(image=image, prompt_embeds=embeds, prompt_embeds_mask=mask, num_inference_steps=STEPS,
+                   true_cfg_scale=0, output_type="pil", generator=generator).images[0]
+    return np.asarray(out)
+
+
+def test_official_is_the_default_preset():
+    import inspect
+
+    assert inspect.signature(PixelSmileEditor).parameters["preset"].default == "official"
+    off = PRESETS["official"]
+    assert (off.size, off.output_size, off.condition_area, off.generator_device, off.paste_back, off.batch_size,
+            off.steps, off.seed) == (512, 1024, None, "pipeline", False, 1, 50, 42)
+
+
+def test_official_edit_equals_the_official_calls_bit_for_bit(pipe, photo, monkeypatch):
+    """At the real 1024 default for one alpha; alphas 0/0.5/1/1.5 and a blend with the pipeline's
+    default area scaled down 64 times (output 128^2) to keep the CPU test short."""
+    import diffusers.pipelines.qwenimage.pipeline_qwenimage_edit_plus as stock
+
+    monkeypatch.setattr(pipe, "encode_prompt", _patched_encode_prompt(pipe))
+    editor = PixelSmileEditor(pipeline=pipe, steps=STEPS)  # every other setting from the official preset
+    crop = editor.prepare(photo)[1]
+    assert crop.shape == (512, 512, 3) and np.array_equal(crop, photo)  # a 512 photo: the crop is the photo
+    # the official arithmetic needs prompts of equal length (it subtracts whole sequences)
+    assert len(pipe.tokenizer(neutral_prompt())["input_ids"]) == len(pipe.tokenizer(expression_prompt("fear"))["input_ids"])
+    full = editor.edit(photo, ExpressionControl.single("fear", 1.5))
+    ref = official_reference(pipe, crop, {"fear": 1.5})
+    assert ref.shape == (1024, 1024, 3) and full.image.shape == ref.shape  # no height/width: 1024 output
+    assert np.array_equal(full.image, ref), f"max difference {np.abs(full.image.astype(int) - ref).max()}"
+    assert full.info["output_size"] == 1024 and full.info["preset"] == "official"
+
+    original = stock.calculate_dimensions
+    monkeypatch.setattr(stock, "calculate_dimensions", lambda area, ratio: original(area // 64, ratio))
+    small = PixelSmileEditor(pipeline=pipe, steps=STEPS, output_size=128)
+    results = small.sweep(photo, "fear", [0.0, 0.5, 1.0, 1.5])
+    for r in results:
+        a = r.control.as_dict()["fear"]
+        ref = official_reference(pipe, crop, {"fear": a})
+        assert ref.shape == r.image.shape == (128, 128, 3)
+        assert np.array_equal(r.image, ref), f"alpha {a}: max difference {np.abs(r.image.astype(int) - ref).max()}"
+    assert not np.array_equal(results[0].image, results[3].image)
+    mix = small.edit(photo, ExpressionControl.blend({"fear": 0.6, "sad": 0.7}))
+    assert np.array_equal(mix.image, official_reference(pipe, crop, {"fear": 0.6, "sad": 0.7}))
+    # the noise generator's device is part of the recipe: a CPU generator would differ on CUDA only
+    assert small.generator_device == "pipeline"
+
+
+def test_encoder_sees_the_crop_as_it_is(pipe, photo):
+    """The official encoder input is the 512 crop; the processor's own resize decides the tokens."""
+    official = PromptEncoder(pipe)
+    shrunk = PromptEncoder(pipe, condition_area=28 * 28)
+    assert official.condition_image(photo).size == (512, 512)
+    assert shrunk.condition_image(photo).size == (32, 32)
+    a = official.encode(photo, neutral_prompt()).embeds
+    ref, _ = pipe._get_qwen_prompt_embeds(neutral_prompt(), __import__("PIL.Image").Image.fromarray(photo), pipe.device)
+    assert torch.equal(a, ref[0])
+
+
+def test_preset_settings_can_be_overridden_and_bad_ones_fail(pipe, photo):
+    ed = PixelSmileEditor(pipeline=pipe, steps=STEPS, size=64, output_size=None, paste_back=True)
+    assert ed.output_size == 1024  # None leaves the preset's value
+    ed = PixelSmileEditor(pipeline=pipe, preset="facebench", steps=STEPS, size=64, condition_area=56 * 56)
+    assert (ed.output_size, ed.generator_device, ed.paste_back, ed.batch_size) == (64, "cpu", True, None)
+    out = ed.edit(photo, ExpressionControl.single("fear", 1.0))
+    assert out.image.shape == photo.shape  # pasted back
+    with pytest.raises(PixelSmileError, match="unknown PixelSmile preset 'paper'"):
+        PixelSmileEditor(pipeline=pipe, preset="paper")
+    with pytest.raises(PixelSmileError, match="generator_device 'gpu'"):
+        PixelSmileEditor(pipeline=pipe, generator_device="gpu")
+    with pytest.raises(PixelSmileError, match="output_size 100"):
+        PixelSmileEditor(pipeline=pipe, output_size=100)
