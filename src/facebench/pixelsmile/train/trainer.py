@@ -210,8 +210,8 @@ class PixelSmileTrainer:
         x_a, x_b = pack_latents(batch["latent_a"]), pack_latents(batch["latent_b"])
         control = pack_latents(batch["control"])
         b = len(x_a)
+        t, sigma = self.flow_times(b, generator)  # drawn first: flow_times(b, same generator) predicts them
         noise = torch.randn(x_a.shape, generator=generator).to(self.device)
-        t, sigma = self.flow_times(b, generator)
         s = sigma.view(b, 1, 1)
         xt = torch.cat([(1 - s) * x_a + s * noise, (1 - s) * x_b + s * noise])
         h, w = batch["latent_a"].shape[-2:]
