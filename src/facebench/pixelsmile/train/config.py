@@ -146,6 +146,11 @@ _PATH_FIELDS = ("model", "data", "output_dir", "cache_dir")
 
 def _resolve_spec(spec: str, base: Path) -> str:
     """Resolve the file part of an encoder spec (``file.py:factory`` or a model file) against ``base``."""
+    if spec.startswith(("clip:", "onnx:")):
+        kind, _, where = spec.partition(":")
+        return f"{kind}:{where if Path(where).expanduser().is_absolute() else base / where}"
+    if spec.endswith(".onnx") and not Path(spec).is_absolute():
+        return str(base / spec)
     file, sep, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
     if file.endswith((".py", ".pt", ".pt2", ".ts")) and not Path(file).is_absolute():
         file = str(base / file)
