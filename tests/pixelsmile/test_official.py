@@ -1,12 +1,7 @@
 """The ``official`` preset equals, bit for bit, a replay of the authors' inference calls (tiny pipeline).
 
-The reference below repeats what ``PixelSmile/infer.py`` + ``linear_conditioning.py`` (method
-``score_one_all``) do with a loaded pipeline: encode the neutral and the target prompt with
-``pipe.encode_prompt`` and the 512 crop as it is, ``e = e_neu + a (e_tgt - e_neu)`` with the target's
-mask, then ``pipe(image=crop, prompt_embeds=e, prompt_embeds_mask=mask, num_inference_steps=N,
-true_cfg_scale=0, generator=torch.Generator(device=pipe.device).manual_seed(42))`` without height or
-width. The official install patches diffusers so that ``encode_prompt`` keeps an all-ones mask; the
-test does the same on the pipeline object (site-packages is never edited).
+The replay (:func:`facebench.pixelsmile.reference.official_edit`) calls the stock pipeline the way
+``PixelSmile/infer.py`` does; the editor runs its own loop (batched sampler, aligned prompts).
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ from facebench.pixelsmile.encoding import PromptEncoder
 from facebench.pixelsmile.loading import PixelSmileError, load_pipeline
 from facebench.pixelsmile.presets import PRESETS
 from facebench.pixelsmile.prompts import expression_prompt, neutral_prompt
+from facebench.pixelsmile.reference import official_edit
 
 STEPS = 2
 
@@ -33,36 +29,8 @@ def pipe(tiny_model_dir):
     return p
 
 
-def _patched_encode_prompt(pipe):
-    """``encode_prompt`` as the official install patches it: an all-ones mask is kept (one prompt)."""
-
-    def encode_prompt(prompt=None, image=None, device=None, num_images_per_prompt=1, prompt_embeds=None,
-                      prompt_embeds_mask=None, max_sequence_length=1024):
-        assert num_images_per_prompt == 1
-        if prompt_embeds is None:
-            prompt_embeds, prompt_embeds_mask = pipe._get_qwen_prompt_embeds(prompt, image, device)
-        return prompt_embeds, prompt_embeds_mask
-
-    return encode_prompt
-
-
-def official_reference(pipe, crop: np.ndarray, weights: dict[str, float], seed: int = 42) -> np.ndarray:
-    """The official script's calls in order, for one expression (or a blend, summed term by term)."""
-    from PIL import Image
-
-    image = Image.fromarray(crop)
-    with torch.no_grad():
-        e_neu, _ = pipe.encode_prompt(prompt=neutral_prompt(), image=image, device=pipe.device,
-                                      num_images_per_prompt=1, max_sequence_length=1024)
-        embeds, mask = e_neu, None
-        for expression, a in weights.items():
-            e_tgt, mask = pipe.encode_prompt(prompt=expression_prompt(expression), image=image, device=pipe.device,
-                                             num_images_per_prompt=1, max_sequence_length=1024)
-            embeds = embeds + a * (e_tgt - e_neu)
-        generator = torch.Generator(device=pipe.device).manual_seed(seed)
-        out = pipe(image=image, prompt_embeds=embeds, prompt_embeds_mask=mask, num_inference_steps=STEPS,
-                   true_cfg_scale=0, output_type="pil", generator=generator).images[0]
-    return np.asarray(out)
+def official_reference(pipe, crop, weights):
+    return official_edit(pipe, crop, weights, steps=STEPS)
 
 
 def test_official_is_the_default_preset():
@@ -79,7 +47,6 @@ def test_official_edit_equals_the_official_calls_bit_for_bit(pipe, photo, monkey
     default area scaled down 64 times (output 128^2) to keep the CPU test short."""
     import diffusers.pipelines.qwenimage.pipeline_qwenimage_edit_plus as stock
 
-    monkeypatch.setattr(pipe, "encode_prompt", _patched_encode_prompt(pipe))
     editor = PixelSmileEditor(pipeline=pipe, steps=STEPS)  # every other setting from the official preset
     crop = editor.prepare(photo)[1]
     assert crop.shape == (512, 512, 3) and np.array_equal(crop, photo)  # a 512 photo: the crop is the photo
