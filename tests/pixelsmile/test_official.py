@@ -98,3 +98,26 @@ def test_preset_settings_can_be_overridden_and_bad_ones_fail(pipe, photo):
         PixelSmileEditor(pipeline=pipe, generator_device="gpu")
     with pytest.raises(PixelSmileError, match="output_size 100"):
         PixelSmileEditor(pipeline=pipe, output_size=100)
+
+
+def test_negative_alphas_move_past_neutral(pipe, photo, tmp_path, tiny_model_dir, capsys):
+    """The method allows any real alpha: a < 0 is e_neu - |a| (e_tgt - e_neu) (editor and command line)."""
+    from facebench.cli import main
+    from facebench.pixelsmile.tiny import TINY_OPTIONS
+    from facebench.samples import astronaut_path
+
+    ed = PixelSmileEditor(pipeline=pipe, **TINY_OPTIONS)
+    crop = ed.prepare(photo)[1]
+    e, m = ed.conditioning(crop, [{"fear": -0.5}, {"fear": 0.0}, {"fear": 1.0}])
+    assert torch.equal(e[0][m[0]], e[1][m[1]] - 0.5 * (e[2][m[2]] - e[1][m[1]]))
+    (neg, info), (pos, _) = ed.edit_weights(photo, [{"fear": -0.5}, {"fear": 0.5}])
+    assert info["weights"] == {"fear": -0.5} and neg.shape == photo.shape and not np.array_equal(neg, pos)
+    with pytest.raises(PixelSmileError, match="alpha -4.0 for 'fear' is out of range"):
+        ed.edit_weights(photo, [{"fear": -4}])
+    common = ["--model", str(tiny_model_dir), "--size", "64", "--output-size", "64", "--steps", "2",
+              "--device", "cpu", "-o", str(tmp_path)]
+    assert main(["pixelsmile", "sweep", str(astronaut_path()), "--expression", "fear", "--alphas=-0.5,1",
+                 *common]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["astronaut_fear=-0.5.png", "astronaut_fear=1.png"]
+    assert main(["pixelsmile", "edit", str(astronaut_path()), "--expression", "fear", "--alpha=-3.5", *common]) == 2
+    assert "alpha -3.5 for 'fear' is out of range [-3, 3]" in capsys.readouterr().err

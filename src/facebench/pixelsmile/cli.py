@@ -17,7 +17,8 @@ authors' inference script (PixelSmile/infer.py): 512 centre crop passed as is to
 pipeline's device, one call per alpha, the edited square returned as it is. Preset 'facebench':
 384^2 encoder input, output at the crop size, CPU generator, a sweep in one batch, pasted back.
 alpha = 0 is the neutral prompt (it neutralises), 1 the target prompt, > 1 extrapolates along
-e_tgt - e_neu. Models are local diffusers folders (or hub ids already in the local cache);
+e_tgt - e_neu, < 0 moves past neutral away from the target (an anti-expression the paper does
+not evaluate; |alpha| <= 3; single expressions only). Models are local diffusers folders (or hub ids already in the local cache);
 nothing is downloaded.
 """
 
@@ -63,7 +64,8 @@ def register(subparsers: Any) -> None:
     grp = edit.add_mutually_exclusive_group(required=True)
     grp.add_argument("--expression", help="one of the 12 FFE-Bench expressions")
     grp.add_argument("--blend", help="several expressions, e.g. 'happy=0.5,surprised=0.5' (paper sec. 5.6)")
-    edit.add_argument("--alpha", type=float, default=1.0, help="intensity with --expression (default 1)")
+    edit.add_argument("--alpha", type=float, default=1.0,
+                      help="intensity with --expression, any real value in [-3, 3] (default 1)")
     edit.set_defaults(func=_run_edit)
     sweep = sub.add_parser("sweep", help="a slider: several alphas of one expression, denoised in one batch",
                            description=_EDITOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,15 +131,45 @@ def _each_image(args: argparse.Namespace, work: Any) -> int:
     return 1 if failed else 0
 
 
+def _negative_rows(expression: str, alphas: list[float]) -> list[dict[str, float]] | None:
+    """Weight rows for the editor's full-range path when some alpha is negative, else None."""
+    if not any(a < 0 for a in alphas):
+        return None
+    from ..edit.base import ALPHA_MAX
+    from ..expressions import normalize_expression
+
+    name = normalize_expression(expression)
+    for a in alphas:
+        if not abs(a) <= ALPHA_MAX:
+            raise ValueError(f"alpha {a:g} for {name!r} is out of range [-{ALPHA_MAX:g}, {ALPHA_MAX:g}]")
+    return [{name: a} for a in alphas]
+
+
+def _run_rows(args: argparse.Namespace, rows: list[dict[str, float]]) -> int:
+    def work(editor: Any, name: str) -> list[Path]:
+        paths = []
+        for image, info in editor.edit_weights(name, rows):
+            label = "+".join(f"{k}={a:g}" for k, a in info["weights"].items())
+            path = Path(args.output) / f"{Path(name).stem}_{label}.png"
+            _save(image, path)
+            paths.append(path)
+        return paths
+
+    return _each_image(args, work)
+
+
 def _run_edit(args: argparse.Namespace) -> int:
     from ..edit.base import ExpressionControl
 
     try:
-        control = (ExpressionControl.parse_blend(args.blend) if args.blend
-                   else ExpressionControl.single(args.expression, args.alpha))
+        rows = None if args.blend else _negative_rows(args.expression, [args.alpha])
+        control = None if rows else (ExpressionControl.parse_blend(args.blend) if args.blend
+                                     else ExpressionControl.single(args.expression, args.alpha))
     except ValueError as exc:
         print(f"facebench pixelsmile edit: {exc}", file=sys.stderr)
         return 2
+    if rows:
+        return _run_rows(args, rows)
 
     def work(editor: Any, name: str) -> list[Path]:
         result = editor.edit(name, control)
@@ -153,10 +185,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     try:
         alphas = [float(a) for a in args.alphas.split(",") if a.strip()]
-        sweep_controls(args.expression, alphas)
+        rows = _negative_rows(args.expression, alphas)
+        if rows is None:
+            sweep_controls(args.expression, alphas)
     except ValueError as exc:
         print(f"facebench pixelsmile sweep: {exc}", file=sys.stderr)
         return 2
+    if rows:
+        return _run_rows(args, rows)
 
     def work(editor: Any, name: str) -> list[Path]:
         paths = []

@@ -17,7 +17,7 @@ pipeline is loaded when the editor is built.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -29,7 +29,8 @@ from .prompts import check_subject, expression_prompt, neutral_prompt
 ALPHA_SEMANTICS = (
     "alpha = 0 is the neutral prompt's conditioning: it actively neutralises the face (not a no-op); "
     "alpha = 1 is the target prompt's conditioning; values in between interpolate the prompt "
-    "embeddings linearly and alpha > 1 extrapolates along e_tgt - e_neu (the paper shows 1.5)."
+    "embeddings linearly and alpha > 1 extrapolates along e_tgt - e_neu (the paper shows 1.5); "
+    "alpha < 0 (PixelSmileEditor.edit_weights, the CLI) moves past neutral, away from the target."
 )
 
 #: Qwen-Image-Edit-2511 and the PixelSmile LoRAs are Apache-2.0; weights are given by the user.
@@ -162,16 +163,45 @@ class PixelSmileEditor:
         crop = _resize(img[y0:y0 + side, x0:x0 + side], self.size)
         return img, crop, (x0, y0, side), index
 
-    def conditioning(self, crop: np.ndarray, controls: Sequence[ExpressionControl]) -> tuple[Any, Any]:
-        """Compacted conditioning rows ``(embeds (R, L, D), mask (R, L))``, one per control."""
+    def conditioning(self, crop: np.ndarray, controls: Sequence[Any]) -> tuple[Any, Any]:
+        """Compacted conditioning rows ``(embeds (R, L, D), mask (R, L))``, one per control (an
+        :class:`ExpressionControl` or a mapping expression -> alpha, any real alpha)."""
         from .conditioning import blend
 
-        names = sorted({e for c in controls for e in c.expressions})
+        rows = [dict(c.as_dict()) if isinstance(c, ExpressionControl) else dict(c) for c in controls]
+        names = sorted({e for r in rows for e in r})
         neutral = self.encoder.encode(crop, neutral_prompt(self.subject))
         targets = {e: self.encoder.encode(crop, expression_prompt(e, self.subject)) for e in names}
-        return blend(neutral, targets, [c.as_dict() for c in controls])
+        return blend(neutral, targets, rows)
 
-    def _run(self, image: Any, controls: Sequence[ExpressionControl], face: FaceSelector) -> list[EditResult]:
+    def edit_weights(self, image: Any, rows: Sequence[Mapping[str, float]], *,
+                     face: FaceSelector = None) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        """``(image, info)`` per row of weights ``{expression: alpha}`` with any finite alpha.
+
+        This is the method's full range: ``alpha < 0`` moves the conditioning past the neutral prompt,
+        away from the target (``e_neu - |a| (e_tgt - e_neu)``), an "anti-expression" the paper does
+        not evaluate; :class:`ExpressionControl` (the shared editor protocol) keeps to
+        ``[0, alpha_max]``. ``|alpha|`` is limited to ``alpha_max`` here too.
+        """
+        from ..expressions import normalize_expression
+        from .loading import PixelSmileError
+
+        clean = []
+        for row in rows:
+            if not row:
+                raise PixelSmileError("a row of weights needs at least one expression")
+            out = {}
+            for name, a in row.items():
+                a = float(a)
+                if not np.isfinite(a) or abs(a) > self.alpha_max:
+                    raise PixelSmileError(f"alpha {a!r} for {name!r} is out of range "
+                                          f"[-{self.alpha_max:g}, {self.alpha_max:g}]")
+                out[normalize_expression(name)] = a
+            clean.append(out)
+        return self._run(image, clean, face)
+
+    def _run(self, image: Any, controls: Sequence[Any], face: FaceSelector) -> list[Any]:
+        """Edited images for controls (EditResults) or weight rows (``(image, info)`` pairs)."""
         from .sampler import sample
 
         t0 = time.perf_counter()
@@ -189,16 +219,20 @@ class PixelSmileEditor:
                              height=self.output_size, width=self.output_size,
                              generator_device=self.generator_device)
         seconds = time.perf_counter() - t0
-        out = []
+        out: list[Any] = []
         for control, edited in zip(controls, images):
             result = edited
             if self.paste_back:
                 result = original.copy()
                 result[y0:y0 + side, x0:x0 + side] = _resize(edited, side)
-            out.append(EditResult(image=result, control=control, face_index=index, editor=self.name, info={
+            info = {
                 "crop_box": (x0, y0, x0 + side, y0 + side), "size": self.size, "output_size": self.output_size,
                 "preset": self.preset, "generator_device": self.generator_device, "steps": self.steps,
                 "seed": self.seed, "subject": self.subject, "lora": self.lora, "true_cfg_scale": self.true_cfg_scale,
-                "batch_rows": len(controls), "seconds_per_image": seconds / len(controls),
-            }))
+                "batch_rows": len(controls), "seconds_per_image": seconds / len(controls), "face_index": index,
+            }
+            if isinstance(control, ExpressionControl):
+                out.append(EditResult(image=result, control=control, face_index=index, editor=self.name, info=info))
+            else:
+                out.append((result, {**info, "weights": control}))
         return out
