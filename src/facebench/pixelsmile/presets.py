@@ -3,7 +3,9 @@
 ``official`` repeats what the authors' inference script (Ammmob/PixelSmile, ``PixelSmile/infer.py``
 with ``linear_conditioning.py``, method ``score_one_all``) does, point by point:
 
-- the input is centre-cropped and resized to 512 x 512 (``size``);
+- the input is centre-cropped and resized to 512 x 512 (``size``; the official ``utils/image.py``
+  resize in "crop" mode is not in the public copy read for this port, so for inputs that are not
+  already 512 x 512 the exact crop and resampling filter (here: centre square, Lanczos) may differ);
 - the neutral and the target prompt are encoded by the pipeline's ``encode_prompt`` with that 512
   crop as it is (``condition_area=None``: the VL processor's own resize makes it 504^2, 324 image
   tokens), in the text encoder's dtype, without the processor's token types
