@@ -87,7 +87,8 @@ def trainer(tiny_model_dir, mixed_file, tmp_path_factory):
                       feature_size=64, identity_size=32, lora_rank=4, lora_alpha=8, max_steps=1, batch_size=2,
                       mixed_precision="no", device="cpu", checkpoint_every=0, seed=3)
     assert (cfg.preset, cfg.positives, cfg.id_noise_weighting, cfg.timesteps, cfg.id_landmarks, cfg.crop,
-            cfg.condition_area) == ("official", "decoded", "official", "official", "detect", "box", None)
+            cfg.condition_area, cfg.latents) == ("official", "decoded", "official", "official", "detect", "box", None,
+                                                 "sample")
     return PixelSmileTrainer(cfg, progress=False)
 
 
@@ -158,3 +159,21 @@ def test_landmarks_found_on_a_real_face_align_the_identity_crop(trainer):
     noise = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     thetas, found = trainer.face_thetas(noise, fallback)
     assert found == 0 and torch.equal(thetas, fallback)
+
+
+def test_precomputed_latents_are_seeded_posterior_draws(trainer):
+    """Official precompute samples the VAE posterior (not its mode), reproducibly per sample."""
+    from facebench.pixelsmile.encoding import PromptEncoder
+    from facebench.pixelsmile.train.precompute import load_sample, precompute_sample
+
+    triplets = load_triplets(trainer.cfg.data)
+    enc = PromptEncoder(trainer.pipe)
+    one = precompute_sample(trainer.pipe, enc, triplets[0], 64, 32, "box", latent_seed=7)
+    again = precompute_sample(trainer.pipe, enc, triplets[0], 64, 32, "box", latent_seed=7)
+    mode = precompute_sample(trainer.pipe, enc, triplets[0], 64, 32, "box", latent_seed=None)
+    assert torch.equal(one["latent_a"], again["latent_a"]) and not torch.equal(one["latent_a"], mode["latent_a"])
+    stored = load_sample(trainer.samples[0])
+    assert not torch.equal(stored["latent_a"], mode["latent_a"])  # the trainer's cache holds draws too
+    # boxes: the row's face box decides the crop (the source box is given on row 1)
+    centre = precompute_sample(trainer.pipe, enc, triplets[0], 64, 32, "centre", latent_seed=7)
+    assert not torch.equal(one["control"], centre["control"])

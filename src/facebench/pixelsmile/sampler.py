@@ -51,11 +51,13 @@ def _latent_stats(vae: Any, like: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return mean, std
 
 
-def encode_image(pipe: Any, pixels: torch.Tensor) -> torch.Tensor:
-    """Normalised VAE latents (B, z, 1, h, w) of images in [-1, 1] (B, 3, H, W); the mode, no sampling."""
+def encode_image(pipe: Any, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Normalised VAE latents (B, z, 1, h, w) of images in [-1, 1] (B, 3, H, W): the posterior's mode,
+    or a draw from it with ``generator`` (the official training precompute samples)."""
     vae = pipe.vae
     x = pixels.to(vae.device, vae.dtype).unsqueeze(2)
-    lat = vae.encode(x).latent_dist.mode()
+    dist = vae.encode(x).latent_dist
+    lat = dist.mode() if generator is None else dist.sample(generator)
     mean, std = _latent_stats(vae, lat)
     return (lat - mean) / std
 

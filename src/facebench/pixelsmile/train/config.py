@@ -9,7 +9,7 @@ Relative paths are resolved against the config file's folder.
 ``preset`` ("official", the default, or "facebench") fills the fields left unset (None) among
 :data:`PRESET_FIELDS`. "official" follows the authors' training script (Ammmob/PixelSmile
 ``train.py`` / ``precompute.py``): crops around the rows' face boxes, the source given to the text
-encoder as it is, flow times drawn as the scheduler's discrete timesteps ``t`` (sigma = t / 1000),
+encoder as it is, VAE latents drawn from the posterior (seeded per sample, not the mode), flow times drawn as the scheduler's discrete timesteps ``t`` (sigma = t / 1000),
 contrastive and identity positives decoded by the VAE from the targets' latents and clamped, the
 identity loss weighted 1e-5 when ``t > 600`` (the batch's first sample) else 1 - 1e-5, faces for
 the identity encoder aligned from landmarks found on each generated and positive image at every
@@ -40,12 +40,12 @@ LORA_TARGETS: tuple[str, ...] = (
 #: Values the presets give to fields left unset (see the module docstring).
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "official": {"crop": "box", "id_noise_weighting": "official", "timesteps": "official",
-                 "positives": "decoded", "id_landmarks": "detect"},
+                 "positives": "decoded", "id_landmarks": "detect", "latents": "sample"},
     "facebench": {"crop": "centre", "condition_area": 384 * 384, "id_noise_weighting": "linear",
-                  "timesteps": "uniform", "positives": "pixels", "id_landmarks": "given"},
+                  "timesteps": "uniform", "positives": "pixels", "id_landmarks": "given", "latents": "mode"},
 }
 PRESET_FIELDS: tuple[str, ...] = ("crop", "condition_area", "id_noise_weighting", "timesteps", "positives",
-                                  "id_landmarks")
+                                  "id_landmarks", "latents")
 
 
 @dataclass
@@ -72,6 +72,7 @@ class TrainConfig:
     timesteps: str | None = None  # "official" (scheduler timesteps t, sigma = t / 1000) | "uniform"
     positives: str | None = None  # "decoded" (VAE-decoded target latents, clamped) | "pixels"
     id_landmarks: str | None = None  # "detect" (on each image every step) | "given" (the row's)
+    latents: str | None = None  # "sample" (a seeded draw from the VAE posterior, official) | "mode"
     # losses
     contrastive: str = "infonce"
     tau: float = 0.07
@@ -125,6 +126,7 @@ class TrainConfig:
             (self.positives in ("decoded", "pixels"), "positives", "decoded or pixels"),
             (self.id_landmarks in ("detect", "given"), "id_landmarks", "detect or given"),
             (self.crop in ("box", "centre"), "crop", "box or centre"),
+            (self.latents in ("sample", "mode"), "latents", "sample or mode"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1"),
         ]
         for ok, name, what in checks:

@@ -3,7 +3,9 @@
 One ``.safetensors`` file per sample, in shard folders of ``shard_size`` files
 (``cache/shard-0000/00000007.safetensors``), holding:
 
-- ``control``, ``latent_a``, ``latent_b``: normalised VAE latents (z, 1, h, w) of the source and the
+- ``control``, ``latent_a``, ``latent_b``: normalised VAE latents (z, 1, h, w) -- the posterior's
+  mode, or (``latents="sample"``, the official recipe) a draw from it with a generator seeded from the
+  sample's key, so a rerun writes the same file -- of the source and the
   two targets, each cropped to a square (``crop="box"``: around the row's face box of that image,
   :func:`facebench.pixelsmile.editor.square_box`, else the centre square) and resized to ``size``;
 - ``embeds_a``, ``embeds_b``: the conditioning ``e(alpha) = e_neu + alpha (e_tgt - e_neu)`` of each
@@ -96,18 +98,22 @@ def _to_crop(points: np.ndarray | None, frame: tuple[int, int, float]) -> np.nda
 
 @torch.no_grad()
 def precompute_sample(pipe: Any, encoder: PromptEncoder, triplet: Triplet, size: int,
-                      identity_size: int = 112, crop: str = "box") -> dict[str, torch.Tensor]:
-    """The tensors of one sample (see the module docstring)."""
+                      identity_size: int = 112, crop: str = "box",
+                      latent_seed: int | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of one sample (see the module docstring); ``latent_seed`` None = posterior modes."""
     by_box = crop == "box"
+    gen = None
+    if latent_seed is not None:
+        gen = torch.Generator(pipe.vae.device).manual_seed(int(latent_seed))
     source, _ = _crop(load_image(triplet.source), size, triplet.source_box if by_box else None)
-    out: dict[str, torch.Tensor] = {"control": encode_image(pipe, to_pixels(source))[0].float().cpu()}
+    out: dict[str, torch.Tensor] = {"control": encode_image(pipe, to_pixels(source), gen)[0].float().cpu()}
     neutral = encoder.encode(source, neutral_prompt(triplet.subject))
     for name, tgt in (("a", triplet.a), ("b", triplet.b)):
         img, frame = _crop(load_image(tgt.image), size, tgt.box if by_box else None)
         enc = encoder.encode(source, expression_prompt(tgt.expression, triplet.subject))
         e, m = compact(*combine(align([neutral, enc]), [[tgt.alpha]]))
         out[f"embeds_{name}"] = e[0][m[0]].to(pipe.text_encoder.dtype).cpu().contiguous()
-        out[f"latent_{name}"] = encode_image(pipe, to_pixels(img))[0].float().cpu()
+        out[f"latent_{name}"] = encode_image(pipe, to_pixels(img), gen)[0].float().cpu()
         out[f"image_{name}"] = torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
         out[f"theta_{name}"] = alignment_theta(_to_crop(tgt.landmarks, frame), _to_crop(tgt.box, frame), size,
                                                identity_size)
@@ -117,7 +123,8 @@ def precompute_sample(pipe: Any, encoder: PromptEncoder, triplet: Triplet, size:
 
 def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, size: int, settings: dict[str, Any],
                condition_area: int | None = None, shard_size: int = 1000, rank: int = 0, world: int = 1,
-               identity_size: int = 112, progress: bool = True, crop: str = "box") -> PrecomputeReport:
+               identity_size: int = 112, progress: bool = True, crop: str = "box",
+               latents: str = "mode") -> PrecomputeReport:
     """Write the missing or stale sample files of this process's share; see the module docstring."""
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
@@ -129,12 +136,13 @@ def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, siz
         t = triplets[i]
         path = sample_path(cache, i, shard_size)
         key = sample_key(t, {**settings, "size": size, "condition_area": condition_area,
-                             "identity_size": identity_size, "crop": crop})
+                             "identity_size": identity_size, "crop": crop, "latents": latents})
         if path.exists() and stored_key(path) == key:
             report.skipped += 1
             continue
         try:
-            tensors = precompute_sample(pipe, encoder, t, size, identity_size, crop)
+            seed = int(key[:15], 16) if latents == "sample" else None
+            tensors = precompute_sample(pipe, encoder, t, size, identity_size, crop, seed)
         except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the others
             report.failed.append(f"line {t.line} ({t.id}): {type(exc).__name__}: {exc}")
             continue
