@@ -1,8 +1,15 @@
 """GPU smoke test of PixelSmile on small random Qwen-Image-Edit-Plus pipelines (needs CUDA).
 
-1. For each preset, a sweep of 8 alphas denoised in one batch vs 8 separate edits: seconds, the
-   looped/batched ratio and the largest pixel difference between the two (should be <= 1-2 levels).
-2. A few symmetric training steps on the tiny pipeline (bf16 autocast, LoRA, contrastive and
+0. The ``official`` editor preset (the default) against a replay of the official script's calls
+   (:mod:`facebench.pixelsmile.reference`) on the tiny pipeline on the GPU at the real 1024 default,
+   for alphas 0, 0.5, 1, 1.5 and a blend, per dtype: ``equal`` must be true (bit for bit); also the
+   largest difference with the noise generator moved to the CPU (non-zero on CUDA: the generator's
+   device is part of the recipe) and seconds per edit.
+1. For each size preset, a sweep of 8 alphas denoised in one batch (editor preset ``facebench``) vs 8
+   separate edits: seconds, the looped/batched ratio and the largest pixel difference between the
+   two (should be <= 1-2 levels).
+2. A few symmetric training steps (training preset ``official``: decoded positives, timestep-gated
+   identity weight, landmarks searched on each image every step) on the tiny pipeline (bf16 autocast, LoRA, contrastive and
    identity losses with small random encoders defined below): per-step time and losses, then the
    saved LoRA is loaded into an editor and must change its output.
 
@@ -67,8 +74,8 @@ def sweep_timing(preset: str, steps: int, dtype: str, image: np.ndarray) -> dict
     from facebench.pixelsmile.tiny import build_tiny_pipeline
 
     p = PRESETS[preset]
-    editor = PixelSmileEditor(pipeline=build_tiny_pipeline(**p["build"]), device=DEVICE, dtype=dtype, steps=steps,
-                              **p["editor"])
+    editor = PixelSmileEditor(pipeline=build_tiny_pipeline(**p["build"]), preset="facebench", device=DEVICE,
+                              dtype=dtype, steps=steps, **p["editor"])
     alphas = [float(a) for a in np.linspace(0, 1.5, 8)]
     editor.sweep(image, "happy", alphas)  # warm-up (kernels, prompt cache)
     _sync()
@@ -85,6 +92,36 @@ def sweep_timing(preset: str, steps: int, dtype: str, image: np.ndarray) -> dict
             "batched_s": round(t_batched, 4), "looped_s": round(t_looped, 4),
             "ratio_looped_over_batched": round(t_looped / t_batched, 2), "max_pixel_diff": diff,
             "peak_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3) if DEVICE != "cpu" else None}
+
+
+def official_parity(steps: int, dtype: str, image: np.ndarray) -> dict:
+    """The official preset vs the replay of the official calls, bit for bit, at the 1024 default."""
+    from facebench.edit.base import ExpressionControl
+    from facebench.pixelsmile.editor import PixelSmileEditor
+    from facebench.pixelsmile.encoding import PromptEncoder
+    from facebench.pixelsmile.reference import official_edit
+    from facebench.pixelsmile.tiny import build_tiny_pipeline
+
+    pipe = build_tiny_pipeline()
+    editor = PixelSmileEditor(pipeline=pipe, device=DEVICE, dtype=dtype, steps=steps)  # official preset
+    pipe.prompt_template_encode_start_idx = PromptEncoder(pipe).drop_index  # tiny tokenizer's template length
+    crop = editor.prepare(image)[1]
+    cases = [{"fear": a} for a in (0.0, 0.5, 1.0, 1.5)] + [{"fear": 0.6, "sad": 0.7}]
+    diffs, times = [], []
+    for w in cases:
+        _sync()
+        t0 = time.perf_counter()
+        ours = editor.edit(image, ExpressionControl.blend(w)).image
+        _sync()
+        times.append(time.perf_counter() - t0)
+        ref = official_edit(pipe, crop, w, steps=steps)
+        diffs.append(int(np.abs(ours.astype(int) - ref.astype(int)).max()) if ours.shape == ref.shape else -1)
+    cpu_gen = PixelSmileEditor(pipeline=pipe, steps=steps, generator_device="cpu")
+    cpu_diff = int(np.abs(cpu_gen.edit(image, ExpressionControl.single("fear", 1.0)).image.astype(int)
+                          - official_edit(pipe, crop, {"fear": 1.0}, steps=steps).astype(int)).max())
+    return {"check": "official_parity", "dtype": dtype, "steps": steps, "output": list(ours.shape),
+            "max_pixel_diff_per_case": diffs, "equal": all(d == 0 for d in diffs),
+            "cpu_generator_max_pixel_diff": cpu_diff, "seconds_per_edit": round(float(np.mean(times[1:])), 4)}
 
 
 def training_smoke(train_steps: int, image: np.ndarray, work: Path) -> dict:
@@ -108,7 +145,7 @@ def training_smoke(train_steps: int, image: np.ndarray, work: Path) -> dict:
     (work / "data.jsonl").write_text("\n".join(json.dumps(row) for _ in range(4)))
     me = str(Path(__file__).resolve())
     cfg = TrainConfig(model="(built in memory)", data=str(work / "data.jsonl"), output_dir=str(work / "out"),
-                      size=64, condition_area=56 * 56, feature_encoder=f"{me}:feature_encoder",
+                      size=64, feature_encoder=f"{me}:feature_encoder",
                       identity_encoder=f"{me}:identity_encoder", lora_rank=8, lora_alpha=16, learning_rate=1e-3,
                       warmup_steps=1, max_steps=train_steps, batch_size=2, mixed_precision="bf16" if DEVICE != "cpu" else "no", device=DEVICE,
                       checkpoint_every=0, feature_size=64, identity_size=32)
@@ -123,13 +160,14 @@ def training_smoke(train_steps: int, image: np.ndarray, work: Path) -> dict:
         times.append(time.perf_counter() - t0)
     after = trainer.evaluate()["total"]
     lora = trainer.save_lora()
-    base = PixelSmileEditor(pipeline=build_tiny_pipeline(), device=DEVICE, dtype="bf16" if DEVICE != "cpu" else "fp32", steps=4, size=64,
-                            condition_area=56 * 56)
-    tuned = PixelSmileEditor(pipeline=build_tiny_pipeline(), lora=str(lora), device=DEVICE, dtype="bf16" if DEVICE != "cpu" else "fp32", steps=4,
-                             size=64, condition_area=56 * 56)
+    dt = "bf16" if DEVICE != "cpu" else "fp32"
+    base = PixelSmileEditor(pipeline=build_tiny_pipeline(), device=DEVICE, dtype=dt, steps=4, size=64, output_size=64)
+    tuned = PixelSmileEditor(pipeline=build_tiny_pipeline(), lora=str(lora), device=DEVICE, dtype=dt, steps=4, size=64,
+                             output_size=64)
     ctrl = ExpressionControl.single("fear", 1.0)
     change = int(np.abs(base.edit(image, ctrl).image.astype(int) - tuned.edit(image, ctrl).image.astype(int)).max())
-    return {"train_steps": train_steps, "first_step_s": round(times[0], 4),
+    return {"train_preset": cfg.preset, "train_steps": train_steps, "first_step_s": round(times[0], 4),
+            "id_weights": [round(x["id_weight"], 6) for x in log], "id_faces_found": [x["id_faces"] for x in log],
             "mean_step_s_after_first": round(float(np.mean(times[1:])) if len(times) > 1 else times[0], 4),
             "eval_loss_before": round(before, 5), "eval_loss_after": round(after, 5),
             "step_losses": [round(x["total"], 4) for x in log], "lora_changes_output_max_pixel_diff": change}
@@ -139,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=20, help="denoising steps per sweep (default 20)")
     ap.add_argument("--train-steps", type=int, default=6, help="training steps (default 6)")
+    ap.add_argument("--parity-steps", type=int, default=4, help="denoising steps of the official parity check (default 4)")
     ap.add_argument("--presets", default="tiny,medium", help="comma-separated presets (default tiny,medium)")
     ap.add_argument("--device", default="cuda", help="cuda (default) or cpu for a dry run")
     ap.add_argument("--dtypes", default="bf16,fp32", help="sweep dtypes (default bf16,fp32)")
@@ -158,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(0) if DEVICE.startswith("cuda") else "cpu"
     print(f"device: {name}, torch {torch.__version__}")
     image = load_image(astronaut_path())
+    for dtype in args.dtypes.split(","):
+        print(json.dumps(official_parity(args.parity_steps, dtype, image)), flush=True)
     for preset in args.presets.split(","):
         for dtype in args.dtypes.split(","):
             if DEVICE.startswith("cuda"):

@@ -164,13 +164,19 @@ def test_command_line_sweep_and_errors(tiny_model_dir, tmp_path, capsys):
     from facebench.cli import main
     from facebench.samples import astronaut_path
 
-    common = ["--model", str(tiny_model_dir), "--size", "64", "--steps", "2", "--condition-area", "3136",
-              "--device", "cpu", "-o", str(tmp_path)]
+    common = ["--model", str(tiny_model_dir), "--size", "64", "--output-size", "64", "--steps", "2",
+              "--condition-area", "3136", "--device", "cpu", "-o", str(tmp_path)]
     missing = str(tmp_path / "missing.png")
     assert main(["pixelsmile", "sweep", str(astronaut_path()), missing, "--expression", "happy",
                  "--alphas", "0,1", *common]) == 1
     out, err = capsys.readouterr()
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["astronaut_happy=0.png", "astronaut_happy=1.png"]
+    from PIL import Image
+
+    assert Image.open(tmp_path / "astronaut_happy=1.png").size == (64, 64)  # official: the square, not pasted back
+    assert main(["pixelsmile", "edit", str(astronaut_path()), "--expression", "sad", "--preset", "facebench",
+                 "--output", str(tmp_path / "fb"), *common[:-2]]) == 0
+    assert Image.open(tmp_path / "fb" / "astronaut_sad=1.png").size == (512, 512)  # facebench: pasted back
     assert err.strip().splitlines()[-1] == f"failed: {missing}: {missing}: file not found"  # the other image ran
     assert main(["pixelsmile", "edit", str(astronaut_path()), "--expression", "grumpy", *common]) == 2
     assert "unknown expression 'grumpy'" in capsys.readouterr().err

@@ -53,7 +53,8 @@ def test_precompute_writes_one_file_per_sample_and_resumes(run, triplet_file):
     settings = {"model": str(cfg.model), "subject": cfg.subject, "alpha_curve": cfg.alpha_curve,
                 "text_dtype": str(trainer.pipe.text_encoder.dtype)}
     report = precompute(trainer.pipe, load_triplets(triplet_file), cfg.cache_path, size=cfg.size, settings=settings,
-                        condition_area=cfg.condition_area, shard_size=cfg.shard_size,
+                        condition_area=cfg.condition_area, shard_size=cfg.shard_size, crop=cfg.crop,
+                        latents=cfg.latents,
                         identity_size=cfg.identity_size, progress=False)
     assert (report.written, report.skipped, report.failed) == (1, 1, [])
     assert sample_path(cfg.cache_path, 1, cfg.shard_size).exists()

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 _EDITOR_HELP = """\
-PixelSmile (Qwen-Image-Edit-2511 + LoRA; paper defaults: 512 centre crop, 50 steps, no guidance,
-seed 42). alpha = 0 is the neutral prompt (it neutralises), 1 the target prompt, > 1 extrapolates.
-Models are local diffusers folders (or hub ids already in the local cache); nothing is downloaded.
+PixelSmile (Qwen-Image-Edit-2511 + LoRA). The default preset 'official' uses the values of the
+authors' inference script (PixelSmile/infer.py): 512 centre crop passed as is to the text encoder,
+1024 output (the pipeline's default), 50 steps, no guidance, seed 42 on a generator on the
+pipeline's device, one call per alpha, the edited square returned as it is. Preset 'facebench':
+384^2 encoder input, output at the crop size, CPU generator, a sweep in one batch, pasted back.
+alpha = 0 is the neutral prompt (it neutralises), 1 the target prompt, > 1 extrapolates along
+e_tgt - e_neu, < 0 moves past neutral away from the target (an anti-expression the paper does
+not evaluate; |alpha| <= 3; single expressions only). Models are local diffusers folders (or hub ids already in the local cache);
+nothing is downloaded.
 """
 
 
@@ -24,18 +30,26 @@ def _add_editor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-scale", type=float, default=1.0, help="LoRA strength (default 1)")
     p.add_argument("--subject", default="person", choices=("person", "character"),
                    help="'person' for photos, 'character' for anime (default person)")
-    p.add_argument("--size", type=int, default=512, help="square crop size (default 512)")
-    p.add_argument("--steps", type=int, default=50, help="denoising steps (default 50)")
-    p.add_argument("--seed", type=int, default=42, help="noise seed (default 42)")
-    p.add_argument("--guidance", type=float, default=1.0,
-                   help="true classifier-free guidance scale; 1 = off (PixelSmile's setting)")
+    p.add_argument("--preset", default="official", choices=("official", "facebench"),
+                   help="settings the options below override one by one (default official)")
+    p.add_argument("--size", type=int, help="square crop size (official 512)")
+    p.add_argument("--output-size", type=int, help="denoised output size (official 1024; facebench: the crop size)")
+    p.add_argument("--steps", type=int, help="denoising steps (official 50)")
+    p.add_argument("--seed", type=int, help="noise seed (official 42)")
+    p.add_argument("--generator-device", choices=("pipeline", "cpu"),
+                   help="where the seeded noise generator lives (official: the pipeline's device)")
+    p.add_argument("--guidance", type=float,
+                   help="true classifier-free guidance scale; <= 1 = off (the official script's setting)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), help="default bf16 on CUDA, fp32 on CPU")
-    p.add_argument("--batch-size", type=int, help="rows per denoising batch (default: a whole sweep)")
-    p.add_argument("--condition-area", type=int, default=384 * 384,
-                   help="pixels of the image the VL text encoder sees (pipeline default 147456 = 384^2)")
-    p.add_argument("--no-paste-back", action="store_true",
-                   help="return the edited square crop instead of pasting it back into the input")
+    p.add_argument("--batch-size", type=int, help="rows per denoising batch (official 1; facebench: a whole sweep)")
+    p.add_argument("--condition-area", type=int,
+                   help="resize the image the VL text encoder sees to about this many pixels "
+                        "(official: the crop as it is; facebench 147456 = 384^2)")
+    p.add_argument("--mm-token-types", action=argparse.BooleanOptionalAction, default=None,
+                   help="give image tokens Qwen2.5-VL's 3-D rotary positions (official: off, as the pipeline)")
+    p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=None,
+                   help="put the edited square back into the input (official: off)")
     p.add_argument("-o", "--output", required=True, help="output folder")
 
 
@@ -50,7 +64,8 @@ def register(subparsers: Any) -> None:
     grp = edit.add_mutually_exclusive_group(required=True)
     grp.add_argument("--expression", help="one of the 12 FFE-Bench expressions")
     grp.add_argument("--blend", help="several expressions, e.g. 'happy=0.5,surprised=0.5' (paper sec. 5.6)")
-    edit.add_argument("--alpha", type=float, default=1.0, help="intensity with --expression (default 1)")
+    edit.add_argument("--alpha", type=float, default=1.0,
+                      help="intensity with --expression, any real value in [-3, 3] (default 1)")
     edit.set_defaults(func=_run_edit)
     sweep = sub.add_parser("sweep", help="a slider: several alphas of one expression, denoised in one batch",
                            description=_EDITOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,10 +95,12 @@ def register(subparsers: Any) -> None:
 def _editor(args: argparse.Namespace) -> Any:
     from .editor import PixelSmileEditor
 
-    return PixelSmileEditor(args.model, args.lora, lora_scale=args.lora_scale, subject=args.subject, size=args.size,
-                            steps=args.steps, seed=args.seed, true_cfg_scale=args.guidance, device=args.device,
-                            dtype=args.dtype, batch_size=args.batch_size, paste_back=not args.no_paste_back,
-                            condition_area=args.condition_area)
+    return PixelSmileEditor(args.model, args.lora, preset=args.preset, lora_scale=args.lora_scale,
+                            subject=args.subject, size=args.size, output_size=args.output_size, steps=args.steps,
+                            seed=args.seed, true_cfg_scale=args.guidance, device=args.device, dtype=args.dtype,
+                            batch_size=args.batch_size, paste_back=args.paste_back,
+                            condition_area=args.condition_area, mm_token_types=args.mm_token_types,
+                            generator_device=args.generator_device)
 
 
 def _save(img: Any, path: Path) -> None:
@@ -114,15 +131,45 @@ def _each_image(args: argparse.Namespace, work: Any) -> int:
     return 1 if failed else 0
 
 
+def _negative_rows(expression: str, alphas: list[float]) -> list[dict[str, float]] | None:
+    """Weight rows for the editor's full-range path when some alpha is negative, else None."""
+    if not any(a < 0 for a in alphas):
+        return None
+    from ..edit.base import ALPHA_MAX
+    from ..expressions import normalize_expression
+
+    name = normalize_expression(expression)
+    for a in alphas:
+        if not abs(a) <= ALPHA_MAX:
+            raise ValueError(f"alpha {a:g} for {name!r} is out of range [-{ALPHA_MAX:g}, {ALPHA_MAX:g}]")
+    return [{name: a} for a in alphas]
+
+
+def _run_rows(args: argparse.Namespace, rows: list[dict[str, float]]) -> int:
+    def work(editor: Any, name: str) -> list[Path]:
+        paths = []
+        for image, info in editor.edit_weights(name, rows):
+            label = "+".join(f"{k}={a:g}" for k, a in info["weights"].items())
+            path = Path(args.output) / f"{Path(name).stem}_{label}.png"
+            _save(image, path)
+            paths.append(path)
+        return paths
+
+    return _each_image(args, work)
+
+
 def _run_edit(args: argparse.Namespace) -> int:
     from ..edit.base import ExpressionControl
 
     try:
-        control = (ExpressionControl.parse_blend(args.blend) if args.blend
-                   else ExpressionControl.single(args.expression, args.alpha))
+        rows = None if args.blend else _negative_rows(args.expression, [args.alpha])
+        control = None if rows else (ExpressionControl.parse_blend(args.blend) if args.blend
+                                     else ExpressionControl.single(args.expression, args.alpha))
     except ValueError as exc:
         print(f"facebench pixelsmile edit: {exc}", file=sys.stderr)
         return 2
+    if rows:
+        return _run_rows(args, rows)
 
     def work(editor: Any, name: str) -> list[Path]:
         result = editor.edit(name, control)
@@ -138,10 +185,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     try:
         alphas = [float(a) for a in args.alphas.split(",") if a.strip()]
-        sweep_controls(args.expression, alphas)
+        rows = _negative_rows(args.expression, alphas)
+        if rows is None:
+            sweep_controls(args.expression, alphas)
     except ValueError as exc:
         print(f"facebench pixelsmile sweep: {exc}", file=sys.stderr)
         return 2
+    if rows:
+        return _run_rows(args, rows)
 
     def work(editor: Any, name: str) -> list[Path]:
         paths = []

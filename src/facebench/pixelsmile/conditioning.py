@@ -102,16 +102,25 @@ def combine(aligned: AlignedPrompts, alphas: torch.Tensor | Sequence[Sequence[fl
     ``alphas`` is (R, N-1): one weight per non-neutral prompt per row. Returns ``(embeds (R, L, D),
     mask (R, L))`` in the aligned layout; the mask rule is in the module docstring.
     """
-    a = torch.as_tensor(alphas, dtype=aligned.embeds.dtype, device=aligned.embeds.device)
+    a = torch.as_tensor(alphas, dtype=torch.float64)
     if a.ndim != 2 or a.shape[1] != aligned.embeds.shape[0] - 1:
         raise ValueError(
             f"alphas must be (rows, {aligned.embeds.shape[0] - 1}) for {aligned.embeds.shape[0]} prompts, "
             f"got {tuple(a.shape)}"
         )
     e0 = aligned.embeds[0]
-    delta = aligned.embeds[1:] - e0  # (N-1, L, D)
-    embeds = e0.unsqueeze(0) + torch.einsum("rn,nld->rld", a, delta)
-    coeffs = torch.cat([1.0 - a.sum(dim=1, keepdim=True), a], dim=1)  # (R, N)
+    # Term by term with Python-float weights, in the encodings' own dtype: for one target this is
+    # the official ``e_neu + a * (e_tgt - e_neu)`` operation for operation (bit-identical results).
+    rows = []
+    for weights in a.tolist():
+        row = e0
+        for i, w in enumerate(weights):
+            if w != 0.0 or len(weights) == 1:
+                row = row + w * (aligned.embeds[i + 1] - e0)
+        rows.append(row)
+    embeds = torch.stack(rows) if rows else e0.new_zeros((0, *e0.shape))
+    a = a.to(aligned.embeds.device)
+    coeffs = torch.cat([1.0 - a.sum(dim=1, keepdim=True), a], dim=1)  # (R, N), float64
     mask = ((coeffs.abs() > ZERO).unsqueeze(-1) & aligned.mask.unsqueeze(0)).any(dim=1)
     return embeds, mask
 

@@ -7,6 +7,14 @@ sigmas ``linspace(1, 1/steps)``, Euler steps, VAE decode) for a whole batch of c
 each with its own mask. Every row starts from the noise of a fresh generator seeded with ``seed``,
 so a batch of rows returns what separate one-row calls return (to float tolerance).
 
+Every step that the stock call does is done the same way, in the same dtype: the control image
+goes through ``pipe.image_processor.preprocess`` at the output size (so a 512 crop is upsampled
+to 1024 as the official script's call does), latents are normalised ``(z - mean) / std`` and
+denormalised ``z / (1 / std) + mean``, images are post-processed by ``pipe.image_processor``, and
+the noise comes from a generator on the CPU or on the pipeline's device (the official script seeds
+``torch.Generator(device=pipe.device)``; on CUDA the two give different noise). So one row equals
+the stock call bit for bit (tests/pixelsmile/test_official.py).
+
 Optional true classifier-free guidance (``true_cfg_scale > 1`` with a negative conditioning) uses
 the pipeline's rule ``neg + s (cond - neg)`` rescaled to the conditional norm; PixelSmile runs
 without it (scale 1).
@@ -43,11 +51,13 @@ def _latent_stats(vae: Any, like: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return mean, std
 
 
-def encode_image(pipe: Any, pixels: torch.Tensor) -> torch.Tensor:
-    """Normalised VAE latents (B, z, 1, h, w) of images in [-1, 1] (B, 3, H, W); the mode, no sampling."""
+def encode_image(pipe: Any, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Normalised VAE latents (B, z, 1, h, w) of images in [-1, 1] (B, 3, H, W): the posterior's mode,
+    or a draw from it with ``generator`` (the official training precompute samples)."""
     vae = pipe.vae
     x = pixels.to(vae.device, vae.dtype).unsqueeze(2)
-    lat = vae.encode(x).latent_dist.mode()
+    dist = vae.encode(x).latent_dist
+    lat = dist.mode() if generator is None else dist.sample(generator)
     mean, std = _latent_stats(vae, lat)
     return (lat - mean) / std
 
@@ -57,7 +67,7 @@ def decode_latents(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
     vae = pipe.vae
     lat = latents.to(vae.dtype)
     mean, std = _latent_stats(vae, lat)
-    return vae.decode(lat * std + mean, return_dict=False)[0][:, :, 0]
+    return vae.decode(lat / (1.0 / std) + mean, return_dict=False)[0][:, :, 0]  # the pipeline's formula
 
 
 def to_pixels(image: np.ndarray) -> torch.Tensor:
@@ -66,27 +76,42 @@ def to_pixels(image: np.ndarray) -> torch.Tensor:
     return t.unsqueeze(0)
 
 
-def to_uint8(images: torch.Tensor) -> list[np.ndarray]:
-    """(B, 3, H, W) in [-1, 1] -> list of RGB uint8 arrays (rounded as the pipeline's postprocess)."""
-    x = ((images.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
-    return [(a * 255).round().astype(np.uint8) for a in x]
+#: Where the noise generator lives: ``"cpu"`` or ``"pipeline"`` (the pipeline's device, as the official script).
+GENERATOR_DEVICES: tuple[str, ...] = ("pipeline", "cpu")
 
 
 def row_noise(pipe: Any, seed: int, rows: int, height: int, width: int, *, device: torch.device,
-              dtype: torch.dtype) -> torch.Tensor:
-    """Packed initial noise, the same for every row: each from a CPU generator seeded with ``seed``.
+              dtype: torch.dtype, generator_device: str = "cpu") -> torch.Tensor:
+    """Packed initial noise, the same for every row: each from a fresh generator seeded with ``seed``.
 
-    This is how the pipeline draws noise (``randn_tensor`` with a CPU generator), so one row equals
-    a stock call with ``generator=torch.Generator().manual_seed(seed)``.
+    The generator is on the CPU (``generator_device="cpu"``) or on ``device`` (``"pipeline"``);
+    ``randn_tensor`` draws as the pipeline does, so one row equals a stock call with
+    ``generator=torch.Generator(that device).manual_seed(seed)``.
     """
     from diffusers.utils.torch_utils import randn_tensor
 
+    if generator_device not in GENERATOR_DEVICES:
+        raise ValueError(f"generator device {generator_device!r}: expected one of {', '.join(GENERATOR_DEVICES)}")
+    gen_dev = torch.device("cpu") if generator_device == "cpu" else torch.device(device)
     z = pipe.transformer.config.in_channels // 4
     f = pipe.vae_scale_factor
     shape = (1, z, 1, 2 * (height // (2 * f)), 2 * (width // (2 * f)))
-    noise = [randn_tensor(shape, generator=torch.Generator("cpu").manual_seed(int(seed)), device=device,
+    noise = [randn_tensor(shape, generator=torch.Generator(gen_dev).manual_seed(int(seed)), device=device,
                           dtype=dtype) for _ in range(rows)]
     return pack_latents(torch.cat(noise))
+
+
+def control_latents(pipe: Any, control_image: np.ndarray, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """Packed VAE latents of the control image resized to ``height x width`` by the pipeline's image processor."""
+    from PIL import Image
+
+    pixels = pipe.image_processor.preprocess(Image.fromarray(control_image), height, width)
+    return pack_latents(encode_image(pipe, pixels.to(dtype)).to(dtype))
+
+
+def postprocess(pipe: Any, images: torch.Tensor) -> list[np.ndarray]:
+    """Decoded images (B, 3, H, W) in [-1, 1] -> RGB uint8 arrays, by the pipeline's own post-processing."""
+    return [np.asarray(img) for img in pipe.image_processor.postprocess(images, output_type="pil")]
 
 
 def timesteps_for(pipe: Any, steps: int, image_seq_len: int, device: torch.device) -> torch.Tensor:
@@ -121,19 +146,25 @@ def velocity(transformer: Any, noisy: torch.Tensor, control: torch.Tensor, embed
 @torch.no_grad()
 def sample(pipe: Any, control_image: np.ndarray, embeds: torch.Tensor, mask: torch.Tensor, *, steps: int,
            seed: int, true_cfg_scale: float = 1.0,
-           negative: tuple[torch.Tensor, torch.Tensor] | None = None, output: str = "uint8") -> list[Any]:
+           negative: tuple[torch.Tensor, torch.Tensor] | None = None, output: str = "uint8",
+           height: int | None = None, width: int | None = None, generator_device: str = "cpu") -> list[Any]:
     """Denoise one batch: row r conditioned on ``embeds[r]`` with ``mask[r]``; returns RGB uint8 images
     (``output="float"``: the decoded (3, H, W) float tensors in [-1, 1], for tolerance checks).
 
-    ``control_image`` is the (square) RGB uint8 input at the output size, encoded once by the VAE.
+    ``control_image`` is the RGB uint8 input; it is resized to the output size ``height x width``
+    (default: its own size) by the pipeline's image processor and encoded once by the VAE.
+    ``generator_device``: ``"cpu"`` or ``"pipeline"`` (see :func:`row_noise`).
     """
     tr = pipe.transformer
     device, dtype = tr.device, tr.dtype
-    height, width = control_image.shape[:2]
+    mult = pipe.vae_scale_factor * 2
+    height = (height or control_image.shape[0]) // mult * mult
+    width = (width or control_image.shape[1]) // mult * mult
     rows = embeds.shape[0]
-    control = pack_latents(encode_image(pipe, to_pixels(control_image)).to(dtype))
+    control = control_latents(pipe, control_image, height, width, dtype)
     grid = (height // pipe.vae_scale_factor // 2, width // pipe.vae_scale_factor // 2)
-    latents = row_noise(pipe, seed, rows, height, width, device=device, dtype=dtype)
+    latents = row_noise(pipe, seed, rows, height, width, device=device, dtype=dtype,
+                        generator_device=generator_device)
     embeds, mask = embeds.to(device, dtype), mask.to(device)
     cfg = negative is not None and true_cfg_scale > 1.0
     if cfg:
@@ -154,4 +185,4 @@ def sample(pipe: Any, control_image: np.ndarray, embeds: torch.Tensor, mask: tor
     images = [decode_latents(pipe, unpack_latents(latents[r:r + 1], h, w)) for r in range(rows)]
     if output == "float":
         return [img.float().cpu() for batch in images for img in batch]
-    return [img for batch in images for img in to_uint8(batch)]
+    return [img for batch in images for img in postprocess(pipe, batch)]

@@ -33,6 +33,9 @@ _CORPUS_EXTRA = (
     "Edit the character to show a surprised expression",
     "happy sad angry fear surprised disgust confused contempt confident shy sleepy anxious",
     "user assistant system",
+    # makes "neutral", "sad", "fear", "shy" and "surprised" one token each (as in the real tokenizer)
+    # while "happy" and others stay several: tests need prompts of equal and of unequal lengths
+    "a neutral, a fear, a sad, a shy, a neutral fear expression",
 )
 
 
@@ -122,9 +125,9 @@ def build_tiny_pipeline(seed: int = 0, *, text_hidden: int = 64, transformer_lay
     return pipe
 
 
-#: Small internal sizes for the tiny pipeline: the VL encoder sees a 56x56 image (4 merged tokens),
-#: the VAE works at 64x64 (4x4 latent tokens after packing).
-TINY_OPTIONS: dict[str, Any] = {"size": 64, "condition_area": 56 * 56, "steps": 2}
+#: Small internal sizes for the tiny pipeline (``facebench`` preset): the VL encoder sees a 56x56
+#: image (4 merged tokens), the VAE works at 64x64 (4x4 latent tokens after packing).
+TINY_OPTIONS: dict[str, Any] = {"preset": "facebench", "size": 64, "condition_area": 56 * 56, "steps": 2}
 
 
 def _rope_axes(head_dim: int) -> tuple[int, int, int]:

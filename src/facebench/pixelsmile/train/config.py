@@ -5,6 +5,17 @@ dropout 0 on attention and MLP projections of both streams; AdamW (0.9, 0.999), 
 eps 1e-8; lr 1e-4, cosine schedule with 500 warm-up steps; bf16; gradient clipping 1.0; batch 4
 per GPU; InfoNCE tau 0.07 (hinge m 0.2, log-ratio eps 1e-6); lambda_sc 1.0, lambda_id 0.1.
 Relative paths are resolved against the config file's folder.
+
+``preset`` ("official", the default, or "facebench") fills the fields left unset (None) among
+:data:`PRESET_FIELDS`. "official" follows the authors' training script (Ammmob/PixelSmile
+``train.py`` / ``precompute.py``): crops around the rows' face boxes, the source given to the text
+encoder as it is, VAE latents drawn from the posterior (seeded per sample, not the mode), flow times drawn as the scheduler's discrete timesteps ``t`` (sigma = t / 1000),
+contrastive and identity positives decoded by the VAE from the targets' latents and clamped, the
+identity loss weighted 1e-5 when ``t > 600`` (the batch's first sample) else 1 - 1e-5, faces for
+the identity encoder aligned from landmarks found on each generated and positive image at every
+step, and no identity loss on anime rows. "facebench" is this package's earlier recipe (centre
+crops, 384^2 encoder input, uniform sigma, raw target pixels as positives, the row's landmarks,
+identity weight 1 - sigma).
 """
 
 from __future__ import annotations
@@ -26,6 +37,17 @@ LORA_TARGETS: tuple[str, ...] = (
 )
 
 
+#: Values the presets give to fields left unset (see the module docstring).
+TRAIN_PRESETS: dict[str, dict[str, Any]] = {
+    "official": {"crop": "box", "id_noise_weighting": "official", "timesteps": "official",
+                 "positives": "decoded", "id_landmarks": "detect", "latents": "sample"},
+    "facebench": {"crop": "centre", "condition_area": 384 * 384, "id_noise_weighting": "linear",
+                  "timesteps": "uniform", "positives": "pixels", "id_landmarks": "given", "latents": "mode"},
+}
+PRESET_FIELDS: tuple[str, ...] = ("crop", "condition_area", "id_noise_weighting", "timesteps", "positives",
+                                  "id_landmarks", "latents")
+
+
 @dataclass
 class TrainConfig:
     """Every training option; see the module docstring for the defaults' sources."""
@@ -35,16 +57,22 @@ class TrainConfig:
     output_dir: str
     cache_dir: str | None = None
     subject: str = "person"
+    preset: str = "official"
     size: int = 512
-    condition_area: int = 384 * 384
-    alpha_curve: list[list[float]] | None = None
+    condition_area: int | None = None
+    crop: str | None = None  # "box" (square around the row's face box, else centre) | "centre"
+    alpha_curve: list[list[float]] | str | None = None
     shard_size: int = 1000
     # encoders (pluggable modules given by path; see encoders.py)
     feature_encoder: str | None = None
     identity_encoder: str | None = None
     feature_size: int = 224
     identity_size: int = 112
-    id_noise_weighting: str = "linear"
+    id_noise_weighting: str | None = None  # "official" (t > 600 -> 1e-5) | "linear" (1 - sigma) | "none"
+    timesteps: str | None = None  # "official" (scheduler timesteps t, sigma = t / 1000) | "uniform"
+    positives: str | None = None  # "decoded" (VAE-decoded target latents, clamped) | "pixels"
+    id_landmarks: str | None = None  # "detect" (on each image every step) | "given" (the row's)
+    latents: str | None = None  # "sample" (a seeded draw from the VAE posterior, official) | "mode"
     # losses
     contrastive: str = "infonce"
     tau: float = 0.07
@@ -77,6 +105,11 @@ class TrainConfig:
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
+        if self.preset not in TRAIN_PRESETS:
+            raise PixelSmileError(f"config field 'preset' = {self.preset!r} must be one of {', '.join(TRAIN_PRESETS)}")
+        for key, value in TRAIN_PRESETS[self.preset].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         checks = [
             (self.size >= 32 and self.size % 32 == 0, "size", "a multiple of 32"),
             (self.batch_size >= 1, "batch_size", "at least 1"),
@@ -87,7 +120,13 @@ class TrainConfig:
             (self.shard_size >= 1, "shard_size", "at least 1"),
             (self.contrastive in ("infonce", "hinge", "ratio"), "contrastive", "infonce, hinge or ratio"),
             (self.mixed_precision in ("bf16", "fp16", "no"), "mixed_precision", "bf16, fp16 or no"),
-            (self.id_noise_weighting in ("linear", "none"), "id_noise_weighting", "linear or none"),
+            (self.id_noise_weighting in ("official", "linear", "none"), "id_noise_weighting",
+             "official, linear or none"),
+            (self.timesteps in ("official", "uniform"), "timesteps", "official or uniform"),
+            (self.positives in ("decoded", "pixels"), "positives", "decoded or pixels"),
+            (self.id_landmarks in ("detect", "given"), "id_landmarks", "detect or given"),
+            (self.crop in ("box", "centre"), "crop", "box or centre"),
+            (self.latents in ("sample", "mode"), "latents", "sample or mode"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps", "at least 1"),
         ]
         for ok, name, what in checks:
@@ -109,6 +148,11 @@ _PATH_FIELDS = ("model", "data", "output_dir", "cache_dir")
 
 def _resolve_spec(spec: str, base: Path) -> str:
     """Resolve the file part of an encoder spec (``file.py:factory`` or a model file) against ``base``."""
+    if spec.startswith(("clip:", "onnx:")):
+        kind, _, where = spec.partition(":")
+        return f"{kind}:{where if Path(where).expanduser().is_absolute() else base / where}"
+    if spec.endswith(".onnx") and not Path(spec).is_absolute():
+        return str(base / spec)
     file, sep, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
     if file.endswith((".py", ".pt", ".pt2", ".ts")) and not Path(file).is_absolute():
         file = str(base / file)

@@ -6,7 +6,9 @@ the user supplies, as one of:
 
 - ``path/to/file.py:factory`` or ``package.module:factory`` -- ``factory()`` returns a
   ``torch.nn.Module``;
-- a TorchScript file (``.pt`` / ``.ts``) or a ``torch.export`` program (``.pt2``).
+- a TorchScript file (``.pt`` / ``.ts``) or a ``torch.export`` program (``.pt2``);
+- ``clip:FOLDER`` -- a transformers CLIP vision model, pooled features (:mod:`.adapters`);
+- ``onnx:FILE.onnx`` or a ``.onnx`` path -- an ArcFace-class ONNX recogniser (:mod:`.adapters`).
 
 Contract: the module maps images ``(B, 3, S, S)`` with values in [0, 1] (RGB) to features
 ``(B, D)``; its own input normalisation (CLIP mean/std, ArcFace's [-1, 1]) is its business. The
@@ -35,6 +37,15 @@ ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.736
 def load_module(spec: str, role: str = "encoder") -> torch.nn.Module:
     """Load a frozen module from ``spec`` (see the module docstring); one-line errors name ``role``."""
     text = str(spec)
+    if text.startswith(("clip:", "onnx:")) or text.endswith(".onnx"):
+        from .adapters import ClipImageFeatures, OnnxRecogniser
+
+        kind, _, where = text.partition(":") if text.startswith(("clip:", "onnx:")) else ("onnx", "", text)
+        model = ClipImageFeatures(where) if kind == "clip" else OnnxRecogniser(where)
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return model
     file, _, attr = text.rpartition(":") if ":" in text else (text, "", "")
     try:
         if attr and file.endswith(".py"):

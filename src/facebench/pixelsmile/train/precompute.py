@@ -3,13 +3,18 @@
 One ``.safetensors`` file per sample, in shard folders of ``shard_size`` files
 (``cache/shard-0000/00000007.safetensors``), holding:
 
-- ``control``, ``latent_a``, ``latent_b``: normalised VAE latents (z, 1, h, w) of the source and the
-  two targets, each centre-cropped and resized to ``size``;
+- ``control``, ``latent_a``, ``latent_b``: normalised VAE latents (z, 1, h, w) -- the posterior's
+  mode, or (``latents="sample"``, the official recipe) a draw from it with a generator seeded from the
+  sample's key, so a rerun writes the same file -- of the source and the
+  two targets, each cropped to a square (``crop="box"``: around the row's face box of that image,
+  :func:`facebench.pixelsmile.editor.square_box`, else the centre square) and resized to ``size``;
 - ``embeds_a``, ``embeds_b``: the conditioning ``e(alpha) = e_neu + alpha (e_tgt - e_neu)`` of each
   target at its own score, encoded with the *source* image, aligned and compacted
   (:mod:`facebench.pixelsmile.conditioning`);
 - ``image_a``, ``image_b``: the target images (3, size, size) uint8 (positives of the losses);
-- ``theta_a``, ``theta_b``: face-alignment matrices for the identity encoder.
+- ``theta_a``, ``theta_b``: face-alignment matrices for the identity encoder from the row's
+  landmarks or box (the fallback when no face is found on an image during training);
+- ``human``: 1 for a photo row (subject "person"), 0 for anime (no identity loss).
 
 Files are written to a temporary name and renamed (atomic); a file whose stored key (hash of the
 row, the settings and the model) matches is skipped, so an interrupted run resumes. With several
@@ -38,7 +43,7 @@ from .data import Triplet
 from .encoders import alignment_theta
 
 #: Bump when the file layout changes (part of every sample's key).
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 @dataclass
@@ -75,10 +80,10 @@ def stored_key(path: Path) -> str | None:
         return None
 
 
-def _crop(img: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int, float]]:
+def _crop(img: np.ndarray, size: int, box: np.ndarray | None = None) -> tuple[np.ndarray, tuple[int, int, float]]:
     from ..editor import _resize, square_box
 
-    x0, y0, side = square_box(img.shape)
+    x0, y0, side = square_box(img.shape, box)
     return _resize(img[y0:y0 + side, x0:x0 + side], size), (x0, y0, size / side)
 
 
@@ -93,26 +98,33 @@ def _to_crop(points: np.ndarray | None, frame: tuple[int, int, float]) -> np.nda
 
 @torch.no_grad()
 def precompute_sample(pipe: Any, encoder: PromptEncoder, triplet: Triplet, size: int,
-                      identity_size: int = 112) -> dict[str, torch.Tensor]:
-    """The tensors of one sample (see the module docstring)."""
-    source, _ = _crop(load_image(triplet.source), size)
-    out: dict[str, torch.Tensor] = {"control": encode_image(pipe, to_pixels(source))[0].float().cpu()}
+                      identity_size: int = 112, crop: str = "box",
+                      latent_seed: int | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of one sample (see the module docstring); ``latent_seed`` None = posterior modes."""
+    by_box = crop == "box"
+    gen = None
+    if latent_seed is not None:
+        gen = torch.Generator(pipe.vae.device).manual_seed(int(latent_seed))
+    source, _ = _crop(load_image(triplet.source), size, triplet.source_box if by_box else None)
+    out: dict[str, torch.Tensor] = {"control": encode_image(pipe, to_pixels(source), gen)[0].float().cpu()}
     neutral = encoder.encode(source, neutral_prompt(triplet.subject))
     for name, tgt in (("a", triplet.a), ("b", triplet.b)):
-        img, frame = _crop(load_image(tgt.image), size)
+        img, frame = _crop(load_image(tgt.image), size, tgt.box if by_box else None)
         enc = encoder.encode(source, expression_prompt(tgt.expression, triplet.subject))
         e, m = compact(*combine(align([neutral, enc]), [[tgt.alpha]]))
         out[f"embeds_{name}"] = e[0][m[0]].to(pipe.text_encoder.dtype).cpu().contiguous()
-        out[f"latent_{name}"] = encode_image(pipe, to_pixels(img))[0].float().cpu()
+        out[f"latent_{name}"] = encode_image(pipe, to_pixels(img), gen)[0].float().cpu()
         out[f"image_{name}"] = torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
         out[f"theta_{name}"] = alignment_theta(_to_crop(tgt.landmarks, frame), _to_crop(tgt.box, frame), size,
                                                identity_size)
+    out["human"] = torch.tensor(1 if triplet.subject == "person" else 0, dtype=torch.uint8)
     return out
 
 
 def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, size: int, settings: dict[str, Any],
-               condition_area: int = 384 * 384, shard_size: int = 1000, rank: int = 0, world: int = 1,
-               identity_size: int = 112, progress: bool = True) -> PrecomputeReport:
+               condition_area: int | None = None, shard_size: int = 1000, rank: int = 0, world: int = 1,
+               identity_size: int = 112, progress: bool = True, crop: str = "box",
+               latents: str = "mode") -> PrecomputeReport:
     """Write the missing or stale sample files of this process's share; see the module docstring."""
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
@@ -124,12 +136,13 @@ def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, siz
         t = triplets[i]
         path = sample_path(cache, i, shard_size)
         key = sample_key(t, {**settings, "size": size, "condition_area": condition_area,
-                             "identity_size": identity_size})
+                             "identity_size": identity_size, "crop": crop, "latents": latents})
         if path.exists() and stored_key(path) == key:
             report.skipped += 1
             continue
         try:
-            tensors = precompute_sample(pipe, encoder, t, size, identity_size)
+            seed = int(key[:15], 16) if latents == "sample" else None
+            tensors = precompute_sample(pipe, encoder, t, size, identity_size, crop, seed)
         except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the others
             report.failed.append(f"line {t.line} ({t.id}): {type(exc).__name__}: {exc}")
             continue

@@ -2,16 +2,22 @@
 
 One step, per sample of a confusing pair (a, b) with the same source image:
 
-1. shared noise ``eps`` and flow time ``sigma ~ U(0, 1)`` for both branches;
+1. shared noise ``eps`` and flow time ``sigma`` for both branches (``timesteps="official"``: one of
+   the scheduler's 1000 training timesteps ``t`` drawn uniformly, ``sigma = t / 1000``; "uniform":
+   ``sigma ~ U(0, 1)``);
    ``x_t^i = (1 - sigma) x^i + sigma eps`` for the target latents ``x^a``, ``x^b``;
 2. the transformer sees ``[x_t^i tokens | control-image tokens]`` with the conditioning
    ``e(alpha_i)`` of target i (both branches run in one batch); ``v^i`` is its velocity;
 3. ``L_FM^i = || v^i - (eps - x^i) ||^2``;
 4. the predicted clean latents ``x0^i = x_t^i - sigma v^i`` are decoded by the frozen VAE inside the
-   graph; the frozen feature encoder gives ``G_i`` and ``P_i`` (ground truth) for the symmetric
-   contrastive loss, the frozen identity encoder gives embeddings for ``L_ID`` (weighted by
-   ``1 - sigma`` so that nearly pure-noise predictions count little, when ``id_noise_weighting`` is
-   "linear");
+   graph and clamped to [-1, 1]; the positives ``P_i`` are the targets' latents decoded the same way
+   (``positives="decoded"``, the official recipe) or the target pixels ("pixels"). The frozen
+   feature encoder gives ``G_i`` and ``P_i`` for the symmetric contrastive loss; the frozen identity
+   encoder sees faces aligned from 5 landmarks found on each generated and each positive image at
+   this step (``id_landmarks="detect"``; the row's landmarks/box when none is found, or always with
+   "given"). ``L_ID`` is averaged over photo rows only (anime rows have none) and weighted by
+   ``1e-5`` if ``t > 600`` for the batch's first sample, else ``1 - 1e-5`` (``id_noise_weighting=
+   "official"``), or per sample by ``1 - sigma`` ("linear");
 5. ``L = (L_FM^a + L_FM^b) / 2 + lambda_sc L_SC + lambda_id L_ID``; AdamW on the LoRA parameters,
    gradient clipping, cosine schedule with warm-up.
 
@@ -41,7 +47,7 @@ from ..sampler import decode_latents, pack_latents, unpack_latents, velocity
 from . import losses as L
 from .config import TrainConfig
 from .data import Triplet, load_triplets
-from .encoders import FeatureEncoder, IdentityEncoder, load_module
+from .encoders import FeatureEncoder, IdentityEncoder, alignment_theta, load_module
 from .precompute import load_sample, precompute, sample_path
 
 CHECKPOINTS = "checkpoints"
@@ -52,6 +58,14 @@ def _generator(*parts: int) -> torch.Generator:
     for p in parts:
         seed = (seed * 1_000_003 + int(p)) % (2**63 - 1)
     return torch.Generator("cpu").manual_seed(seed)
+
+
+def detect_landmarks(image: Any) -> Any:
+    """5 landmarks (ArcFace order, pixels) of the largest face in an RGB uint8 image, or None."""
+    from ...face.detect import detect_faces
+
+    dets = detect_faces(image)
+    return None if not dets else dets[0].keypoints
 
 
 class PixelSmileTrainer:
@@ -87,7 +101,13 @@ class PixelSmileTrainer:
         self.identity = (IdentityEncoder(load_module(config.identity_encoder, "identity encoder"), config.identity_size)
                          .to(self.device) if config.identity_encoder and config.lambda_id > 0 else None)
 
+        self.landmarker = detect_landmarks
         self.samples = self._prepare_data(triplets)
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        train_sched = FlowMatchEulerDiscreteScheduler.from_config(pipeline.scheduler.config)
+        self.train_timesteps = train_sched.timesteps.float().cpu()  # t in (0, 1000], as the scheduler lists them
+        self.train_sigmas = train_sched.sigmas[: len(self.train_timesteps)].float().cpu()
         pipeline.text_encoder.to("cpu")  # only needed for precompute
 
         tr = pipeline.transformer
@@ -117,7 +137,8 @@ class PixelSmileTrainer:
         settings = {"model": str(cfg.model), "subject": cfg.subject, "alpha_curve": cfg.alpha_curve,
                     "text_dtype": str(self.pipe.text_encoder.dtype)}
         report = precompute(self.pipe, triplets, cfg.cache_path, size=cfg.size, settings=settings,
-                            condition_area=cfg.condition_area, shard_size=cfg.shard_size,
+                            condition_area=cfg.condition_area, shard_size=cfg.shard_size, crop=cfg.crop,
+                            latents=cfg.latents,
                             rank=self.acc.process_index, world=self.acc.num_processes,
                             identity_size=cfg.identity_size, progress=self.progress and self.acc.is_main_process)
         self.precompute_report = report
@@ -146,7 +167,7 @@ class PixelSmileTrainer:
         items = [load_sample(self.samples[i]) for i in indices]
         dev = self.device
         batch = {k: torch.stack([it[k] for it in items]).to(dev)
-                 for k in ("control", "latent_a", "latent_b", "image_a", "image_b", "theta_a", "theta_b")}
+                 for k in ("control", "latent_a", "latent_b", "image_a", "image_b", "theta_a", "theta_b", "human")}
         rows = [(it[f"embeds_{br}"].unsqueeze(0), torch.ones(1, len(it[f"embeds_{br}"]), dtype=torch.bool))
                 for br in ("a", "b") for it in items]
         embeds, mask = pad_rows(rows)  # a-branch rows first, then b-branch rows
@@ -154,15 +175,44 @@ class PixelSmileTrainer:
         return batch
 
     # -- loss -----------------------------------------------------------------------------------
+    def flow_times(self, b: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(t, sigma)`` for ``b`` samples: the scheduler's timesteps (official) or ``sigma ~ U(0, 1)``."""
+        u = torch.rand(b, generator=generator)
+        if self.cfg.timesteps == "official":
+            idx = (u * len(self.train_timesteps)).long().clamp_max(len(self.train_timesteps) - 1)
+            return self.train_timesteps[idx].to(self.device), self.train_sigmas[idx].to(self.device)
+        return (u * 1000).to(self.device), u.to(self.device)
+
+    def face_thetas(self, images: torch.Tensor, fallback: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Alignment matrices for ``images`` (B, 3, S, S) in [0, 1] from landmarks found on each image
+        (:attr:`landmarker`); ``fallback[i]`` where no face is found. Returns ``(thetas, faces found)``."""
+        if self.cfg.id_landmarks != "detect":
+            return fallback, 0
+        arr = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        thetas, found = [], 0
+        for i, img in enumerate(arr):
+            lm = self.landmarker(img)
+            if lm is None:
+                thetas.append(fallback[i].cpu())
+            else:
+                found += 1
+                thetas.append(alignment_theta(lm, None, img.shape[0], self.cfg.identity_size))
+        return torch.stack(thetas).to(fallback.device), found
+
     def compute_losses(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """All loss terms of one micro-batch with noise and flow times drawn from ``generator``."""
+        """All loss terms of one micro-batch with noise and flow times drawn from ``generator``.
+
+        Besides the terms (``fm_a``, ``fm_b``, ``sc``, ``id``, ``total``) the result holds the parts
+        of the identity term: ``id_raw`` (before the time weight), ``id_weight``, ``id_rows`` (photo
+        rows), ``id_faces`` (images whose landmarks were found this step) and ``t`` (timesteps).
+        """
         cfg = self.cfg
         dtype = self.pipe.transformer.dtype
         x_a, x_b = pack_latents(batch["latent_a"]), pack_latents(batch["latent_b"])
         control = pack_latents(batch["control"])
         b = len(x_a)
+        t, sigma = self.flow_times(b, generator)  # drawn first: flow_times(b, same generator) predicts them
         noise = torch.randn(x_a.shape, generator=generator).to(self.device)
-        sigma = torch.rand(b, generator=generator).to(self.device)
         s = sigma.view(b, 1, 1)
         xt = torch.cat([(1 - s) * x_a + s * noise, (1 - s) * x_b + s * noise])
         h, w = batch["latent_a"].shape[-2:]
@@ -170,24 +220,44 @@ class PixelSmileTrainer:
                      batch["mask"], sigma.repeat(2), (h // 2, w // 2)).float()
         out = {"fm_a": L.flow_matching(v[:b], noise - x_a), "fm_b": L.flow_matching(v[b:], noise - x_b)}
         zero = v.new_zeros(())
-        out["sc"], out["id"] = zero, zero
+        out.update(sc=zero, id=zero, id_raw=zero, id_weight=zero, t=t.float(),
+                   id_rows=zero + float(batch["human"].sum()), id_faces=zero)
         if self.features is not None or self.identity is not None:
             x0 = xt - sigma.repeat(2).view(-1, 1, 1) * v
-            gen = (decode_latents(self.pipe, unpack_latents(x0, h, w)).float() + 1) / 2
-            gt = torch.cat([batch["image_a"], batch["image_b"]]).float() / 255
+            gen = (decode_latents(self.pipe, unpack_latents(x0, h, w)).float().clamp(-1, 1) + 1) / 2
+            if cfg.positives == "decoded":
+                with torch.no_grad():
+                    lat = torch.cat([batch["latent_a"], batch["latent_b"]])
+                    gt = (decode_latents(self.pipe, lat).float().clamp(-1, 1) + 1) / 2
+            else:
+                gt = torch.cat([batch["image_a"], batch["image_b"]]).float() / 255
+            out["positives"] = gt.detach()
             if self.features is not None:
                 g = self.features(gen)
                 with torch.no_grad():
                     p = self.features(gt)
                 out["sc"] = L.symmetric_contrastive(g[:b], g[b:], p[:b], p[b:], cfg.contrastive, tau=cfg.tau,
                                                     margin=cfg.margin, eps=cfg.eps)
-            if self.identity is not None:
-                thetas = torch.cat([batch["theta_a"], batch["theta_b"]])
-                g = self.identity(gen, thetas)
+            human = batch["human"].bool()
+            if self.identity is not None and bool(human.any()):
+                fallback = torch.cat([batch["theta_a"], batch["theta_b"]])
+                th_g, found_g = self.face_thetas(gen, fallback)
+                th_p, found_p = self.face_thetas(gt, fallback)
+                out["id_faces"] = zero + float(found_g + found_p)
+                keep = torch.cat([human, human])
+                g = self.identity(gen[keep], th_g[keep])
                 with torch.no_grad():
-                    p = self.identity(gt, thetas)
-                weight = (1 - sigma) if cfg.id_noise_weighting == "linear" else None
-                out["id"] = L.identity_loss(g[:b], p[:b], g[b:], p[b:], weight)
+                    p = self.identity(gt[keep], th_p[keep])
+                n = int(human.sum())
+                if cfg.id_noise_weighting == "linear":
+                    out["id_raw"] = L.identity_loss(g[:n], p[:n], g[n:], p[n:])
+                    out["id"] = L.identity_loss(g[:n], p[:n], g[n:], p[n:], (1 - sigma)[human])
+                    out["id_weight"] = (1 - sigma)[human].mean()
+                else:
+                    out["id_raw"] = L.identity_loss(g[:n], p[:n], g[n:], p[n:])
+                    weight = (1e-5 if float(t[0]) > 600 else 1.0 - 1e-5) if cfg.id_noise_weighting == "official" else 1.0
+                    out["id_weight"] = zero + weight
+                    out["id"] = weight * out["id_raw"]
         out["total"] = L.total_loss(out["fm_a"], out["fm_b"], out["sc"], out["id"] if self.identity else None,
                                     lambda_sc=cfg.lambda_sc if self.features is not None else 0.0,
                                     lambda_id=cfg.lambda_id)
@@ -204,7 +274,8 @@ class PixelSmileTrainer:
             with self.acc.autocast():
                 out = self.compute_losses(batch, torch.Generator("cpu").manual_seed(seed + d))
             for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(v) / draws
+                if v.ndim == 0:
+                    sums[k] = sums.get(k, 0.0) + float(v) / draws
         return sums
 
     # -- training ---------------------------------------------------------------------------------
@@ -222,7 +293,8 @@ class PixelSmileTrainer:
                 out = self.compute_losses(self.load_batch(self.batch_indices(micro)), gen)
                 self.acc.backward(out["total"] / cfg.grad_accum)
             for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach()) / cfg.grad_accum
+                if v.ndim == 0:
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) / cfg.grad_accum
         self.acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self.optimizer.step()
         self.lr_scheduler.step()
