@@ -111,3 +111,24 @@ def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):
     assert np.array_equal(s.edit_image("new"), edit)  # its base (the source) was kept
     s.delete("edit", "new")
     assert s.prune()["images_deleted"] == 2 and s._con().execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+
+
+def test_residual_codec_is_exact_for_unchanged_partial_and_full_changes():
+    import numpy as np
+
+    from facebench.bench import imagecodec
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    part = base.copy()
+    part[5:9, 40:53] = rng.integers(0, 256, (4, 13, 3), dtype=np.uint8)  # touches the right edge
+    full = rng.integers(0, 256, base.shape, dtype=np.uint8)
+    for img in (base, part, full):
+        data = imagecodec.encode(img, base)
+        assert np.array_equal(imagecodec.decode(data, base), img)
+    assert len(imagecodec.encode(base, base)) == 12  # nothing changed: the header alone
+    assert np.array_equal(imagecodec.decode(imagecodec.encode(full)), full)
+    with pytest.raises(ValueError, match="does not match"):
+        imagecodec.encode(full, base[:10])
+    with pytest.raises(ValueError, match="not a residual"):
+        imagecodec.decode(imagecodec.encode(part, base), base[:, :20])
