@@ -114,11 +114,11 @@ def bench_overhead(repeat: int) -> pd.DataFrame:
         an.clear_cache()
         an.analyze(img)
 
-    fixed = ex._one_torch_thread
+    fixed = ex.one_torch_thread
     rows = []
     for label, ctx in (("before (fer on torch's thread pool)", contextlib.nullcontext),
                        ("after (fer on one torch thread)", fixed)):
-        ex._one_torch_thread = ctx
+        ex.one_torch_thread = ctx
         try:
             row = {name: _median_ms(fn, repeat) for name, fn in own.items()}
             row["sum of models"] = sum(row.values())
@@ -128,7 +128,7 @@ def bench_overhead(repeat: int) -> pd.DataFrame:
             row["cached analysis"] = _median_ms(lambda: an.analyze(img), max(repeat, 20))
             rows.append({"run": label, **row})
         finally:
-            ex._one_torch_thread = fixed
+            ex.one_torch_thread = fixed
     return pd.DataFrame(rows).set_index("run").T.rename_axis("ms (ratio: x)")
 
 

