@@ -57,3 +57,78 @@ def test_bad_paths(tmp_path):
     (tmp_path / "junk.sqlite").write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(ValueError, match="not a facebench cache"):
         Store(tmp_path / "junk.sqlite")
+
+
+def _edit_pair():
+    """A real photo and an offline edit of it (the editor leaves the pixels off the face alone)."""
+    from facebench.edit.base import ExpressionControl
+    from facebench.edit.offline import OfflineEditor
+    from facebench.imageio import load_image
+    from facebench.samples import astronaut_path
+
+    src = load_image(astronaut_path())
+    return src, OfflineEditor().edit(src, ExpressionControl.single("happy", 0.75)).image
+
+
+def test_edits_are_stored_once_per_pixels_as_lossless_residuals(tmp_path):
+    import numpy as np
+
+    from facebench.bench import imagecodec
+    from facebench.bench.work import encode_png
+    from facebench.imageio import image_hash
+
+    src, edit = _edit_pair()
+    s = Store(tmp_path / "c.sqlite")
+    h, hs = image_hash(edit), image_hash(src)
+    data = imagecodec.encode(edit, src)
+    for key in ("k1", "k2"):  # two records with the same pixels share one stored image
+        s.put_edit(key, {"hash": h}, data, hs, lambda: src)
+    with pytest.raises(ValueError, match="base image"):
+        s.put_edit("k3", {"hash": "other"}, data, "unknown-base")
+    assert s._con().execute("SELECT COUNT(*) FROM images").fetchone()[0] == 2  # the edit + its source
+    back = Store(tmp_path / "c.sqlite").edit_image("k2")
+    assert back.dtype == np.uint8 and np.array_equal(back, edit) and np.array_equal(s.image(hs), src)
+    assert len(data) * 8 < len(encode_png(edit))  # measured ~15 KB vs ~450 KB
+    with pytest.raises(KeyError):
+        s.edit_image("nope")
+
+
+def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):
+    import numpy as np
+
+    from facebench.bench import imagecodec
+    from facebench.bench.work import encode_png
+    from facebench.imageio import image_hash
+
+    src, edit = _edit_pair()
+    s = Store(tmp_path / "c.sqlite")
+    s.put("edit", "old", {"hash": image_hash(edit)}, encode_png(edit))
+    assert np.array_equal(s.edit_image("old"), edit)
+    s.put_edit("new", {"hash": image_hash(edit)}, imagecodec.encode(edit, src), image_hash(src), lambda: src)
+    s.put_image("orphan", imagecodec.encode(src[:8, :8]))
+    out = s.prune()
+    assert out["images_deleted"] == 1 and out["bytes_after"] <= out["bytes_before"]
+    assert np.array_equal(s.edit_image("new"), edit)  # its base (the source) was kept
+    s.delete("edit", "new")
+    assert s.prune()["images_deleted"] == 2 and s._con().execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+
+
+def test_residual_codec_is_exact_for_unchanged_partial_and_full_changes():
+    import numpy as np
+
+    from facebench.bench import imagecodec
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    part = base.copy()
+    part[5:9, 40:53] = rng.integers(0, 256, (4, 13, 3), dtype=np.uint8)  # touches the right edge
+    full = rng.integers(0, 256, base.shape, dtype=np.uint8)
+    for img in (base, part, full):
+        data = imagecodec.encode(img, base)
+        assert np.array_equal(imagecodec.decode(data, base), img)
+    assert len(imagecodec.encode(base, base)) == 12  # nothing changed: the header alone
+    assert np.array_equal(imagecodec.decode(imagecodec.encode(full)), full)
+    with pytest.raises(ValueError, match="does not match"):
+        imagecodec.encode(full, base[:10])
+    with pytest.raises(ValueError, match="not a residual"):
+        imagecodec.decode(imagecodec.encode(part, base), base[:, :20])

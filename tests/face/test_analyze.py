@@ -173,3 +173,23 @@ def test_identity_part(sample_files):
     assert {f.identity_recogniser for f in faces} == {"dlib"}
     same = analyze(sample_files["feat_group"], parts=("identity",))[0].identity
     assert float(similarity(same, emb[0])) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_detections_outlive_the_memory_cache_of_full_results(sample_images):
+    from facebench.face import FaceAnalyzer
+
+    an = FaceAnalyzer(cache_dir=False, memory_cache=1, detection_cache=16)
+    images = list(sample_images.values())
+    first = [an.analyze(img, parts=("detection",)) for img in images]
+    an.analyze(images[0], parts=("mesh",))  # a full result: kept in the (one-item) memory cache
+    again = [an.analyze(img, parts=("detection",)) for img in images]
+    assert an.stats["detection"] == len(images) and an.stats["mesh"] == 1
+    assert [[f.detection.box.tolist() for f in fs] for fs in again] == [[f.detection.box.tolist() for f in fs]
+                                                                         for fs in first]
+    small = FaceAnalyzer(cache_dir=False, memory_cache=1, detection_cache=1)
+    for img in images[:2] * 2:
+        small.analyze(img, parts=("detection",))
+    assert small.stats["detection"] == 4  # both caches full: detected again
+    an.clear_cache()
+    an.analyze(images[1], parts=("detection",))
+    assert an.stats["detection"] == len(images) + 1

@@ -122,3 +122,24 @@ def test_bad_input_gives_clear_errors(sample_images):
         ex.classify(img, np.array([1.0, 2.0, 3.0]))
     with pytest.raises(UnknownNameError, match="did you mean fer"):
         ex.classify(img, np.array([[150, 60, 280, 190]]), models=("ferr",))
+
+
+def test_fer_runs_on_one_torch_thread_and_restores_the_count(sample_images, boxes):
+    import torch
+
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    fer = ex.get_model("fer")
+    hook = fer.module.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    try:
+        torch.set_num_threads(2)
+        gray, b = ex.to_gray(sample_images["astronaut"]), boxes["astronaut"]
+        scoped = fer.predict(gray, b)
+        assert seen == [1] and torch.get_num_threads() == 2
+        with torch.inference_mode():  # the same network on torch's 2 threads gives the same answer
+            x = torch.from_numpy(fer.preprocess([ex.square_crop(gray, b[0], fer.crop)]))
+            pooled = torch.softmax(fer.module(x), dim=1).numpy()[:, fer.order]
+        np.testing.assert_allclose(scoped, pooled, atol=1e-5)
+    finally:
+        hook.remove()
+        torch.set_num_threads(before)

@@ -110,6 +110,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     va.add_argument("manifest", type=Path)
     va.add_argument("--track", choices=("general", "linear", "fed"), default=None)
     va.set_defaults(func=cmd_validate)
+    ca = sub.add_parser("cache", help="maintain a run's cache file")
+    casub = ca.add_subparsers(dest="cache_command")
+    pr = casub.add_parser("prune", help="delete stored images no record uses and compact the file",
+                          description="Edited images are stored once per pixel content; this drops those no "
+                                      "edit record uses any more (e.g. after records were deleted) and compacts.")
+    pr.add_argument("cache", type=Path, help="the SQLite cache file (e.g. <out>/cache.sqlite)")
+    pr.set_defaults(func=cmd_cache_prune)
+    ca.set_defaults(func=lambda a: (ca.print_help(), 2)[1])
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 
@@ -223,6 +231,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     data = compute_report(res, fails, config=config, stats=stats, cls_mode=args.cls_mode)
     paths = write_report(args.out, data, store=store)
     _print_board(data, paths)
+    return 0
+
+
+def cmd_cache_prune(args: argparse.Namespace) -> int:
+    """``facebench bench cache prune``."""
+    from .store import Store
+
+    if not args.cache.is_file():
+        print(f"facebench bench cache prune: {args.cache}: no such cache file", file=sys.stderr)
+        return 2
+    try:
+        out = Store(args.cache).prune()
+    except ValueError as exc:
+        print(f"facebench bench cache prune: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.cache}: {out['images_deleted']} unused image(s) deleted; "
+          f"{out['bytes_before'] / 1e6:.1f} MB -> {out['bytes_after'] / 1e6:.1f} MB")
     return 0
 
 

@@ -146,9 +146,8 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
                 src = load_image(series["image"].iloc[0])
                 edits = []
                 for _, r in series.iterrows():
-                    rec = store.get("edit", r["edit_key"])
-                    if rec is not None and rec.blob:
-                        edits.append((float(r["alpha"]), load_image(rec.blob)))
+                    if store.get("edit", r["edit_key"]) is not None:
+                        edits.append((float(r["alpha"]), store.edit_image(r["edit_key"])))
             except Exception:  # noqa: BLE001 - a moved source image: skip its strip
                 continue
             if edits:

