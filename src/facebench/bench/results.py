@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..expressions import EXPRESSIONS
+from .work import accepts_source
 
 #: Score labels stored per image: neutral + the 12 expressions.
 SCORE_LABELS: tuple[str, ...] = ("neutral",) + EXPRESSIONS
@@ -45,11 +46,13 @@ def build_results(*, plans: list, track: str, judges: Sequence[Any], jfps: dict,
     """Assemble the results table from the cache records of a run (see the module docstring)."""
     rows: list[dict[str, Any]] = []
     rec_labels = [r.label for r in recognisers]
+    with_source = {j: accepts_source(j.build()) for j in judges}  # images judged against the task's source
 
-    def scores_of(jfp: str, h: str | None, box: Any) -> tuple[dict[str, float] | None, str | None]:
+    def scores_of(jfp: str, h: str | None, box: Any,
+                  source: str | None = None) -> tuple[dict[str, float] | None, str | None]:
         if h is None:
             return None, None
-        k = judge_keys.get((jfp, h, _box_key(box)))
+        k = judge_keys.get((jfp, h, _box_key(box), source))
         if k is None:
             return None, "not judged"
         if k in judgements:
@@ -77,9 +80,10 @@ def build_results(*, plans: list, track: str, judges: Sequence[Any], jfps: dict,
                 "expression": t.expression, "alpha": float(p.alpha), "prompt": t.prompt,
                 "source_hash": s.hash or "", "edited_hash": eh or "", "edit_key": p.key, "status": "ok", "stage": "", "reason": "",
             }
-            edit_scores, ereason = scores_of(jfp, eh, t.face_box)
-            src_scores, _ = scores_of(jfp, s.hash, t.face_box)
-            gt_scores, greason = scores_of(jfp, s.gt_hash, t.face_box)
+            against = s.hash if with_source[j] else None
+            edit_scores, ereason = scores_of(jfp, eh, t.face_box, against)
+            src_scores, _ = scores_of(jfp, s.hash, t.face_box, against)
+            gt_scores, greason = scores_of(jfp, s.gt_hash, t.face_box, against)
             if s.error is not None:
                 row.update(status="failed", stage=s.stage, reason=s.error)
             elif eh is None:

@@ -38,7 +38,7 @@ from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
 from .store import Store
-from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
+from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, accepts_source, do_edit, do_identity, do_judge
 
 #: Default alpha grid of the linear track (uniform in [0, alpha_max], PixelSmile sec. 3.2).
 DEFAULT_ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -257,26 +257,33 @@ def run_benchmark(
 
         # 3. judgements -----------------------------------------------------------------------------
         judge_fail: dict[str, str] = {}
-        judge_keys: dict[tuple[str, str, Any], str] = {}  # (judge fingerprint, image hash, box) -> key
+        # (judge fingerprint, image hash, box, source hash) -> key; the source hash only for judges
+        # that accept source=: they measure every image of a task (edits, ground truth and the
+        # source itself) against the task's source image
+        judge_keys: dict[tuple[str, str, Any, str | None], str] = {}
         jtodo: dict[str, JudgeUnit] = {}
         jplanned: set[str] = set()
         jfps = {j: j.fingerprint() for j in judges}
         for j in judges:
-            jobs: list[tuple[str, Any, ImageRef]] = []
+            with_source = accepts_source(j.build())
+            jobs: list[tuple[str, Any, ImageRef, str | None, ImageRef | None]] = []
             for s in sources.values():
                 if s.error is None:
-                    jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image))))
+                    src = (s.hash, ImageRef(path=str(s.task.image))) if with_source else (None, None)
+                    jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image)), *src))
                     if s.gt_hash:
-                        jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth))))
+                        jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth)), *src))
             for p in plans:
                 if p.key in edit_hash:
-                    jobs.append((edit_hash[p.key], p.task.face_box, _ref(st, executor, p.key, ImageRef(path=str(p.task.image)), p.src.hash)))
-            for h, box, ref in jobs:
-                k = key_of("judgement", jfps[j], h, box)
-                judge_keys[(jfps[j], h, _box_key(box))] = k
+                    src = (p.src.hash, ImageRef(path=str(p.task.image))) if with_source else (None, None)
+                    jobs.append((edit_hash[p.key], p.task.face_box,
+                                 _ref(st, executor, p.key, ImageRef(path=str(p.task.image)), p.src.hash), *src))
+            for h, box, ref, sh, sref in jobs:
+                k = key_of("judgement", jfps[j], h, box) if sh is None else key_of("judgement", jfps[j], h, box, sh)
+                judge_keys[(jfps[j], h, _box_key(box), sh)] = k
                 jplanned.add(k)
                 if k not in jtodo:
-                    jtodo[k] = JudgeUnit(j, ref, box)
+                    jtodo[k] = JudgeUnit(j, ref, box, sref)
         have = st.has_many("judgement", jplanned)
         jtodo = {k: u for k, u in jtodo.items() if k not in have}
         stats["judgements"] = _stage(ex, jtodo, do_judge, "judgements", progress, judge_fail, planned=len(jplanned),

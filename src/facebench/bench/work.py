@@ -193,11 +193,24 @@ def do_edit(u: EditUnit) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class JudgeUnit:
-    """Score ``image`` (the face in ``box`` when given) with ``judge``."""
+    """Score ``image`` (the face in ``box`` when given) with ``judge``; ``source``: the unedited
+    image the judge measures the edit against (only for judges that :func:`accepts_source`)."""
 
     judge: Component
     image: ImageRef
     box: tuple[float, float, float, float] | None = None
+    source: ImageRef | None = None
+
+
+def accepts_source(judge: Any) -> bool:
+    """Whether ``judge.judge`` takes ``source=`` (the edit's unedited image, e.g. judge v2, which
+    then grades intensity relative to the source face)."""
+    import inspect
+
+    try:
+        return "source" in inspect.signature(judge.judge).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def do_judge(u: JudgeUnit) -> dict[str, Any]:
@@ -207,8 +220,14 @@ def do_judge(u: JudgeUnit) -> dict[str, Any]:
         image = u.image.load()
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "reason": f"image: {exc}"}
+    kw: dict[str, Any] = {}
+    if u.source is not None:
+        try:
+            kw["source"] = u.source.load()
+        except Exception as exc:  # noqa: BLE001
+            return {"ok": False, "reason": f"source image: {exc}"}
     t0 = time.perf_counter()
-    j = judge.judge(image, box=u.box)
+    j = judge.judge(image, box=u.box, **kw)
     seconds = time.perf_counter() - t0
     bad = {k: v for k, v in j.scores.items() if not (isinstance(v, (int, float)) and 0.0 <= float(v) <= 1.0)}
     if bad:
