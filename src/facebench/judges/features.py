@@ -74,8 +74,10 @@ class _Fer:
         import torch
         import torch.nn.functional as F
 
+        from ..face.expression import one_torch_thread
+
         net = self.model.module
-        with torch.inference_mode():
+        with one_torch_thread(), torch.inference_mode():
             x = torch.from_numpy(self.model.preprocess(crops))
             x = F.relu(net.bn1(net.conv1(x)))
             x = F.relu(net.bn2(net.conv2(x)))
