@@ -58,11 +58,12 @@ class FlakyJudge:
     def judge_id(self) -> str:
         return "data-test-flaky:" + self.inner.judge_id()
 
-    def judge(self, image, *, box=None):
+    def judge(self, image, *, box=None, source=None):
+        """The offline judge's answer (measured against ``source`` like the offline judge), or a failure."""
         FlakyJudge.calls += 1
         if FlakyJudge.fail_after is not None and FlakyJudge.calls > FlakyJudge.fail_after:
             raise JudgeError("endpoint answered HTTP 503 Service Unavailable")
-        return self.inner.judge(image, box=box)
+        return self.inner.judge(image, box=box, source=source)
 
 
 if "data-test-killable" not in EDITORS:
