@@ -1,0 +1,47 @@
+"""Does the offline editor move faces the way PixelSmile does? For each of the 12 expressions of
+PixelSmile's gallery, the aligned 478-point mesh distance (inter-ocular units, see
+:mod:`facebench.edit.motion`) from the offline edit of ``slider/<e>/00.avif`` at alpha 1 to
+PixelSmile's full-strength frame ``27.avif``, against the source's distance to it. Prints a table;
+the goal is ratio < 1 for every expression and a mean ratio <= 0.6.
+
+    python benchmarks/bench_edit_motion.py [--gallery ../shared/data/pixelsmile-gallery] [--alpha 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from facebench.edit import get_editor
+from facebench.edit.motion import gallery_motion
+from facebench.expressions import EXPRESSIONS
+
+DEFAULT_GALLERY = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pixelsmile-gallery"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gallery", type=Path, default=DEFAULT_GALLERY, help="PixelSmile gallery folder")
+    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("--expressions", default=",".join(EXPRESSIONS), help="comma-separated")
+    args = ap.parse_args()
+    slider = args.gallery / "slider"
+    if not slider.is_dir():
+        print(f"{slider}: no such folder (the PixelSmile gallery's slider series)", file=sys.stderr)
+        return 2
+    rows = gallery_motion(get_editor("offline"), slider, args.expressions.split(","), alpha=args.alpha)
+    print(f"offline editor at alpha {args.alpha:g} vs PixelSmile frame 27; aligned 478-point mesh "
+          "distance in inter-ocular units")
+    print(f"{'expression':>10s} {'source->27':>11s} {'edit->27':>9s} {'ratio':>6s}")
+    for r in rows:
+        print(f"{r.expression:>10s} {r.source_to_reference:11.4f} {r.edit_to_reference:9.4f} {r.ratio:6.2f}")
+    ratios = np.array([r.ratio for r in rows])
+    print(f"closer for {int((ratios < 1).sum())} of {len(rows)}; mean ratio {ratios.mean():.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
