@@ -60,7 +60,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 #: The largest intensity (table units, 1 = apex) the fit may give a unit. AU25 only parts the
 #: lips (no jaw motion), so it is kept near its apex: larger openings must come from the jaw
 #: (AU26), or the lower lip's red folds under itself.
-MAX_INTENSITY = {"default": 2.0, "AU25": 1.2, "AU16": 1.5, "AU10": 1.5}
+MAX_INTENSITY = {"default": 2.0, "AU25": 1.2, "AU16": 1.5, "AU10": 1.5, "AU5": 1.2, "AU20": 1.0}
 
 
 def _cap(au: str) -> float:
@@ -141,17 +141,23 @@ def main() -> None:
     ap.add_argument("--lam", type=float, default=2e-5)
     ap.add_argument("--expressions", default=",".join(EXPRESSIONS))
     ap.add_argument("--refine", type=int, default=0, help="passes of the measured coordinate search")
+    ap.add_argument("--from-table", action="store_true",
+                    help="refine the table's current rows instead of the linear fit")
     ap.add_argument("--min", type=float, default=0.04, help="drop intensities below this")
     args = ap.parse_args()
     editor = get_editor("offline")
     for e in args.expressions.split(","):
-        w, before, after = fit(editor, e, args.lam)
-        w = {a: x for a, x in w.items() if x >= args.min}
+        if args.from_table:
+            w = {a: min(x, _cap(a)) for a, x in recipe(e).aus.items()}
+        else:
+            w, before, after = fit(editor, e, args.lam)
+            w = {a: x for a, x in w.items() if x >= args.min}
+            print(f"{e:>10s}  linear fit: rms {before:.4f} -> {after:.4f}")
         if args.refine:
             w, measured = refine(editor, e, w, args.refine)
             print(f"{e:>10s}  measured distance after refining: {measured:.4f}")
         row = ", ".join(f'"{a}": {x / APEX_AT_ALPHA_1:.2f}' for a, x in sorted(w.items(), key=lambda kv: -kv[1]))
-        print(f"{e:>10s}  rms {before:.4f} -> {after:.4f}  {{{row}}}")
+        print(f"{e:>10s}  {{{row}}}")
 
 
 if __name__ == "__main__":
