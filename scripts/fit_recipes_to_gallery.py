@@ -57,10 +57,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-#: The largest intensity (table units, 1 = apex) the fit may give a unit. AU25 only parts the
-#: lips (no jaw motion), so it is kept near its apex: larger openings must come from the jaw
-#: (AU26), or the lower lip's red folds under itself.
-MAX_INTENSITY = {"default": 2.0, "AU25": 1.2, "AU16": 1.5, "AU10": 1.5, "AU5": 1.2, "AU20": 1.0}
+#: The largest intensity (table units, 1 = apex) the fit may give a unit: 1.5 x apex for FACS
+#: units, 2 for the relax units (they saturate at neutral). AU25 only parts the lips (no jaw
+#: motion), so it is kept near its apex: larger openings must come from the jaw (AU26), or the
+#: lower lip's red folds under itself. AU5 and AU20 are held lower after the contact sheets
+#: (eyes staring out of a white ring; a stretched grin on faces that already smile).
+MAX_INTENSITY = {"default": 1.5, "R12": 2.0, "R5": 2.0, "R6": 2.0, "AU25": 1.2, "AU5": 1.2, "AU20": 1.0}
 
 
 def _cap(au: str) -> float:

@@ -12,6 +12,18 @@ feature is back at neutral, so an intensity above 1 (disgust's ``R12``) means "g
 The retouching columns say what geometry cannot: a blush, darker under-eye shadows. (Teeth
 and the mouth cavity follow from the geometry: see :func:`facebench.edit.retouch.mouth_layer`.)
 
+Intensities: each row's action units come from the sources below (and the open-mouth variants
+EMFACS lists); their intensities were fitted so that, at alpha = 1, the editor moves the source
+photo of PixelSmile's gallery (``slider/<e>/00``) the way PixelSmile's full-strength frame
+(``27``) does -- a least-squares fit of the editor's own action-unit fields to the measured mesh
+motion, kept near the prototype and capped, then refined on the re-analysed edit
+(``scripts/fit_recipes_to_gallery.py``; ``benchmarks/bench_edit_motion.py`` prints the result).
+One face per expression informs each row, so units that face cannot show keep their prototype
+values: the smile relaxation ``R12`` (the sources do not smile, except happy's), sad's lip
+presser AU24 (its source's mouth is already closed) and happy's
+AU6/AU12 (its source already smiles; :func:`facebench.edit.actions.smile_headroom` stops a
+smile at the apex).
+
 Sources for the action-unit combinations:
 
 - happy, sad, angry, fear, surprised, disgust, contempt: the EMFACS prototypes in Ekman, Friesen
@@ -62,8 +74,8 @@ def _r(aus: dict[str, float], **kw: object) -> Recipe:
 EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     "happy": _r({"AU6": 1.0, "AU12": 1.2, "AU25": 1.2, "AU26": 0.17, "AU10": 0.05},
                 note="Duchenne smile: cheek raiser + lip-corner puller, lips apart over the teeth"),
-    "sad": _r({"R12": 1.05, "R5": 0.41, "AU1": 0.56, "AU4": 0.22, "AU6": 0.18, "AU15": 0.8},
-              note="inner brows up and together, mouth corners down"),
+    "sad": _r({"R12": 1.05, "R5": 0.41, "AU1": 0.56, "AU4": 0.22, "AU6": 0.18, "AU15": 0.8, "AU24": 0.6},
+              note="inner brows up and together, mouth corners down, lips together"),
     "angry": _r({"R12": 1.0, "R6": 2.0, "AU4": 1.21, "AU7": 1.12, "AU9": 1.11, "AU10": 1.5,
                  "AU16": 1.2, "AU20": 1.0, "AU26": 0.58},
                 note="brows down and together, narrowed lids, lips bared over the teeth (EMFACS 4+7+10+25/26)"),
@@ -79,15 +91,14 @@ EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
                     "AU23": 0.05, "AU25": 0.62, "AU26": 0.11, "AU1R": 0.22, "AU1L": 0.55, "AU2L": 0.14,
                     "AU4R": 0.38, "AU4L": 1.14, "AU7R": 0.38, "AU7L": 0.32, "AU14L": 1.33},
                    note="brows drawn and unevenly raised, eyes open, lips parted and pulled to one side"),
-    "contempt": _r({"R12": 1.38, "AU7": 0.64, "AU7R": 0.57, "AU14R": 0.75, "AU17": 0.89, "AU23": 0.1,
-                    "AU24": 0.47},
+    "contempt": _r({"R12": 1.38, "AU7": 0.64, "AU7R": 0.57, "AU14R": 1.5, "AU17": 0.4, "AU24": 0.47},
                    note="one-sided lip-corner tightening, the other corner relaxed, chin raised"),
     "confident": _r({"AU1": 0.09, "AU12": 0.27, "AU25": 0.81},
                     note="small smile with parted lips"),
-    "shy": _r({"R12": 0.51, "AU6": 0.63, "AU12": 2.0, "AU14": 0.23, "AU15": 0.31, "AU17": 0.29,
+    "shy": _r({"R12": 0.51, "AU6": 0.63, "AU12": 1.5, "AU14": 0.23, "AU15": 0.31, "AU17": 0.29,
                "AU23": 0.44, "AU24": 0.51, "AU43": 1.19},
               blush=1.0, note="controlled closed smile, lids lowered, blush"),
-    "sleepy": _r({"R12": 0.6, "R5": 0.26, "AU1": 0.74, "AU4": 0.53, "AU6": 0.68, "AU25": 1.2, "AU26": 0.79, "AU43": 0.44},
+    "sleepy": _r({"R12": 0.6, "AU1": 0.74, "AU4": 0.53, "AU25": 1.2, "AU26": 0.79, "AU43": 0.65},
                  under_eye=1.0, note="a yawn: mouth open, lids lowered, dark circles"),
     "anxious": _r({"R12": 0.6, "R5": 1.01, "AU1": 0.96, "AU2": 0.42, "AU4": 1.49, "AU5": 0.85, "AU7": 0.92,
                    "AU16": 0.29, "AU26": 0.26},
