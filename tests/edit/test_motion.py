@@ -4,7 +4,7 @@ for all 12 expressions, and on average at most MEAN_RATIO_MAX of the source's di
 
 The issue asked for 0.6; the recipes fitted whole reach 0.59 but break the classifier criterion
 (tests/edit/test_classifier_response.py), so four basic rows keep part of their EMFACS prototype
-(see facebench.edit.expression_table) and the measured mean is 0.652: the bound is what is
+(see facebench.edit.expression_table) and the measured mean is 0.655: the bound is what is
 measured, with a little room for numerical differences between machines."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from facebench.edit.canonical import load_canonical
 from facebench.edit.motion import aligned_distance, gallery_motion
 from facebench.expressions import EXPRESSIONS
 
-#: The largest mean motion ratio accepted (measured 0.652; the issue's goal was 0.6).
+#: The largest mean motion ratio accepted (measured 0.655; the issue's goal was 0.6).
 MEAN_RATIO_MAX = 0.66
 
 SLIDER = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pixelsmile-gallery" / "slider"
