@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bench_helpers  # noqa: F401  (registers the test judge without source=)
 from facebench.bench import Component
-from facebench.bench.work import ImageRef, JudgeUnit, accepts_source, do_judge
+from facebench.bench.work import ImageRef, JudgeUnit, do_judge
+from facebench.judges.base import accepts_source
 
 
 def test_only_judges_with_a_source_parameter_get_one():

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..expressions import EXPRESSIONS
-from .work import accepts_source
+from ..judges.base import accepts_source
 
 #: Score labels stored per image: neutral + the 12 expressions.
 SCORE_LABELS: tuple[str, ...] = ("neutral",) + EXPRESSIONS

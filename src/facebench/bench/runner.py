@@ -38,7 +38,8 @@ from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
 from .store import Store
-from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, accepts_source, do_edit, do_identity, do_judge
+from ..judges.base import accepts_source
+from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
 
 #: Default alpha grid of the linear track (uniform in [0, alpha_max], PixelSmile sec. 3.2).
 DEFAULT_ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)

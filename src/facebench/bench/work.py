@@ -202,17 +202,6 @@ class JudgeUnit:
     source: ImageRef | None = None
 
 
-def accepts_source(judge: Any) -> bool:
-    """Whether ``judge.judge`` takes ``source=`` (the edit's unedited image, e.g. judge v2, which
-    then grades intensity relative to the source face)."""
-    import inspect
-
-    try:
-        return "source" in inspect.signature(judge.judge).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def do_judge(u: JudgeUnit) -> dict[str, Any]:
     """Run one judgement; the outcome holds ``scores`` (expression -> [0, 1]) and ``info``."""
     judge = u.judge.build()

@@ -63,3 +63,14 @@ class Judge(Protocol):
 def not_judged(judge: Judge) -> tuple[str, ...]:
     """The FFE-Bench expressions ``judge`` cannot judge (its metrics read "not judged")."""
     return tuple(e for e in EXPRESSIONS if e not in judge.judged)
+
+
+def accepts_source(judge: Any) -> bool:
+    """Whether ``judge.judge`` takes ``source=`` (the edit's unedited image, e.g. judge v2, which
+    then grades intensity relative to the source face)."""
+    import inspect
+
+    try:
+        return "source" in inspect.signature(judge.judge).parameters
+    except (TypeError, ValueError):
+        return False

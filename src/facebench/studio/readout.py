@@ -63,7 +63,11 @@ class Instruments:
     """
 
     def __init__(self, judge: Any) -> None:
+        from ..judges.base import accepts_source
+
         self.judge = judge
+        # judges that grade relative to the source face (judge v2) see the unedited photo too
+        self._against_source = accepts_source(judge)
         self._source: dict[tuple[str, int], tuple[dict[str, float], np.ndarray]] = {}
         self._lock = threading.Lock()
 
@@ -71,6 +75,12 @@ class Instruments:
         from ..face.identity import embed
 
         return embed(image, np.asarray([box], np.float64))[0]
+
+    def _judge(self, image: np.ndarray, source: np.ndarray, box: tuple[float, ...]) -> dict[str, float]:
+        """The judge's scores of ``image``, measured against ``source`` when the judge can."""
+        if self._against_source:
+            return self.judge.judge(image, box=box, source=source).scores
+        return self.judge.judge(image, box=box).scores
 
     def read(self, key: str, face: int, source: np.ndarray, edited: np.ndarray,
              box: tuple[float, ...]) -> dict[str, Any]:
@@ -83,13 +93,13 @@ class Instruments:
                                    "judge_error": None}
             if (key, face) not in self._source:
                 try:
-                    src_scores = self.judge.judge(source, box=box).scores
+                    src_scores = self._judge(source, source, box)
                 except JudgeError:
                     src_scores = {}
                 self._source[(key, face)] = (src_scores, self._embed(source, box))
             src_scores, src_emb = self._source[(key, face)]
             try:
-                scores = self.judge.judge(edited, box=box).scores
+                scores = self._judge(edited, source, box)
             except JudgeError as exc:
                 scores, out["judge_error"] = {}, str(exc)
             out["bars"] = judge_bars(scores, tuple(self.judge.judged), src_scores)
