@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
@@ -122,3 +123,25 @@ class Registry(Generic[T]):
     def __len__(self) -> int:
         self.load()
         return len(self._entries)
+
+
+def parse_options(items: list[str] | None, flag: str = "option") -> dict[str, Any]:
+    """``["root=/x", "timeout=5", "resize=true"]`` -> ``{"root": "/x", "timeout": 5, "resize": True}``:
+    the ``--editor-opt`` / ``--judge-opt`` options of a registry lookup.
+
+    Values that parse as JSON (numbers, true/false, lists) are taken as such, others as strings;
+    ``ValueError`` (one line naming ``flag`` and the item) for an item without ``=`` or with an empty key.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{flag} {item!r} is not KEY=VALUE")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if not k:
+            raise ValueError(f"{flag} {item!r} has an empty key")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out

@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..registry import parse_options  # noqa: F401  (re-exported: bench callers read it from here)
+
 KINDS = ("editor", "judge", "recogniser")
 _BUILT: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
@@ -87,23 +89,3 @@ class Component:
 def _default_label(name: str, opts: Mapping[str, Any]) -> str:
     model = opts.get("model")
     return f"{name}:{model}" if isinstance(model, str) and model else name
-
-
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """``["root=/x", "timeout=5", "resize=true"]`` -> ``{"root": "/x", "timeout": 5, "resize": True}``.
-
-    Values that parse as JSON (numbers, true/false, lists) are taken as such, others as strings.
-    """
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"option {item!r} is not KEY=VALUE")
-        k, v = item.split("=", 1)
-        k = k.strip()
-        if not k:
-            raise ValueError(f"option {item!r} has an empty key")
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..registry import parse_options
 
 if TYPE_CHECKING:  # the command imports nothing heavy until it runs
     from .photos import Photos
-
-
-def _options(items: list[str] | None, flag: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{flag} {item!r} is not KEY=VALUE")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.max_side < 64 or args.max_pixels < 1 or args.max_upload_mb <= 0:
             raise ValueError("--max-side must be >= 64, --max-pixels and --max-upload-mb positive")
         photos, initial = _photos(args)
-        editor = get_editor(args.editor, **_options(args.editor_opt, "--editor-opt"))
+        editor = get_editor(args.editor, **parse_options(args.editor_opt, "--editor-opt"))
         if args.replay is not None:
             from .log import replay
 
@@ -94,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
             files = replay(args.replay, args.out, editor, photos)
             print(f"facebench studio: replayed {len(files)} edit(s) into {args.out}")
             return 0
-        judge = get_judge(args.judge, **_options(args.judge_opt, "--judge-opt"))
+        judge = get_judge(args.judge, **parse_options(args.judge_opt, "--judge-opt"))
     except (ValueError, TypeError, UnknownNameError, RuntimeError, OSError) as exc:
         print(f"facebench studio: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return 2
