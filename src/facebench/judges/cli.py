@@ -81,7 +81,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         try:
             j = judge.judge(load_image(path), source=source)
         except (ImageError, JudgeError) as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
+            msg = str(exc)  # image errors already name the file
+            print(msg if msg.startswith(str(path)) else f"{path}: {msg}", file=sys.stderr)
             failed += 1
             continue
         if args.json:
