@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from .base.cli import ALPHAS_SYNTAX, add_alphas, add_cache, add_out, parse_alphas
+
 DEFAULT_OUT = Path("facebench-out") / "demo"
 DEFAULT_ALPHAS = "0:1:5"
 
@@ -29,18 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "installed packages, offline judge, dlib identity; prints the leaderboard and where "
                     "the HTML report is. Cached: a rerun takes seconds.",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    p.add_argument("--alphas", default=DEFAULT_ALPHAS,
-                   help=f"alpha grid: 0,0.5,1 or start:stop:count (default {DEFAULT_ALPHAS})")
+    add_out(p, f"output folder (default: {DEFAULT_OUT})", default=DEFAULT_OUT)
+    add_alphas(p, "--alphas", default=parse_alphas(DEFAULT_ALPHAS),
+               help=f"alpha grid: {ALPHAS_SYNTAX} (default {DEFAULT_ALPHAS})")
     p.add_argument("--samples", default="all",
                    help="comma list of sample names (default all: astronaut, feat_surprise, feat_happy, "
                         "feat_anger, feat_disgust, feat_single)")
     p.add_argument("--expressions", default="all", help="comma list, 'all' (12) or 'basic' (6) (default all)")
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes (default: 1 on up to 2 cores, else 2)")
-    p.add_argument("--cache", type=Path, default=None, help="cache file (default <out>/cache.sqlite)")
+    add_cache(p, "SQLite cache file (default <out>/cache.sqlite)")
     p.add_argument("--no-identity", action="store_true", help="skip identity similarity (faster)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-failures", action="store_true",
                    help="exit 0 even when some edits, judgements or identity measurements failed")
     p.set_defaults(func=run)
@@ -50,9 +51,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo benchmark, print the leaderboard and the report's path. Returns 0, or 1 when
     anything failed (listed in the report; ``--allow-failures`` accepts them), 2 on bad arguments."""
     from .bench import Component, Manifest, run_and_report
-    from .bench.cli import _print_board, failure_status
+    from .bench.cli import print_board, failure_status
     from .bench.manifest import build_tasks
-    from .bench.runner import parse_alphas
     from .expressions import BASIC6, EXPRESSIONS
     from .samples import portrait_paths
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     ex = args.expressions.strip().lower()
     exprs = EXPRESSIONS if ex == "all" else BASIC6 if ex == "basic" else [e.strip() for e in ex.split(",") if e.strip()]
     try:
-        alphas = parse_alphas(args.alphas)
+        alphas = args.alphas
         tasks = build_tasks(list(samples.values()), exprs)
     except ValueError as exc:
         print(f"facebench demo: {exc}", file=sys.stderr)
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         recognisers=[] if args.no_identity else None, out=args.out, store=args.cache, track="linear", alphas=alphas,
         executor="processes" if workers > 1 else "serial", workers=workers, progress=not args.no_progress)
     print()
-    _print_board(data, paths)
+    print_board(data, paths)
     done = {k: v.computed for k, v in result.stats.items() if k != "sources"}
     cached = {k: v.cached for k, v in result.stats.items() if k != "sources"}
     print(f"took {time.perf_counter() - t0:.1f} s; computed {done}, from cache {cached}")

@@ -89,7 +89,7 @@ def test_unreadable_image_and_no_face(tmp_path, capsys):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"not an image")
     out = tmp_path / "o"
-    assert main(["edit", str(bad), "-e", "happy", "-o", str(out)]) == 1
+    assert main(["edit", str(bad), "-e", "happy", "-o", str(out)]) == 2  # bad input file
     assert "not an image" in capsys.readouterr().err
     blank = tmp_path / "blank.png"
     Image.new("RGB", (160, 160), (120, 130, 140)).save(blank)

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from ..base.cli import ALPHAS_SYNTAX, Parser, add_alphas, add_cache, add_common_options, add_out
+
 DEFAULT_OUT = Path("facebench-out") / "bench"
 
 
@@ -70,10 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--track", choices=("general", "linear", "fed"), default="linear",
                    help="general: alpha 1 -> Acc/mSCR/ID Sim; linear: alpha grid -> CLS/HES too; "
                         "fed: ground-truth triplets -> FED-Score (default linear)")
-    r.add_argument("--alphas", default=None, help="linear-track grid: 0,0.5,1 or start:stop:count (default 0:1:5)")
-    r.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    r.add_argument("--cache", type=Path, default=None,
-                   help="SQLite cache file (default $FACEBENCH_BENCH_CACHE or <out>/cache.sqlite)")
+    add_alphas(r, "--alphas", help=f"linear-track grid: {ALPHAS_SYNTAX} (default 0:1:5)")
+    add_out(r, f"output folder (default {DEFAULT_OUT})", default=DEFAULT_OUT)
+    add_cache(r, "SQLite cache file (default $FACEBENCH_BENCH_CACHE or <out>/cache.sqlite)")
     r.add_argument("--executor", choices=("serial", "processes", "threads", "ray"), default=None,
                    help="where work runs (default serial, or processes when --workers > 1)")
     r.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
@@ -82,13 +83,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="CLS per source image then averaged (default) or pooled")
     r.add_argument("--strict", action="store_true", help="stop when the manifest has invalid rows")
     r.add_argument("--no-html", action="store_true", help="skip the HTML page")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="rebuild the report of a finished run",
                         description="Recompute the leaderboard and rewrite every report file from results.parquet.")
     rp.add_argument("out", type=Path, help="the run's output folder")
-    rp.add_argument("--cache", type=Path, default=None, help="cache file for sample images (default: the run's)")
+    add_cache(rp, "SQLite cache file for sample images (default: the run's)")
     rp.add_argument("--cls-mode", choices=("per_series", "pooled"), default="per_series")
     rp.set_defaults(func=cmd_report)
 
@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="instead: one task per expression of a PixelSmile gallery folder (slider/<expr>/00.avif)")
     mk.add_argument("--domain", choices=("human", "anime"), default="human")
     mk.add_argument("--prompt", default=None, help="instruction template with {expression}")
-    mk.add_argument("-o", "--output", type=Path, required=True, help="manifest to write (.jsonl or .parquet)")
+    add_out(mk, "manifest file to write (.jsonl or .parquet)", required=True)
     mk.set_defaults(func=cmd_manifest)
 
     va = sub.add_parser("validate", help="check a manifest and list every bad row with line and field")
@@ -140,7 +140,8 @@ def _components(kind: str, specs: list | None, default: str | None) -> list[Any]
     return out
 
 
-def _print_board(data: Any, paths: dict[str, Path]) -> None:
+def print_board(data: Any, paths: dict[str, Path]) -> None:
+    """Print the leaderboard, its notes, the failure counts and where the report files are."""
     from .report import markdown_table
     from .results import failure_counts
 
@@ -176,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import run_and_report
     from .manifest import ManifestError, load_manifest
     from ..face.calibration import read_calibration
-    from .runner import check_grid, parse_alphas, track_alphas
+    from .runner import check_grid, track_alphas
 
     try:
         m = load_manifest(args.manifest, strict=args.strict, track=args.track)
@@ -185,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for j in judges:  # a bad judge option (e.g. an unknown head file) is one line here, not a traceback
             j.build()
         recs = [] if args.no_identity else _components("recogniser", args.recognisers, "dlib")
-        alphas = parse_alphas(args.alphas) if args.alphas else None
+        alphas = args.alphas
         check_grid(editors, track_alphas(args.track, alphas))
         cals = {c.recogniser: str(p) for p, c in ((p, read_calibration(p)) for p in args.id_calibration)}
     except (ManifestError, ValueError, KeyError, FileNotFoundError) as exc:
@@ -201,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
         alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
         cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address, id_calibrations=cals)
-    _print_board(data, paths)
+    print_board(data, paths)
     return failure_status(data, args.allow_failures, "facebench bench run")
 
 
@@ -230,7 +231,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     store = Store(cache) if cache and Path(cache).is_file() else None
     data = compute_report(res, fails, config=config, stats=stats, cls_mode=args.cls_mode)
     paths = write_report(args.out, data, store=store)
-    _print_board(data, paths)
+    print_board(data, paths)
     return 0
 
 
@@ -288,7 +289,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"facebench bench manifest: {exc}", file=sys.stderr)
         return 2
-    path = write_manifest(tasks, args.output)
+    path = write_manifest(tasks, args.out)
     print(f"wrote {len(tasks)} task(s) to {path}")
     return 0
 
@@ -314,9 +315,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m facebench.bench.cli ...``: the bench commands alone (a quick start: the other
     facebench commands are not imported)."""
-    parser = argparse.ArgumentParser(prog="facebench")
+    parser = Parser(prog="facebench")
     register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    args = add_common_options(parser).parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
     return int(args.func(args) or 0)
 
 

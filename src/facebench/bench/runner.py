@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..base.cli import parse_alphas  # noqa: F401 - re-exported: the one alpha syntax
 from ..imageio import image_hash, load_image
 from .components import Component
 from .executors import Executor
@@ -81,18 +82,6 @@ def check_grid(editors: Sequence[Component], grid: Sequence[float]) -> None:
                 check(tuple(grid))
             except Exception as exc:  # noqa: BLE001 - EditError and friends: one line naming the editor
                 raise ValueError(f"editor {comp.label} cannot honour the alpha grid: {exc}") from None
-
-
-def parse_alphas(text: str) -> tuple[float, ...]:
-    """``"0,0.5,1"`` or ``"0:1:5"`` (start:stop:count, uniform, inclusive) -> alphas."""
-    t = text.strip()
-    try:
-        if ":" in t:
-            a, b, n = t.split(":")
-            return tuple(float(x) for x in np.linspace(float(a), float(b), int(n)))
-        return tuple(float(x) for x in t.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"alphas {text!r}: expected a comma list (0,0.5,1) or start:stop:count (0:1:5)") from None
 
 
 @dataclass

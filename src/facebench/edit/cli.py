@@ -16,21 +16,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..base.cli import ALPHAS_SYNTAX, add_alphas, add_out, parse_alphas
+
 _EPILOG = """\
 expressions: happy sad angry fear surprised disgust confused contempt confident shy sleepy anxious
 
 examples:
   facebench edit photo.jpg --expression happy --intensity 0.7 -o out/
+  facebench edit photo.jpg -e sad,angry -o out/            (one edit per expression)
   facebench edit photo.jpg --expression surprised --sweep 0,0.25,...,1.5 -o out/
   facebench edit photo.jpg --expression happy --intensity 0.5 --blend surprised=0.5 -o out/
   facebench edit group.jpg --expression sad --all-faces -o out/
 
 alpha: 0 <= alpha <= 3. For the offline editor alpha = 0 returns the photo unchanged, 1 is the full
 expression and values above 1 exaggerate it. With --sweep, every weight (--intensity and --blend)
-is multiplied by each sweep value; '...' continues the step of the two values before it.
+is multiplied by each sweep value; '...' continues the step of the two values before it, and
+start:stop:count gives count evenly spaced values. Several expressions (-e sad,angry) make one
+edit (or series) each; --blend is mixed into every one.
 Output: one PNG per edit (<image>_f<face>_<weights>.png), a contact sheet <image>_sheet.png and
-edits.csv (one row per written image). Exit status: 0 ok, 1 no face / unreadable image, 2 bad
-arguments.
+edits.csv (one row per written image; rows of earlier runs in the same folder are kept unless
+their image was written again). Exit status: 0 ok, 1 no face, 2 bad arguments or unreadable image.
 """
 
 _SLUG = re.compile(r"[^A-Za-z0-9.+-]+")
@@ -47,87 +52,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image", metavar="IMAGE", help="photo to edit")
-    p.add_argument("--expression", "-e", help="target expression (one of the 12 listed below)")
-    p.add_argument("--intensity", "-a", type=float, default=None, metavar="ALPHA",
-                   help="intensity of --expression (default 1.0)")
+    p.add_argument("--expression", "-e", metavar="NAME[,NAME...]",
+                   help="target expression(s), one of the 12 listed below or a comma list (one edit each)")
+    add_alphas(p, "--intensity", "-a", single=True, help="intensity of --expression (default 1.0)")
     p.add_argument("--blend", metavar="NAME=ALPHA,...",
                    help="more expressions mixed in, e.g. 'sad=0.3' or 'happy=0.5,surprised=0.5'")
-    p.add_argument("--sweep", metavar="A,B,...",
-                   help="a series of multipliers, e.g. '0,0.25,...,1.5' (one image each)")
+    add_alphas(p, "--sweep", metavar="ALPHAS",
+               help=f"a series of multipliers (one image each): {ALPHAS_SYNTAX}")
     faces = p.add_mutually_exclusive_group()
     faces.add_argument("--face-index", type=int, default=None, metavar="N",
                        help="edit the N-th largest face (0 = largest, the default)")
     faces.add_argument("--all-faces", action="store_true", help="edit every face found")
     p.add_argument("--editor", default="offline", help="registered editor name (default: offline)")
-    p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="folder for the results")
+    add_out(p, "folder for the results", required=True, metavar="OUTDIR")
     p.add_argument("--cell", type=int, default=256, metavar="PX",
                    help="width of one contact-sheet cell in pixels (default 256)")
     p.set_defaults(func=run)
 
 
 def parse_sweep(text: str) -> list[float]:
-    """``"0,0.25,...,1"`` -> ``[0, 0.25, 0.5, 0.75, 1]``; a plain list is returned as is.
-
-    Raises ``ValueError`` (one line) for an item that is not a number or a '...' that cannot
-    be continued."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ValueError(f"empty --sweep {text!r}; expected e.g. '0,0.5,1'")
-    out: list[float] = []
-    i = 0
-    while i < len(items):
-        t = items[i]
-        if t in ("...", "\u2026"):
-            if len(out) < 2 or i + 1 >= len(items):
-                raise ValueError(f"'...' in --sweep {text!r} needs two values before it and one after")
-            step = out[-1] - out[-2]
-            end = _number(items[i + 1], text)
-            if step <= 0 or end < out[-1]:
-                raise ValueError(f"'...' in --sweep {text!r} needs increasing values")
-            k = 1
-            while out[-1] + step * 1.0000001 < end + 1e-12 and k < 10000:
-                out.append(round(out[-1] + step, 10))
-                k += 1
-            if abs(out[-1] - end) > 1e-9:
-                out.append(end)
-            i += 2
-            continue
-        out.append(_number(t, text))
-        i += 1
-    return out
-
-
-def _number(t: str, text: str) -> float:
-    try:
-        return float(t)
-    except ValueError:
-        raise ValueError(f"{t!r} in --sweep {text!r} is not a number") from None
+    """``"0,0.25,...,1"`` -> ``[0, 0.25, 0.5, 0.75, 1]``: :func:`facebench.base.cli.parse_alphas`
+    as a list. Raises ``ValueError`` (one line)."""
+    return list(parse_alphas(text, what="--sweep"))
 
 
 def _slug(label: str) -> str:
     return _SLUG.sub("-", label.replace("=", "")).strip("-")
 
 
-def _controls(args: argparse.Namespace) -> tuple[Any, list[float] | None]:
-    """The control at multiplier 1 and the sweep multipliers (None without --sweep)."""
+def _controls(args: argparse.Namespace) -> tuple[list[Any], list[float] | None]:
+    """The controls at multiplier 1 (one per expression of ``-e a,b``; the blend alone without
+    ``-e``) and the sweep multipliers (None without --sweep)."""
     from .base import ExpressionControl
 
     if not args.expression and not args.blend:
         raise ValueError("give --expression NAME (and optionally --intensity, --blend) or --blend")
-    weights: list[tuple[str, float]] = []
-    if args.expression:
-        weights.append((args.expression, 1.0 if args.intensity is None else args.intensity))
-    elif args.intensity is not None:
+    if args.intensity is not None and not args.expression:
         raise ValueError("--intensity needs --expression")
-    if args.blend:
-        weights.extend(ExpressionControl.parse_blend(args.blend).weights)
-    base = ExpressionControl.blend(weights)
-    if not args.sweep:
-        return base, None
-    values = parse_sweep(args.sweep)
-    for v in values:
-        base.scaled(v)  # validates every alpha before any work is done
-    return base, values
+    blend = list(ExpressionControl.parse_blend(args.blend).weights) if args.blend else []
+    names = [e.strip() for e in (args.expression or "").split(",") if e.strip()]
+    if args.expression and not names:
+        raise ValueError(f"--expression {args.expression!r} names no expression")
+    alpha = 1.0 if args.intensity is None else args.intensity
+    bases = [ExpressionControl.blend([(n, alpha), *blend]) for n in names] or [ExpressionControl.blend(blend)]
+    values = None if args.sweep is None else list(args.sweep)
+    for base in bases:
+        for v in values or []:
+            base.scaled(v)  # validates every alpha before any work is done
+    return bases, values
 
 
 def _write_png_atomic(img: Any, path: Path) -> None:
@@ -135,11 +107,19 @@ def _write_png_atomic(img: Any, path: Path) -> None:
     os.close(fd)
     try:
         img.save(tmp, format="PNG")
+        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; outputs get the usual umask mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _file_mode() -> int:
+    """0666 less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return code
 
     try:
-        base, values = _controls(args)
+        bases, values = _controls(args)
         if args.cell < 32:
             raise ValueError(f"--cell {args.cell} is too small (at least 32)")
         from .base import get_editor
@@ -162,11 +142,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         image = load_image(args.image)
     except ImageError as exc:
-        return fail(str(exc), 1)
+        return fail(str(exc), 2)
     from .base import NoFaceError
 
     try:
-        outputs, boxes = _edit_all(editor, image, base, values, args)
+        outputs, boxes = _edit_all(editor, image, bases, values, args)
     except NoFaceError as exc:
         return fail(str(exc) if exc.source == str(args.image) else f"{args.image}: {exc}", 1)
     except ValueError as exc:  # e.g. an alpha above this editor's own range
@@ -174,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     return _write(args, image, outputs, boxes)
 
 
-def _edit_all(editor: Any, image: Any, base: Any, values: list[float] | None, args: argparse.Namespace):
+def _edit_all(editor: Any, image: Any, bases: list[Any], values: list[float] | None, args: argparse.Namespace):
     """Run every edit in memory: [(control, face indices, image, infos)], face boxes."""
     from ..face import analyze
     from .base import NoFaceError
@@ -190,6 +170,14 @@ def _edit_all(editor: Any, image: Any, base: Any, values: list[float] | None, ar
             raise NoFaceError(str(args.image), f"--face-index {idx} is out of range: {len(faces)} face(s) found "
                               f"(0..{len(faces) - 1})")
         chosen = [idx]
+    results = []
+    for base in bases:
+        results.extend(_edit_faces(editor, image, base, values, faces, chosen))
+    return results, [faces[i].detection.box for i in chosen]
+
+
+def _edit_faces(editor: Any, image: Any, base: Any, values: list[float] | None, faces: list, chosen: list[int]):
+    """One control (or its sweep) on the chosen faces: [(control, face indices, image, infos)]."""
     # several faces: edit them one after the other into the same picture
     series: list[list[Any]] = []
     current = [image] * (len(values) if values else 1)
@@ -206,8 +194,7 @@ def _edit_all(editor: Any, image: Any, base: Any, values: list[float] | None, ar
     for k, img in enumerate(current):
         infos = [s[k].info for s in series]
         results.append((series[0][k].control, chosen, img, infos))
-    boxes = [faces[i].detection.box for i in chosen]
-    return results, boxes
+    return results
 
 
 def _write(args: argparse.Namespace, image: Any, results: list, boxes: list) -> int:
@@ -215,7 +202,7 @@ def _write(args: argparse.Namespace, image: Any, results: list, boxes: list) -> 
 
     from .sheet import contact_sheet, face_crop_box
 
-    out = Path(args.outdir)
+    out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -235,11 +222,26 @@ def _write(args: argparse.Namespace, image: Any, results: list, boxes: list) -> 
                           crop=crop, cell=args.cell, title=f"{Path(args.image).name} - editor {args.editor}")
     sheet_path = out / f"{stem}_sheet.png"
     _write_png_atomic(sheet, sheet_path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=out)
-    with os.fdopen(fd, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out / "edits.csv")
-    print(f"wrote {len(rows)} image(s), {sheet_path} and {out / 'edits.csv'}")
+    kept = _write_table(out / "edits.csv", rows)
+    print(f"wrote {len(rows)} image(s), {sheet_path} and {out / 'edits.csv'}"
+          + (f" ({kept} row(s) of earlier runs kept)" if kept else ""))
     return 0
+
+
+def _write_table(path: Path, rows: list[dict[str, Any]]) -> int:
+    """Write ``rows`` to the CSV ``path``, keeping the rows of an earlier run whose file was not
+    written again (appending, in effect); atomic. Returns how many earlier rows were kept."""
+    old: list[dict[str, Any]] = []
+    if path.is_file():
+        with open(path, newline="") as fh:
+            new_files = {r["file"] for r in rows}
+            old = [r for r in csv.DictReader(fh) if r.get("file") not in new_files]
+    fields = list(dict.fromkeys([*rows[0], *(k for r in old for k in r if k)]))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
+    with os.fdopen(fd, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows(old + rows)
+    os.chmod(tmp, _file_mode())
+    os.replace(tmp, path)
+    return len(old)

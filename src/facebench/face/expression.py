@@ -189,8 +189,11 @@ class FacexMobileNetV2(ExpressionModel):
         super().__init__(crop)
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=str(model_path("facex_mobilenetv2")),
-                                       num_threads=num_threads)
+        from .detect import quiet_native_stderr
+
+        with quiet_native_stderr():  # the runtime prints an INFO line about its XNNPACK delegate
+            self.interpreter = Interpreter(model_path=str(model_path("facex_mobilenetv2")),
+                                           num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
         self._batch = 0
@@ -204,13 +207,20 @@ class FacexMobileNetV2(ExpressionModel):
         return np.repeat(x[..., None], 3, axis=3)
 
     def predict_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:  # noqa: D102
-        x = self.preprocess(crops)
+        return self.run(self.preprocess(crops))
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The model's softmax output for a preprocessed batch ``x`` (N, 200, 200, 3); the
+        interpreter is resized when the batch size changes."""
         with self._lock:
             if self._batch != len(x):
-                self.interpreter.resize_tensor_input(self._input, list(x.shape))
-                self.interpreter.allocate_tensors()
-                self._batch = len(x)
-            self.interpreter.set_tensor(self._input, x)
+                from .detect import quiet_native_stderr
+
+                with quiet_native_stderr():  # allocating (re)creates the delegate, which logs to fd 2
+                    self.interpreter.resize_tensor_input(self._input, list(x.shape))
+                    self.interpreter.allocate_tensors()
+                    self._batch = len(x)
+            self.interpreter.set_tensor(self._input, np.ascontiguousarray(x))
             self.interpreter.invoke()
             return self.interpreter.get_tensor(self._output).copy()
 

@@ -105,14 +105,7 @@ class _Facex:
         x = m.preprocess(crops)
         if mirror:
             x = np.stack([v for one in x for v in (one, one[:, ::-1])])
-        with m._lock:  # the interpreter is not re-entrant; resized when the batch size changes
-            if m._batch != len(x):
-                m.interpreter.resize_tensor_input(m._input, list(x.shape))
-                m.interpreter.allocate_tensors()
-                m._batch = len(x)
-            m.interpreter.set_tensor(m._input, np.ascontiguousarray(x))
-            m.interpreter.invoke()
-            p = m.interpreter.get_tensor(m._output).copy()
+        p = m.run(x)
         return np.log(np.clip(np.asarray(p, np.float64)[:, m.order], 1e-12, None)), None
 
 

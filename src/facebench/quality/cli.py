@@ -13,15 +13,19 @@ import json
 import sys
 from pathlib import Path
 
+from ..base.cli import add_out
+
 _RAW = argparse.RawDescriptionHelpFormatter
 
 _SCORE_EPILOG = """\
 inputs: image files, folders (searched recursively) or manifests (.csv/.jsonl/.parquet with an
 'image' column and optionally 'reference'; relative paths are taken from the manifest's folder).
 Full-reference metrics need the reference: from the manifest, or --reference-dir with the same
-relative file names.
+relative file names (or, when that file is missing, the one file with the same relative name up to
+the extension: lq/a.png pairs with hq/a.jpg).
 
-metrics: comma-separated names, 'default' (all but the face metrics), 'face', or 'all';
+metrics: comma-separated names, 'default' (all but the face metrics; images without a reference
+get only the no-reference ones, and a note says so), 'face', or 'all';
 `facebench quality metrics` lists them with direction, range, source and licence.
 
 Output: one tidy row per (image, metric) with value, lower_better and error.
@@ -29,8 +33,8 @@ A distorted image of another size than its reference is an error unless --resize
 A grayscale image paired with a colour one is compared as RGB (a warning says so).
 
 examples:
-  facebench quality score lq/ --reference-dir hq/ --out scores.csv
-  facebench quality score pairs.csv --metrics ssim,fsim,niqe --out scores.parquet
+  facebench quality score lq/ --reference-dir hq/ -o scores.csv
+  facebench quality score pairs.csv --metrics ssim,fsim,niqe -o scores.parquet
 """
 
 _CORR_EPILOG = """\
@@ -39,7 +43,7 @@ MOS: a MOS table (item, dimension, mos[, subset]) from facebench.metrics.mos, or
 (subject, item, dimension, score[, group][, subset]) which are turned into MOS (BT.500 screening,
 z-scores). Items are matched to images by path, then file name, then stem.
 
-Writes into --out-dir: benchmark.csv (long, with CIs), table.csv (F-Bench Tables 2-4 layout),
+Writes into the -o/--out folder: benchmark.csv (long, with CIs), table.csv (F-Bench Tables 2-4 layout),
 table.md and srcc.png. Lower-is-better metrics are negated so positive = agrees with people;
 PLCC is computed after a 4- (or 5-) parameter logistic fit.
 """
@@ -69,14 +73,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=lambda a: (q.print_help(), 2)[1])
 
     m = qs.add_parser("metrics", help="list the quality metrics with their metadata")
-    m.add_argument("--csv", metavar="OUT", help="also write the list as CSV")
+    add_out(m, "also write the list to this CSV file", type=str)
+    m.add_argument("--csv", dest="out", help=argparse.SUPPRESS)  # the old spelling
     m.set_defaults(func=_run_metrics)
 
     s = qs.add_parser("score", help="score images (folders or manifests) with quality metrics",
                       description="Score images with full-reference, no-reference and face metrics into one tidy table.",
                       epilog=_SCORE_EPILOG, formatter_class=_RAW)
     s.add_argument("inputs", nargs="+", metavar="INPUT", help="images, folders or manifests")
-    s.add_argument("--out", required=True, help="output table (.csv or .parquet)")
+    add_out(s, "output table file (.csv or .parquet)", required=True, type=str)
     s.add_argument("--metrics", default="default", help="metric names, 'default', 'face' or 'all' (default: default)")
     s.add_argument("--reference-dir", help="folder of references with the same relative names as a folder input")
     s.add_argument("--batch-size", type=int, default=8, help="images per batch (default 8)")
@@ -84,7 +89,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="size mismatch: 'error' (default) or resize the image to its reference")
     s.add_argument("--max-pixels", type=int, default=None,
                    help="score larger images on a shrunk copy (default 4194304 = 2048x2048; 0: full size)")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_score)
 
     c = qs.add_parser("correlate", help="SRCC/KRCC/PLCC of metrics against MOS (F-Bench Tables 2-4)",
@@ -92,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       epilog=_CORR_EPILOG, formatter_class=_RAW)
     c.add_argument("scores", help="score table (CSV/Parquet)")
     c.add_argument("mos", help="MOS table or raw ratings (CSV/Parquet/JSONL)")
-    c.add_argument("--out-dir", default="quality_benchmark", help="output folder (default: quality_benchmark)")
+    add_out(c, "output folder (default: quality_benchmark)", default="quality_benchmark", type=str)
     c.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none; default 1000)")
     c.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     c.add_argument("--plcc-params", type=int, choices=(4, 5), default=4, help="logistic fit before PLCC (default 4)")
@@ -105,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("mos", help="MOS table (item = image path, dimension, mos) or raw ratings")
     t.add_argument("--images-root", help="folder that relative item paths are taken from (default: the MOS file's folder)")
     t.add_argument("--dimension", default="quality", help="MOS dimension to learn (default: quality)")
-    t.add_argument("--out", default="quality_model.pt", help="model file (default quality_model.pt); a .json report goes beside it")
+    add_out(t, "model file (default quality_model.pt); a .json report goes beside it", default="quality_model.pt", type=str)
     t.add_argument("--features", default="brisque,nr,face", help="feature groups: brisque, nr, face (default: all)")
     t.add_argument("--no-cnn", action="store_true", help="features only, no CNN branch")
     t.add_argument("--epochs", type=int, default=60)
@@ -117,14 +121,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pr = qs.add_parser("predict", help="predict MOS with a trained model")
     pr.add_argument("model", help="model file from `quality train`")
     pr.add_argument("inputs", nargs="+", help="images or folders")
-    pr.add_argument("--out", help="write image,prediction as CSV")
+    add_out(pr, "also write image,prediction to this CSV file", type=str)
     pr.set_defaults(func=_run_predict)
 
     d = qs.add_parser("diversity", help="brightness/contrast/colourfulness/sharpness diversity of image sets",
                       description="Per-image low-level features, relative range R and coverage uniformity U per dataset, "
                                   "density plots (F-Bench appendix A.3).")
     d.add_argument("datasets", nargs="+", metavar="[NAME=]FOLDER", help="one folder per dataset (NAME defaults to the folder name)")
-    d.add_argument("--out-dir", default="quality_diversity", help="output folder (default quality_diversity)")
+    add_out(d, "output folder (default quality_diversity)", default="quality_diversity", type=str)
     d.add_argument("--bins", type=int, default=10, help="histogram bins B for U (default 10)")
     d.set_defaults(func=_run_diversity)
 
@@ -134,10 +138,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "operations and parameters (replayable).",
         epilog="pipelines: first (blur p=0.7 -> down x4/8/16 -> noise p=0.2 -> JPEG p=0.7), second "
                "(Real-ESRGAN two-stage with sinc), mixed (half each, as F-Bench).\n"
-               "example: facebench degrade hq/ --out lq/ --pipeline mixed --seed 1 --copies 2",
+               "example: facebench degrade hq/ -o lq/ --pipeline mixed --seed 1 --copies 2\n"
+               "Outputs are PNG by default (lossless: the image is exactly the degradation); "
+               "`facebench quality score lq/ --reference-dir hq/` pairs lq/a.png with hq/a.jpg.",
         formatter_class=_RAW)
     g.add_argument("inputs", nargs="+", help="images or folders")
-    g.add_argument("--out", required=True, help="output folder")
+    add_out(g, "output folder", required=True, type=str)
     g.add_argument("--pipeline", choices=("first", "second", "mixed"), default="mixed")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--copies", type=int, default=1, help="degraded copies per image (default 1)")
@@ -163,13 +169,15 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(df[["metric", "kind", "lower_better", "range_low", "range_high", "min_size", "source"]].to_string(index=False))
-    if args.csv:
-        df.to_csv(args.csv, index=False)
+    if args.out:
+        df.to_csv(args.out, index=False)
     return 0
 
 
 def _run_score(args: argparse.Namespace) -> int:
     from ..registry import UnknownNameError
+    import pandas as pd
+
     from .scoring import SCORE_MAX_PIXELS, collect_pairs, failures, score_pairs, write_table
 
     try:
@@ -184,14 +192,35 @@ def _run_score(args: argparse.Namespace) -> int:
         print("facebench quality score: no images found", file=sys.stderr)
         return 2
     cap = SCORE_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    table = score_pairs(pairs, metrics, batch_size=args.batch_size, resize=args.resize, progress=not args.no_progress,
-                        max_pixels=cap)
+    groups = _metric_groups(pairs, metrics, by_default="default" in args.metrics.split(","), quiet=args.quiet)
+    table = pd.concat([score_pairs(ps, ms, batch_size=args.batch_size, resize=args.resize,
+                                   progress=not args.no_progress, max_pixels=cap) for ps, ms in groups],
+                      ignore_index=True)
     out = write_table(table, args.out)
     ok = table[table["error"] == ""]
     print(ok.groupby("metric")["value"].agg(["count", "mean", "min", "max"]).to_string())
     print(f"wrote {out} ({len(table)} rows)")
     bad = failures(table)
     return _report_failures([f"{r.image} [{r.metric}]: {r.error}" for r in bad.itertuples()])
+
+
+def _metric_groups(pairs: list, metrics: list[str], *, by_default: bool,
+                   quiet: bool = False) -> list[tuple[list, list[str]]]:
+    """(pairs, metrics) to score. With the default metric set, pairs without a reference get only
+    the no-reference metrics (a note on stderr says how many); named metrics run on every pair."""
+    from .catalog import metric_info
+
+    bare = [p for p in pairs if not p.reference]
+    fr = [m for m in metrics if metric_info(m).full_reference]
+    if not by_default or not bare or not fr:
+        return [(pairs, metrics)]
+    if not quiet:
+        print(f"note: {len(bare)} image(s) without a reference: scored with the no-reference metrics only "
+              f"(not {', '.join(fr)}); give --reference-dir or a manifest 'reference' column", file=sys.stderr)
+    with_ref = [p for p in pairs if p.reference]
+    groups = [(with_ref, metrics)] if with_ref else []
+    nr = [m for m in metrics if m not in fr]
+    return groups + ([(bare, nr)] if nr else [])
 
 
 def _run_correlate(args: argparse.Namespace) -> int:
@@ -203,7 +232,7 @@ def _run_correlate(args: argparse.Namespace) -> int:
         print(f"facebench quality correlate: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     res = cr.benchmark(joined, n_boot=args.n_boot, level=args.level, seed=args.seed, plcc_params=args.plcc_params)
-    out = Path(args.out_dir)
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.to_csv(out / "benchmark.csv", index=False)
     cr.wide_table(res).to_csv(out / "table.csv")
@@ -250,7 +279,7 @@ def _run_train(args: argparse.Namespace) -> int:
                           test_fraction=args.test_fraction)
     try:
         model = QualityPredictor(cfg)
-        report = model.fit(images, ys, progress=True)
+        report = model.fit(images, ys, progress=not args.no_progress)
     except ValueError as exc:
         print(f"facebench quality train: {exc}", file=sys.stderr)
         return 2
@@ -291,7 +320,7 @@ def _run_diversity(args: argparse.Namespace) -> int:
     from . import diversity as dv
 
     feats = dv.image_features(dv.parse_dataset_args(args.datasets))
-    out = Path(args.out_dir)
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     feats.to_csv(out / "features.csv", index=False)
     summ = dv.summary(feats, bins=args.bins)
@@ -316,7 +345,7 @@ def _run_degrade(args: argparse.Namespace) -> int:
         base = Path(src)
         for p in list_images([src]):
             items.append((p, p.relative_to(base) if base.is_dir() else Path(p.name)))
-    for p, rel in tqdm(items, desc="degrade", unit="img"):
+    for p, rel in tqdm(items, desc="degrade", unit="img", disable=args.no_progress or None):
         try:
             img = load_image(p)
         except ImageError as exc:

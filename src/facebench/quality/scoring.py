@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..imageio import ImageError, list_images, load_image
+from ..imageio import IMAGE_SUFFIXES, ImageError, list_images, load_image
 from .catalog import DEFAULT_METRICS, QUALITY_METRICS, check_inputs, metric_info
 
 COLUMNS = ["image", "reference", "metric", "value", "lower_better", "error"]
@@ -99,9 +99,19 @@ def collect_pairs(sources: Sequence[str | os.PathLike], reference_dir: str | os.
             ref = None
             if reference_dir is not None:
                 rel = img.relative_to(p) if p.is_dir() else Path(img.name)
-                ref = str(Path(reference_dir) / rel)
+                ref = str(_reference_for(Path(reference_dir) / rel))
             pairs.append(Pair(str(img), ref))
     return pairs
+
+
+def _reference_for(path: Path) -> Path:
+    """``path`` itself when it exists, else the one image beside it with the same name up to the
+    extension (``hq/a.jpg`` for ``hq/a.png``: ``facebench degrade`` writes PNG), else ``path``
+    (reported as missing when scored)."""
+    if path.exists() or not path.parent.is_dir():
+        return path
+    same = [q for q in path.parent.iterdir() if q.stem == path.stem and q.suffix.lower() in IMAGE_SUFFIXES]
+    return same[0] if len(same) == 1 else path
 
 
 def _resize_to(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
