@@ -25,6 +25,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .base.errors import UserError
+
 #: Default pixel limit (width * height): 64 megapixels. Larger images are refused.
 DEFAULT_MAX_PIXELS = 64_000_000
 
@@ -39,7 +41,7 @@ IMAGE_SUFFIXES = frozenset(
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """An image could not be read; ``str(err)`` is one line: ``<file>: <problem>``."""
 
     def __init__(self, source: str, problem: str) -> None:

@@ -27,7 +27,7 @@ def _files(folder):
 
 def test_single_edit_writes_image_sheet_and_table(tmp_path, anger_path, capsys):
     out = tmp_path / "out"
-    assert main(["edit", str(anger_path), "--expression", "happy", "--intensity", "0.7", "-o", str(out)]) == 0
+    assert main(["edit", str(anger_path), "--expression", "happy", "--alpha", "0.7", "-o", str(out)]) == 0
     files = _files(out)
     assert not [f for f in files if f.startswith(".tmp")]
     edited = [f for f in files if f.endswith(".png") and "sheet" not in f]
@@ -45,7 +45,7 @@ def test_single_edit_writes_image_sheet_and_table(tmp_path, anger_path, capsys):
 def test_sweep_with_a_blend_and_ellipsis(tmp_path, anger_path):
     out = tmp_path / "series"
     code = main(["edit", str(anger_path), "-e", "happy", "--blend", "surprised=0.5",
-                 "--sweep", "0,0.5,...,1.5", "-o", str(out), "--cell", "96"])
+                 "--alphas", "0,0.5,...,1.5", "-o", str(out), "--cell", "96"])
     assert code == 0
     rows = list(csv.DictReader(open(out / "edits.csv")))
     assert [r["weights"] for r in rows] == [
@@ -66,12 +66,12 @@ def test_all_faces_of_a_group_photo(tmp_path):
 
 @pytest.mark.parametrize("args, code, words", [
     (["-e", "joyful"], 2, ["unknown expression", *EXPRESSIONS]),
-    (["-e", "happy", "--intensity", "4"], 2, ["out of range"]),
-    (["-e", "happy", "--intensity", "-1"], 2, ["out of range"]),
+    (["-e", "happy", "--alpha", "4"], 2, ["out of range"]),
+    (["-e", "happy", "--alpha", "-1"], 2, ["out of range"]),
     (["-e", "happy", "--blend", "sad0.3"], 2, ["malformed blend"]),
-    (["-e", "happy", "--sweep", "0,abc"], 2, ["not a number"]),
-    (["-e", "happy", "--sweep", "0,1,5"], 2, ["out of range"]),
-    (["--intensity", "0.5"], 2, ["--expression"]),
+    (["-e", "happy", "--alphas", "0,abc"], 2, ["not a number"]),
+    (["-e", "happy", "--alphas", "0,1,5"], 2, ["out of range"]),
+    (["--alpha", "0.5"], 2, ["--expression"]),
     (["-e", "happy", "--face-index", "3"], 1, ["face-index 3", "out of range"]),
     (["-e", "happy", "--editor", "nope"], 2, ["unknown editor"]),
 ])

@@ -24,7 +24,7 @@ def test_create_invite_status_export(images, tmp_path, capsys):
     assert [r["rater"] for r in rows] == ["rater001", "rater002", "rater003", "rater004"]
     assert [r["group"] for r in rows] == ["A", "B", "A", "B"]
     assert (invites.stat().st_mode & 0o077) == 0  # tokens: owner-only file
-    assert main(["study", "create", str(study), "--db", target]) == 1
+    assert main(["study", "create", str(study), "--db", target]) == 2  # bad input: exit 2
     assert "already holds a study" in capsys.readouterr().err
 
     assert main(["study", "invite", "--db", target, "--rater", "zoe:B", "--invites",
@@ -62,8 +62,8 @@ def test_create_invite_status_export(images, tmp_path, capsys):
 
 
 def test_helpful_errors(tmp_path, capsys, images):
-    assert main(["study", "status", "--db", str(tmp_path / "none.db")]) == 1
+    assert main(["study", "status", "--db", str(tmp_path / "none.db")]) == 2
     assert "no study database here" in capsys.readouterr().err
     bad = write_study(images, {"dimensions": ["quality"]}, "empty.yaml")
-    assert main(["study", "create", str(bad), "--db", str(tmp_path / "x.db")]) == 1
+    assert main(["study", "create", str(bad), "--db", str(tmp_path / "x.db")]) == 2
     assert "needs 'groups' or 'items'" in capsys.readouterr().err

@@ -11,8 +11,10 @@ Every command is built from these pieces so the same spelling means the same thi
 - errors: one line ``facebench <command>: error: <message>`` and exit status 2
   (:data:`~facebench.base.errors.EXIT_BAD_INPUT`).
 
-Old spellings (``--outdir``, ``--output``, ``--out-dir``, ``--cache-dir``) are still accepted with a
-one-line deprecation note and are not shown in any help. This module imports only the standard
+- ``-a/--alpha`` (one intensity) and ``--alphas`` (a list in :func:`parse_alphas` syntax);
+
+Old spellings (``--outdir``, ``--output``, ``--out-dir``, ``--cache-dir``, ``--intensity``,
+``--sweep``) are still accepted with a one-line deprecation note and are not shown in any help. This module imports only the standard
 library and ``facebench.base``.
 """
 
@@ -38,6 +40,8 @@ DEPRECATED_OPTIONS: dict[str, str] = {
     "--output": "--out",
     "--out-dir": "--out",
     "--cache-dir": "--cache",
+    "--intensity": "--alpha",
+    "--sweep": "--alphas",
 }
 
 #: A value that starts with '-' but is a number, a number list or a range (``-1,0``, ``-1:1:5``,

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from ..base.errors import UserError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -37,7 +39,7 @@ except ImportError:  # pragma: no cover - Windows
 LOCK_NAME = ".facebench-run.lock"
 
 
-class RunLocked(RuntimeError):
+class RunLocked(UserError, RuntimeError):
     """Another run holds the output folder; ``str`` is one line naming it."""
 
 

@@ -40,6 +40,7 @@ from typing import Any, Iterable, Sequence
 
 from ..expressions import EXPRESSIONS, normalize_expression
 from ..imageio import ImageError, check_input_file, list_images
+from ..base.errors import UserError
 
 TRACKS: tuple[str, ...] = ("general", "linear", "fed")
 DOMAINS: tuple[str, ...] = ("human", "anime")
@@ -95,7 +96,7 @@ class RowError:
         return f"{self.source}:{self.line}: field '{self.field}': {self.message}"
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest with invalid rows; the message lists them (first 20) with line and field."""
 
     def __init__(self, errors: Sequence[RowError]) -> None:

@@ -3,7 +3,7 @@
 Examples::
 
     facebench data build faces.yaml                 # dataset folder <config folder>/<name>
-    facebench data build faces.yaml --out data/ffe  # continue a killed build: run it again
+    facebench data build faces.yaml -o data/ffe     # continue a killed build: run it again
     facebench data card data/ffe                    # rebuild card.md / card.html / card.json
     facebench data prompts --expressions fear,surprised
 """
@@ -14,6 +14,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from ..base.cli import add_out
+from ..base.errors import EXIT_ITEMS_FAILED
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,11 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     b = sub.add_parser("build", help="build or continue a dataset from a YAML/JSON configuration",
                        description="Run the whole pipeline; see facebench.data.config for every key. Exit "
-                                   "status: 0 done, 1 nothing usable (reasons printed), 2 invalid configuration, "
-                                   "3 done but some items failed (listed; run again to retry them).")
+                                   "status: 0 done, 1 nothing usable (reasons printed) or done but some items "
+                                   "failed (listed; run again to retry them), 2 invalid configuration.")
     b.add_argument("config", type=Path, help="configuration file (.yaml, .yml or .json)")
-    b.add_argument("--out", type=Path, default=None, help="dataset folder (default <config folder>/<name>)")
-    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_out(b, "dataset folder (default <config folder>/<name>)")
     b.set_defaults(func=cmd_build)
     c = sub.add_parser("card", help="(re)write the dataset card of a built dataset")
     c.add_argument("dataset", type=Path, help="dataset folder")
@@ -60,7 +62,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"facebench data build: {exc}", file=sys.stderr)
         return 1
     print(f"card: {res.files['card.md']}")
-    return 0 if res.failures.empty else 3
+    if not res.failures.empty:
+        print(f"facebench data build: {len(res.failures)} item(s) failed (listed in the card); run again to "
+              "retry them", file=sys.stderr)
+        return EXIT_ITEMS_FAILED
+    return 0
 
 
 def cmd_card(args: argparse.Namespace) -> int:

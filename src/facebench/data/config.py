@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..expressions import CONFUSING_PAIRS, EXPRESSIONS, normalize_expression
+from ..base.errors import UserError
 
 DOMAINS: tuple[str, ...] = ("human", "anime", "auto")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """An invalid build configuration; ``str(err)`` is one line naming the file, key and problem."""
 
 

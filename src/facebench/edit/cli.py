@@ -22,17 +22,18 @@ _EPILOG = """\
 expressions: happy sad angry fear surprised disgust confused contempt confident shy sleepy anxious
 
 examples:
-  facebench edit photo.jpg --expression happy --intensity 0.7 -o out/
+  facebench edit photo.jpg --expression happy --alpha 0.7 -o out/
   facebench edit photo.jpg -e sad,angry -o out/            (one edit per expression)
-  facebench edit photo.jpg --expression surprised --sweep 0,0.25,...,1.5 -o out/
-  facebench edit photo.jpg --expression happy --intensity 0.5 --blend surprised=0.5 -o out/
+  facebench edit photo.jpg --expression surprised --alphas 0,0.25,...,1.5 -o out/
+  facebench edit photo.jpg --expression happy -a 0.5 --blend surprised=0.5 -o out/
   facebench edit group.jpg --expression sad --all-faces -o out/
 
 alpha: 0 <= alpha <= 3. For the offline editor alpha = 0 returns the photo unchanged, 1 is the full
-expression and values above 1 exaggerate it. With --sweep, every weight (--intensity and --blend)
-is multiplied by each sweep value; '...' continues the step of the two values before it, and
-start:stop:count gives count evenly spaced values. Several expressions (-e sad,angry) make one
-edit (or series) each; --blend is mixed into every one.
+expression and values above 1 exaggerate it. With --alphas, one image per value: every weight
+(--alpha and --blend) is multiplied by it; '...' continues the step of the two values before it,
+and start:stop:count gives count evenly spaced values (--intensity and --sweep are the old
+names). Several expressions (-e sad,angry) make one edit (or series) each; --blend is mixed into
+every one.
 Output: one PNG per edit (<image>_f<face>_<weights>.png), a contact sheet <image>_sheet.png and
 edits.csv (one row per written image; rows of earlier runs in the same folder are kept unless
 their image was written again). Exit status: 0 ok, 1 no face, 2 bad arguments or unreadable image.
@@ -54,11 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMAGE", help="photo to edit")
     p.add_argument("--expression", "-e", metavar="NAME[,NAME...]",
                    help="target expression(s), one of the 12 listed below or a comma list (one edit each)")
-    add_alphas(p, "--intensity", "-a", single=True, help="intensity of --expression (default 1.0)")
+    add_alphas(p, "-a", "--alpha", single=True, help="intensity of --expression (default 1.0)")
     p.add_argument("--blend", metavar="NAME=ALPHA,...",
                    help="more expressions mixed in, e.g. 'sad=0.3' or 'happy=0.5,surprised=0.5'")
-    add_alphas(p, "--sweep", metavar="ALPHAS",
-               help=f"a series of multipliers (one image each): {ALPHAS_SYNTAX}")
+    add_alphas(p, "--alphas", help=f"a series of multipliers of every weight (one image each): {ALPHAS_SYNTAX}")
     faces = p.add_mutually_exclusive_group()
     faces.add_argument("--face-index", type=int, default=None, metavar="N",
                        help="edit the N-th largest face (0 = largest, the default)")
@@ -82,20 +82,20 @@ def _slug(label: str) -> str:
 
 def _controls(args: argparse.Namespace) -> tuple[list[Any], list[float] | None]:
     """The controls at multiplier 1 (one per expression of ``-e a,b``; the blend alone without
-    ``-e``) and the sweep multipliers (None without --sweep)."""
+    ``-e``) and the series' multipliers (None without --alphas)."""
     from .base import ExpressionControl
 
     if not args.expression and not args.blend:
-        raise ValueError("give --expression NAME (and optionally --intensity, --blend) or --blend")
-    if args.intensity is not None and not args.expression:
-        raise ValueError("--intensity needs --expression")
+        raise ValueError("give --expression NAME (and optionally --alpha, --blend) or --blend")
+    if args.alpha is not None and not args.expression:
+        raise ValueError("--alpha needs --expression")
     blend = list(ExpressionControl.parse_blend(args.blend).weights) if args.blend else []
     names = [e.strip() for e in (args.expression or "").split(",") if e.strip()]
     if args.expression and not names:
         raise ValueError(f"--expression {args.expression!r} names no expression")
-    alpha = 1.0 if args.intensity is None else args.intensity
+    alpha = 1.0 if args.alpha is None else args.alpha
     bases = [ExpressionControl.blend([(n, alpha), *blend]) for n in names] or [ExpressionControl.blend(blend)]
-    values = None if args.sweep is None else list(args.sweep)
+    values = None if args.alphas is None else list(args.alphas)
     for base in bases:
         for v in values or []:
             base.scaled(v)  # validates every alpha before any work is done

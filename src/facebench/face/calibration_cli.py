@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..base.cli import add_cache, add_out
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``facebench identity calibrate``."""
@@ -34,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--model", type=Path, default=None, help="the ONNX model file of --recogniser onnx")
     c.add_argument("--fmr", type=float, default=1e-3, help="false-match rate of the reported threshold (0.001)")
     c.add_argument("--folds", type=int, default=5, help="person folds of the held-out EER (5)")
-    c.add_argument("--cache", type=Path, default=None, help="folder to keep embeddings in (reruns embed nothing)")
-    c.add_argument("-o", "--output", type=Path, required=True, help="calibration JSON to write")
+    add_cache(c, "folder to keep embeddings in (reruns embed nothing)")
+    add_out(c, "calibration JSON file to write", required=True)
     c.set_defaults(func=cmd_calibrate)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
@@ -92,7 +94,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         ho = heldout_by_person(pairs.same, pairs.same_persons, pairs.different, pairs.different_persons,
                                folds=args.folds, fmr=args.fmr)
         cal = type(cal)(**{**cal.__dict__, "heldout": ho})
-    cal.save(args.output)
+    cal.save(args.out)
     print(f"{label}: {cal.n_same} same-person, {cal.n_different} different-person pairs ({data}); "
           f"{len(pairs.failed)} photo(s) skipped")
     print("anchors (raw -> calibrated): " + ", ".join(f"{n or '?'} {x:.4f}->{y:.2f}" for n, x, y in cal.anchors))
@@ -104,5 +106,5 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"held-out by person ({cal.heldout.get('folds')} folds): EER {cal.heldout.get('eer', float('nan')):.4f}")
     for n in cal.notes:
         print(f"  note: {n}")
-    print(f"wrote {args.output}")
+    print(f"wrote {args.out}")
     return 0

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..base.cli import add_cache, add_out
+
 DEFAULT_PARTS = "detection,expression,geometry"
 
 _EPILOG = """\
@@ -22,10 +24,10 @@ eye aperture, upper-lip raise, asymmetry, head pose), or all.
 
 examples:
   facebench analyze photo.jpg
-  facebench analyze photos/ --csv faces.csv
-  facebench analyze a.jpg b.png --json faces.json --parts all --arrays
+  facebench analyze photos/ -o faces.csv
+  facebench analyze a.jpg b.png -o faces.json --parts all --arrays
 
-Results are cached by image content; set FACEBENCH_CACHE (or --cache-dir) to keep them on disk.
+Results are cached by image content; set FACEBENCH_CACHE (or --cache) to keep them on disk.
 Exit status: 0 when every image had a face, 1 when any failed, 2 on bad arguments.
 """
 
@@ -44,8 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", metavar="OUT", help="write per-image results as JSON to OUT")
-    out.add_argument("--csv", metavar="OUT", help="write one row per face as CSV to OUT")
+    add_out(out, "write the results to this file: .json (per image) or .csv (one row per face); "
+            "default: a table on stdout", type=str)
+    out.add_argument("--json", metavar="OUT", help=argparse.SUPPRESS)  # old spellings of -o x.json / x.csv
+    out.add_argument("--csv", metavar="OUT", help=argparse.SUPPRESS)
     p.add_argument(
         "--parts", default=DEFAULT_PARTS,
         help=f"comma-separated parts to compute, or 'all' (default: {DEFAULT_PARTS})",
@@ -59,8 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-score", type=float, default=0.5, help="detector score threshold (0.5)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse images with more pixels than this (default {DEFAULT_MAX_PIXELS})")
-    p.add_argument("--cache-dir", default=None,
-                   help="on-disk result cache folder (default: $FACEBENCH_CACHE; unset = none)")
+    add_cache(p, "on-disk result cache folder (default: $FACEBENCH_CACHE; unset = none)", type=str)
     p.set_defaults(func=run)
 
 
@@ -106,10 +109,15 @@ def run(args: argparse.Namespace) -> int:
     from .analyze import FaceAnalyzer, NoFaceError, face_to_dict, faces_to_frame, normalize_parts
 
     try:
+        if args.out:
+            suffix = Path(args.out).suffix.lower()
+            if suffix not in (".json", ".csv"):
+                raise ValueError(f"-o/--out {args.out}: give a .json or .csv file name")
+            setattr(args, suffix[1:], args.out)
         parts = normalize_parts(args.parts)
         analyzer = FaceAnalyzer(
             detector=args.detector, min_score=args.min_score, max_pixels=args.max_pixels,
-            cache_dir=args.cache_dir,
+            cache_dir=args.cache,
         )
         if args.max_faces is not None and args.max_faces < 1:
             raise ValueError(f"--max-faces must be >= 1, got {args.max_faces}")
@@ -119,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     paths, failures = _expand(args.inputs)
     records: list[dict] = []
     frames = []
-    bar = tqdm(paths, desc="analyze", unit="img", disable=None if len(paths) > 1 else True,
+    bar = tqdm(paths, desc="analyze", unit="img", disable=None if len(paths) > 1 and not args.no_progress else True,
                file=sys.stderr)
     for path in bar:
         try:

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..base.errors import UserError
 
-class ModelNotFoundError(FileNotFoundError):
+
+class ModelNotFoundError(UserError, FileNotFoundError):
     """A shipped model file is missing: its package is not installed (or is a different build)."""
 
 

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..base.cli import add_cache, add_out
+
 _EPILOG = """\
 examples:
   facebench judge score edit.png --source photo.jpg
@@ -45,15 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--sliders", default=None, metavar="DIR", help="slider folders <expression>/NN.jpg")
     v.add_argument("--path", default=None, help="head file (default: the shipped one)")
     v.add_argument("--card", default=None, metavar="OUT.md", help="write a Markdown card")
-    v.add_argument("--cache-dir", default=None, help="feature cache (default $FACEBENCH_CACHE/judge-features)")
+    add_cache(v, "feature cache folder (default $FACEBENCH_CACHE/judge-features)", type=str)
     v.set_defaults(func=cmd_validate)
 
     t = sub.add_parser("train", help="fit a head on a labelled folder (person-grouped cross-validation)")
     t.add_argument("folder", metavar="DIR", help="labelled folder <label>/*.jpg (+ optional labels.csv)")
-    t.add_argument("-o", "--output", required=True, help="head file to write (.npz)")
+    add_out(t, "head file to write (.npz)", required=True, type=str)
     t.add_argument("--card", default=None, metavar="OUT.md", help="write the Markdown model card")
     t.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    t.add_argument("--cache-dir", default=None, help="feature cache (default $FACEBENCH_CACHE/judge-features)")
+    add_cache(t, "feature cache folder (default $FACEBENCH_CACHE/judge-features)", type=str)
     t.set_defaults(func=cmd_train)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
@@ -104,7 +106,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.labelled and not args.sliders:
         print("facebench judge validate: give --labelled DIR and/or --sliders DIR", file=sys.stderr)
         return 2
-    cache = args.cache_dir or default_cache_dir()
+    cache = args.cache or default_cache_dir()
     try:
         judge = _judge(args.path)
         items = labelled_images(args.labelled) if args.labelled else None
@@ -137,12 +139,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         items = labelled_images(args.folder)
         if args.folds < 2:
             raise DatasetError(f"--folds must be >= 2, got {args.folds}")
-        if not Path(args.output).resolve().parent.is_dir():
-            raise DatasetError(f"{args.output}: its folder does not exist")
+        if not Path(args.out).resolve().parent.is_dir():
+            raise DatasetError(f"{args.out}: its folder does not exist")
     except DatasetError as exc:
         print(f"facebench judge train: {exc}", file=sys.stderr)
         return 2
-    table = build_table(items, args.cache_dir or default_cache_dir())
+    table = build_table(items, args.cache or default_cache_dir())
     for _, reason, _ in table.failed:
         print(reason, file=sys.stderr)
     try:
@@ -152,11 +154,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     text = training_markdown(report)
     try:
-        head.save(args.output)
+        head.save(args.out)
         if args.card:
             Path(args.card).write_text(text)
     except OSError as exc:
-        print(f"facebench judge train: cannot write {args.output} ({exc.strerror or exc})",
+        print(f"facebench judge train: cannot write {args.out} ({exc.strerror or exc})",
               file=sys.stderr)
         return 1
     print(text)

@@ -25,13 +25,14 @@ import numpy as np
 
 from ..expressions import normalize_expression
 from .features import BLOCKS, FEATURE_VERSION, face_features
+from ..base.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff")
 #: Extra per-image arrays stored next to the blocks.
 EXTRA = ("fer_logits_plain", "facex_logits_plain", "box", "fallback")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A folder is not a usable labelled set; ``str(err)`` is one line naming it."""
 
 

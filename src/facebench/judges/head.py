@@ -53,11 +53,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .features import BLOCKS, FEATURE_VERSION
+from ..base.errors import UserError
 
 HEAD_FORMAT = "facebench-judge-head"
 
 
-class HeadError(ValueError):
+class HeadError(UserError, ValueError):
     """A head file cannot be used; ``str(err)`` is one line naming the file and the reason."""
 
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..base.cli import ALPHAS_SYNTAX, add_alphas, add_out
+
 _EDITOR_HELP = """\
 PixelSmile (Qwen-Image-Edit-2511 + LoRA). The default preset 'official' uses the values of the
 authors' inference script (PixelSmile/infer.py): 512 centre crop passed as is to the text encoder,
@@ -50,7 +52,7 @@ def _add_editor_options(p: argparse.ArgumentParser) -> None:
                    help="give image tokens Qwen2.5-VL's 3-D rotary positions (official: off, as the pipeline)")
     p.add_argument("--paste-back", action=argparse.BooleanOptionalAction, default=None,
                    help="put the edited square back into the input (official: off)")
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    add_out(p, "output folder", required=True, type=str)
 
 
 def register(subparsers: Any) -> None:
@@ -62,16 +64,17 @@ def register(subparsers: Any) -> None:
                           description=_EDITOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_editor_options(edit)
     grp = edit.add_mutually_exclusive_group(required=True)
-    grp.add_argument("--expression", help="one of the 12 FFE-Bench expressions")
+    grp.add_argument("-e", "--expression", help="one of the 12 FFE-Bench expressions")
     grp.add_argument("--blend", help="several expressions, e.g. 'happy=0.5,surprised=0.5' (paper sec. 5.6)")
-    edit.add_argument("--alpha", type=float, default=1.0,
-                      help="intensity with --expression, any real value in [-3, 3] (default 1)")
+    add_alphas(edit, "-a", "--alpha", single=True, default=1.0,
+               help="intensity with --expression, any real value in [-3, 3] (default 1)")
     edit.set_defaults(func=_run_edit)
     sweep = sub.add_parser("sweep", help="a slider: several alphas of one expression, denoised in one batch",
                            description=_EDITOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_editor_options(sweep)
-    sweep.add_argument("--expression", required=True, help="one of the 12 FFE-Bench expressions")
-    sweep.add_argument("--alphas", default="0,0.5,1,1.5", help="comma-separated alphas (default 0,0.5,1,1.5)")
+    sweep.add_argument("-e", "--expression", required=True, help="one of the 12 FFE-Bench expressions")
+    add_alphas(sweep, "--alphas", default=(0.0, 0.5, 1.0, 1.5),
+               help=f"alphas in [-3, 3]: {ALPHAS_SYNTAX} (default 0,0.5,1,1.5)")
     sweep.set_defaults(func=_run_sweep)
     ps.set_defaults(func=lambda args: (ps.print_help(), 2)[1])
 
@@ -150,7 +153,7 @@ def _run_rows(args: argparse.Namespace, rows: list[dict[str, float]]) -> int:
         paths = []
         for image, info in editor.edit_weights(name, rows):
             label = "+".join(f"{k}={a:g}" for k, a in info["weights"].items())
-            path = Path(args.output) / f"{Path(name).stem}_{label}.png"
+            path = Path(args.out) / f"{Path(name).stem}_{label}.png"
             _save(image, path)
             paths.append(path)
         return paths
@@ -173,7 +176,7 @@ def _run_edit(args: argparse.Namespace) -> int:
 
     def work(editor: Any, name: str) -> list[Path]:
         result = editor.edit(name, control)
-        path = Path(args.output) / f"{Path(name).stem}_{control.label()}.png"
+        path = Path(args.out) / f"{Path(name).stem}_{control.label()}.png"
         _save(result.image, path)
         return [path]
 
@@ -184,7 +187,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from ..edit.base import sweep_controls
 
     try:
-        alphas = [float(a) for a in args.alphas.split(",") if a.strip()]
+        alphas = list(args.alphas)
         rows = _negative_rows(args.expression, alphas)
         if rows is None:
             sweep_controls(args.expression, alphas)
@@ -197,7 +200,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     def work(editor: Any, name: str) -> list[Path]:
         paths = []
         for result in editor.sweep(name, args.expression, alphas):
-            path = Path(args.output) / f"{Path(name).stem}_{result.control.label()}.png"
+            path = Path(args.out) / f"{Path(name).stem}_{result.control.label()}.png"
             _save(result.image, path)
             paths.append(path)
         return paths

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from ..base.errors import UserError
+
 #: Pipeline classes whose folders this loader accepts (model_index.json ``_class_name``).
 PIPELINE_CLASSES = ("QwenImageEditPlusPipeline", "QwenImageEditPipeline")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -24,7 +26,7 @@ _DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.flo
            "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}
 
 
-class PixelSmileError(ValueError):
+class PixelSmileError(UserError, ValueError):
     """A one-line error about a PixelSmile input (model path, LoRA, device, expression, data row...)."""
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..base.cli import add_out
 from ..registry import parse_options
 
 if TYPE_CHECKING:  # the command imports nothing heavy until it runs
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="request log, JSON lines (default: %(default)s); uploads are kept in LOG.uploads/")
     p.add_argument("--no-log", action="store_true", help="keep no request log")
     p.add_argument("--replay", type=Path, metavar="LOG", help="instead of serving, render a log's edits again into --out")
-    p.add_argument("--out", type=Path, default=Path("studio-replay"), help="folder for --replay (default: %(default)s)")
+    add_out(p, "folder for --replay (default: %(default)s)", default=Path("studio-replay"))
     p.set_defaults(func=_run)
 
 

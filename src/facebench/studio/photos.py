@@ -19,9 +19,10 @@ import numpy as np
 from PIL import Image
 
 from ..imageio import IMAGE_SUFFIXES, ImageError, load_image
+from ..base.errors import UserError
 
 
-class PhotoError(ValueError):
+class PhotoError(UserError, ValueError):
     """A photo cannot be used; ``str(err)`` is one line naming it, ``status`` the HTTP status."""
 
     def __init__(self, message: str, status: int = 400) -> None:

@@ -9,6 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+from ..base.cli import add_out
+from ..base.errors import EXIT_BAD_INPUT
+
 DB_HELP = (
     "study database: a SQLite file path (default: $FACEBENCH_STUDY_DB or study.db) or a "
     "postgresql://user:pass@host/db URL"
@@ -88,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "dimension and item via facebench.metrics.mos: BT.500 screening, z-scores rescaled to "
         "0-100, confidence intervals) and mos_wide.<fmt> (one row per item)."))
     _db_arg(e)
-    e.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out(e, "output folder", required=True)
     e.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="fmt")
     e.add_argument("--screening", default="bt500", help="rater screening (default: %(default)s; "
                    "'none' keeps everyone)")
@@ -131,8 +134,9 @@ def _print_invites(invites, base_url: str, csv_path: Path | None, *, append: boo
 
 
 def _fail(msg: str) -> int:
-    print(f"facebench study: {msg}", file=sys.stderr)
-    return 1
+    """One line on stderr; exit status 2 (a bad study file, database or argument)."""
+    print(f"facebench study: error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -152,7 +156,7 @@ def _create(args: argparse.Namespace) -> int:
     try:
         engine = db.make_engine(args.db, create=True)
         secret, invites = store.create_study(engine, study, admin_secret=args.admin_secret,
-                                              progress=True)
+                                              progress=not args.no_progress)
     except (store.StudyError, db.StudyDatabaseError) as exc:
         return _fail(str(exc))
     n_items = sum(len(v) for v in study.groups.values())

@@ -19,6 +19,8 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..base.errors import UserError
+
 metadata = sa.MetaData()
 
 #: One row per applied migration step.
@@ -140,7 +142,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
-class StudyDatabaseError(RuntimeError):
+class StudyDatabaseError(UserError, RuntimeError):
     """The database cannot be used (missing, too new, not a study); one-line message."""
 
 

@@ -45,6 +45,7 @@ from PIL import Image
 
 from ..imageio import list_images
 from ..registry import Registry
+from ..base.errors import UserError
 
 #: Lowest and highest slider value (F-Bench: "a sliding window from 0 to 5 with a two-digit decimal").
 SCORE_MIN = 0.0
@@ -110,7 +111,7 @@ DIMENSIONS.add(
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-class StudyDefinitionError(ValueError):
+class StudyDefinitionError(UserError, ValueError):
     """A study file is invalid; the message names the file, the entry and what is wrong."""
 
 

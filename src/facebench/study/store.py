@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import db
 from .definition import Dimension, RaterSpec, StudyDefinition, file_sha256, validate_score
+from ..base.errors import UserError
 
 _UNKNOWN_LINK = ("unknown invite link: check that the whole link was copied, or ask the study "
                  "organiser for yours")
@@ -34,7 +35,7 @@ _UNKNOWN_LINK = ("unknown invite link: check that the whole link was copied, or 
 MAX_ID = 2**63 - 1
 
 
-class StudyError(ValueError):
+class StudyError(UserError, ValueError):
     """A request the study refuses; ``status`` is the HTTP status the web app answers with."""
 
     status = 400
