@@ -137,7 +137,7 @@ def test_bad_values_exit_2_with_one_line(workdir, argv, words):
     assert proc.returncode == 2, proc.stderr
     assert len(err) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and words in err[0]
-    assert err[0].startswith("facebench")
+    assert err[0].startswith("facebench") and ": error: " in err[0]
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_it(monkeypatch, capsys, tmp_path):

@@ -104,4 +104,4 @@ def test_bench_run_negative_alphas_is_one_line(tmp_path, photo, alphas):
     m.write_text(f'{{"task_id": "t", "image": "{photo}", "expression": "happy"}}\n')
     proc = _facebench("bench", "run", str(m), *alphas, "--no-identity", "-o", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["facebench bench run: alphas must be >= 0, got -1.0"]
+    assert proc.stderr.strip().splitlines() == ["facebench bench run: error: alphas must be >= 0, got -1.0"]

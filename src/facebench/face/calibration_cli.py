@@ -71,13 +71,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .identity import get_recogniser
 
     if (args.labelled is None) == (args.pairs is None):
-        print("facebench identity calibrate: give labelled photos (folder or path,person CSV) or --pairs CSV",
+        print("facebench identity calibrate: error: give labelled photos (folder or path,person CSV) or --pairs CSV",
               file=sys.stderr)
         return 2
     opts = {}
     if args.recogniser == "onnx":
         if args.model is None:
-            print("facebench identity calibrate: --recogniser onnx needs --model FILE.onnx", file=sys.stderr)
+            print("facebench identity calibrate: error: --recogniser onnx needs --model FILE.onnx", file=sys.stderr)
             return 2
         opts = {"path": str(args.model)}
     try:
@@ -88,7 +88,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         cal = fit_calibration(pairs.same, pairs.different, recogniser=label, fmr=args.fmr,
                               n_persons=pairs.n_persons, data=data)
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        print(f"facebench identity calibrate: {exc}", file=sys.stderr)
+        print(f"facebench identity calibrate: error: {exc}", file=sys.stderr)
         return 2
     if args.pairs is None:
         ho = heldout_by_person(pairs.same, pairs.same_persons, pairs.different, pairs.different_persons,

@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         if args.max_faces is not None and args.max_faces < 1:
             raise ValueError(f"--max-faces must be >= 1, got {args.max_faces}")
     except (ValueError, KeyError) as exc:
-        print(f"facebench analyze: {exc}", file=sys.stderr)
+        print(f"facebench analyze: error: {exc}", file=sys.stderr)
         return 2
     paths, failures = _expand(args.inputs)
     records: list[dict] = []

@@ -76,7 +76,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         judge = _judge(args.path)
         source = load_image(args.source) if args.source else None
     except (HeadError, ImageError) as exc:
-        print(f"facebench judge score: {exc}", file=sys.stderr)
+        print(f"facebench judge score: error: {exc}", file=sys.stderr)
         return 2
     failed = 0
     for path in args.images:
@@ -104,7 +104,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import slider_series, validate_labelled, validate_sliders
 
     if not args.labelled and not args.sliders:
-        print("facebench judge validate: give --labelled DIR and/or --sliders DIR", file=sys.stderr)
+        print("facebench judge validate: error: give --labelled DIR and/or --sliders DIR", file=sys.stderr)
         return 2
     cache = args.cache or default_cache_dir()
     try:
@@ -113,7 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.sliders:
             slider_series(args.sliders)
     except (HeadError, DatasetError) as exc:
-        print(f"facebench judge validate: {exc}", file=sys.stderr)
+        print(f"facebench judge validate: error: {exc}", file=sys.stderr)
         return 2
     labelled = validate_labelled(judge, build_table(items, cache)) if items else None
     sliders = validate_sliders(judge, args.sliders, cache) if args.sliders else None
@@ -142,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not Path(args.out).resolve().parent.is_dir():
             raise DatasetError(f"{args.out}: its folder does not exist")
     except DatasetError as exc:
-        print(f"facebench judge train: {exc}", file=sys.stderr)
+        print(f"facebench judge train: error: {exc}", file=sys.stderr)
         return 2
     table = build_table(items, args.cache or default_cache_dir())
     for _, reason, _ in table.failed:
@@ -150,7 +150,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         head, report = train(table, k=args.folds, log=lambda s: print(s, file=sys.stderr))
     except ValueError as exc:
-        print(f"facebench judge train: {args.folder}: {exc}", file=sys.stderr)
+        print(f"facebench judge train: error: {args.folder}: {exc}", file=sys.stderr)
         return 2
     text = training_markdown(report)
     try:

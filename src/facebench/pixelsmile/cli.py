@@ -120,7 +120,7 @@ def _each_image(args: argparse.Namespace, work: Any) -> int:
     try:
         editor = _editor(args)
     except (PixelSmileError, ValueError) as exc:
-        print(f"facebench pixelsmile: {exc}", file=sys.stderr)
+        print(f"facebench pixelsmile: error: {exc}", file=sys.stderr)
         return 2
     failed = []
     for name in args.images:
@@ -169,7 +169,7 @@ def _run_edit(args: argparse.Namespace) -> int:
         control = None if rows else (ExpressionControl.parse_blend(args.blend) if args.blend
                                      else ExpressionControl.single(args.expression, args.alpha))
     except ValueError as exc:
-        print(f"facebench pixelsmile edit: {exc}", file=sys.stderr)
+        print(f"facebench pixelsmile edit: error: {exc}", file=sys.stderr)
         return 2
     if rows:
         return _run_rows(args, rows)
@@ -192,7 +192,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         if rows is None:
             sweep_controls(args.expression, alphas)
     except ValueError as exc:
-        print(f"facebench pixelsmile sweep: {exc}", file=sys.stderr)
+        print(f"facebench pixelsmile sweep: error: {exc}", file=sys.stderr)
         return 2
     if rows:
         return _run_rows(args, rows)
@@ -225,7 +225,7 @@ def _run_train(args: argparse.Namespace) -> int:
             trainer.load_checkpoint(args.resume)
         lora = trainer.train(until_step=args.max_steps)
     except PixelSmileError as exc:
-        print(f"facebench train pixelsmile: {exc}", file=sys.stderr)
+        print(f"facebench train pixelsmile: error: {exc}", file=sys.stderr)
         return 2
     print(f"LoRA saved to {lora}")
     return 0

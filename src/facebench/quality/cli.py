@@ -186,10 +186,10 @@ def _run_score(args: argparse.Namespace) -> int:
             raise ValueError(f"--max-pixels must be >= 0, got {args.max_pixels}")
         pairs = collect_pairs(args.inputs, args.reference_dir)
     except (UnknownNameError, ValueError, OSError) as exc:
-        print(f"facebench quality score: {exc}", file=sys.stderr)
+        print(f"facebench quality score: error: {exc}", file=sys.stderr)
         return 2
     if not pairs:
-        print("facebench quality score: no images found", file=sys.stderr)
+        print("facebench quality score: error: no images found", file=sys.stderr)
         return 2
     cap = SCORE_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     groups = _metric_groups(pairs, metrics, by_default="default" in args.metrics.split(","), quiet=args.quiet)
@@ -229,7 +229,7 @@ def _run_correlate(args: argparse.Namespace) -> int:
     try:
         joined = cr.join(cr.load_scores(args.scores), cr.load_mos(args.mos))
     except (ValueError, OSError) as exc:
-        print(f"facebench quality correlate: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"facebench quality correlate: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     res = cr.benchmark(joined, n_boot=args.n_boot, level=args.level, seed=args.seed, plcc_params=args.plcc_params)
     out = Path(args.out)
@@ -260,11 +260,11 @@ def _run_train(args: argparse.Namespace) -> int:
     try:
         mos = load_mos(args.mos)
     except (ValueError, OSError) as exc:
-        print(f"facebench quality train: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"facebench quality train: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     mos = mos[mos["dimension"] == args.dimension].dropna(subset=["mos"])
     if mos.empty:
-        print(f"facebench quality train: no MOS for dimension {args.dimension!r}", file=sys.stderr)
+        print(f"facebench quality train: error: no MOS for dimension {args.dimension!r}", file=sys.stderr)
         return 2
     root = Path(args.images_root) if args.images_root else Path(args.mos).parent
     images, ys, fails = [], [], []
@@ -281,7 +281,7 @@ def _run_train(args: argparse.Namespace) -> int:
         model = QualityPredictor(cfg)
         report = model.fit(images, ys, progress=not args.no_progress)
     except ValueError as exc:
-        print(f"facebench quality train: {exc}", file=sys.stderr)
+        print(f"facebench quality train: error: {exc}", file=sys.stderr)
         return 2
     path = model.save(args.out)
     rep = report.to_dict() | {"dimension": args.dimension, "config": cfg.__dict__ | {"feature_groups": list(cfg.feature_groups)}}
@@ -299,7 +299,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     try:
         model = QualityPredictor.load(args.model)
     except ValueError as exc:
-        print(f"facebench quality predict: {exc}", file=sys.stderr)
+        print(f"facebench quality predict: error: {exc}", file=sys.stderr)
         return 2
     rows, fails = [], []
     for p in list_images(args.inputs):

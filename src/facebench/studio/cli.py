@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         judge = get_judge(args.judge, **parse_options(args.judge_opt, "--judge-opt"))
     except (ValueError, TypeError, UnknownNameError, RuntimeError, OSError) as exc:
-        print(f"facebench studio: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        print(f"facebench studio: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return 2
     from ..study.server import serve_wsgi
     from .app import create_app
