@@ -63,8 +63,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     print(f"card: {res.files['card.md']}")
     if not res.failures.empty:
-        print(f"facebench data build: {len(res.failures)} item(s) failed (listed in the card); run again to "
-              "retry them", file=sys.stderr)
+        print(f"facebench data build: {len(res.failures)} item(s) failed (listed above and in build_log.json); "
+              "exit status 1", file=sys.stderr)
         return EXIT_ITEMS_FAILED
     return 0
 
