@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parse_sweep(text: str) -> list[float]:
     """``"0,0.25,...,1"`` -> ``[0, 0.25, 0.5, 0.75, 1]``: :func:`facebench.base.cli.parse_alphas`
     as a list. Raises ``ValueError`` (one line)."""
-    return list(parse_alphas(text, what="--sweep"))
+    return list(parse_alphas(text, what="--alphas"))
 
 
 def _slug(label: str) -> str:
