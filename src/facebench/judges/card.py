@@ -14,9 +14,12 @@ def _f(v: Any) -> str:
 def confusion_markdown(rep: dict[str, Any]) -> str:
     """Confusion matrix table (rows = true, columns = predicted) of a class report."""
     cls = rep["classes"]
-    lines = ["| true \\ predicted | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|"]
-    for c, row in zip(cls, rep["confusion"]):
-        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    other = rep.get("other") or [0] * len(cls)
+    extra = any(other)  # photos not measured: a column of their own, wrong for every class
+    lines = ["| true \\ predicted | " + " | ".join(cls) + (" | not measured" if extra else "") + " |",
+             "|---" * (len(cls) + 1 + extra) + "|"]
+    for c, row, o in zip(cls, rep["confusion"], other):
+        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + (f" | {o}" if extra else "") + " |")
     return "\n".join(lines)
 
 
