@@ -35,6 +35,18 @@ def reports_table(reports: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _spread_lines(rep: dict[str, Any]) -> list[str]:
+    """One paragraph: the chosen head's balanced accuracy on other shuffles of the person folds."""
+    spread = rep.get("seed_spread") or {}
+    if len(spread) < 2:
+        return []
+    vals = list(spread.values())
+    return [f"The same blocks and C cross-validated on {len(vals)} shuffles of the person folds (seeds "
+            + ", ".join(str(s) for s in spread) + f"): balanced accuracy "
+            + ", ".join(_f(v) for v in vals) + f"; mean {_f(sum(vals) / len(vals))}, range "
+            f"{_f(min(vals))}-{_f(max(vals))} (the table above is seed 0, the split the head was chosen on).", ""]
+
+
 def training_markdown(rep: dict[str, Any]) -> str:
     """The training part of the card from :func:`facebench.judges.train.train`'s report."""
     out = [f"## Cross-validated on the training folder (feature version {FEATURE_VERSION})", "",
@@ -52,6 +64,7 @@ def training_markdown(rep: dict[str, Any]) -> str:
            "plain crops; fer alone likewise):", "",
            reports_table({"judge v2 (offline)": rep["v2"], "ensemble-v1": rep["ensemble_v1"],
                           "fer alone": rep["fer_alone"]}), "",
+           *_spread_lines(rep),
            "Confusion of judge v2 (out of fold):", "", confusion_markdown(rep["v2"]), "",
            "Balanced accuracy of every candidate tried:", "",
            "| blocks | " + " | ".join(f"C={c}" for c in next(iter(rep["tried"].values()))) + " |",
