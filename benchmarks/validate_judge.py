@@ -39,9 +39,10 @@ about 0.5 and stronger expressions keep rising. `scores["neutral"]` is `p_neutra
 
 **Features (version {fv}).** Per face, from models that ship inside installed packages:
 {features}
-Test-time views: fer's blocks average 10 crops (the crop, a 15% looser and a 12% tighter one, and
-the crop shifted 6% of the box height up and down, each with its mirror image), facex's the crop and
-its mirror image (`facebench.judges.features.FER_VIEWS`). Crops and boxes as in
+Test-time views: fer's blocks average 6 crops (the crop, a 15% looser one and the crop shifted up by
+6% of the box height, each with its mirror image), facex's the crop and its mirror image
+(`facebench.judges.features.FER_VIEWS`; the view sets compared by cross-validation are listed in
+`facebench.judges.features`). Crops and boxes as in
 `facebench.face.expression`; mesh: MediaPipe FaceMesh 478 points (mediapipe 0.10.21, Apache-2.0).
 
 **Licences** (details in `facebench.face.models.SHIPPED_MODELS`). fer's mini-XCEPTION

@@ -24,7 +24,7 @@ from .head import Head, fit_head, softmax
 #: Candidate feature-block sets tried by cross-validation: block -> weight (a weight below 1
 #: regularises the block more, see :func:`~.head.fit_head`). The 339-value ``shape`` block and the
 #: 128-value embedding overfit at weight 1 (balanced accuracy 0.584 and 0.572 in the first run); the
-#: embedding still did at 0.3 (0.583-0.586 vs 0.591-0.606 at 0.1, feature version 2.2), and reduced
+#: embedding still did at 0.3 (0.583-0.586 vs 0.591-0.606 at 0.1, with 5 fer views), and reduced
 #: to its first 8-32 principal components (fitted inside each fold) it gave 0.566-0.582 (v2.1).
 BLOCK_SETS: dict[str, dict[str, float]] = {
     "all": {"fer_logits": 1.0, "fer_embed": 0.1, "facex_logits": 1.0, "geometry": 1.0, "shape": 0.3},
