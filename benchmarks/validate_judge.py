@@ -103,7 +103,8 @@ disgust photos (AUC < 0.5): on these proxies the slider's last frame is a grin w
 lip, so no geometry rule was added; disgust CLS stays NOT met. Adding cheek raise (AU6, narrower
 eyes) to the happy prototype moved happy CLS from 0.844 to 0.848 but lowered the prototype's
 happy-vs-rest AUC on faces-in-the-wild from 0.898 to 0.876; not added. The happy slider's frames
-01-05 are a neutral face, 06-09 a closed-mouth smile and 10-27 a smile that opens into a laugh, so
+01-06 are a neutral face, 07-08 a closed-mouth smile and 09-27 a smile with teeth that opens into a
+laugh (frame 00, the source, already smiles), so
 the judged intensity jumps by frame 9 (0.50) and then rises slowly (0.62 at frame 27): adding mouth
 opening (AU25/26, laughter) to the happy prototype lifts happy CLS to 0.868 but lowers that AUC to
 0.818 (open mouths of surprise and fear); not added, happy CLS stays just under 0.85.
