@@ -47,7 +47,7 @@ def main() -> int:
     from facebench.bench import imagecodec
     from facebench.bench.store import Store
     from facebench.bench.work import encode_png
-    from facebench.imageio import image_hash
+    from facebench.base.imageio import image_hash
 
     with tempfile.TemporaryDirectory(prefix="facebench-bench-") as tmp:
         path = args.cache or _demo(Path(tmp) / "demo", args.quick)

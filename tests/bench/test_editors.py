@@ -13,7 +13,7 @@ from facebench.bench.editors import (
 )
 from facebench.bench.reference import gallery_dir
 from facebench.edit.base import EDITORS, ExpressionControl
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 
 single = ExpressionControl.single
 

@@ -63,7 +63,7 @@ def _edit_pair():
     """A real photo and an offline edit of it (the editor leaves the pixels off the face alone)."""
     from facebench.edit.base import ExpressionControl
     from facebench.edit.offline import OfflineEditor
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.samples import astronaut_path
 
     src = load_image(astronaut_path())
@@ -75,7 +75,7 @@ def test_edits_are_stored_once_per_pixels_as_lossless_residuals(tmp_path):
 
     from facebench.bench import imagecodec
     from facebench.bench.work import encode_png
-    from facebench.imageio import image_hash
+    from facebench.base.imageio import image_hash
 
     src, edit = _edit_pair()
     s = Store(tmp_path / "c.sqlite")
@@ -98,7 +98,7 @@ def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):
 
     from facebench.bench import imagecodec
     from facebench.bench.work import encode_png
-    from facebench.imageio import image_hash
+    from facebench.base.imageio import image_hash
 
     src, edit = _edit_pair()
     s = Store(tmp_path / "c.sqlite")

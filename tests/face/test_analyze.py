@@ -12,7 +12,7 @@ from facebench.face import (
 )
 from facebench.face.analyze import normalize_parts
 from facebench.face.geometry import MEASUREMENTS
-from facebench.imageio import ImageError
+from facebench.base.imageio import ImageError
 
 GEOMETRIC = ("detection", "mesh", "crop", "mask", "geometry")
 

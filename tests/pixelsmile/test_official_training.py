@@ -143,7 +143,7 @@ def test_no_identity_loss_on_anime_rows(trainer):
 
 def test_landmarks_found_on_a_real_face_align_the_identity_crop(trainer):
     """On a real face the detected landmarks replace the row's fallback alignment."""
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.pixelsmile.editor import _resize, square_box
     from facebench.samples import sample_paths
 

@@ -12,7 +12,7 @@ import pytest
 from facebench.cli import main
 from facebench.quality import QUALITY_METRICS, compute, metrics_frame
 from facebench.quality.scoring import collect_pairs, failures, score_pairs
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 
 
 def test_every_metric_has_its_metadata():

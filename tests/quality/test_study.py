@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from facebench.cli import main
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.metrics.mos import mos_table
 from facebench.quality import DEFAULT_METRICS, FACE_METRICS, QUALITY_METRICS
 from facebench.quality import correlate as cr

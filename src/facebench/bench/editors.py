@@ -31,7 +31,7 @@ from PIL import Image
 
 from ..edit.base import EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
 from ..expressions import EXPRESSIONS
-from ..imageio import IMAGE_SUFFIXES, ImageError, image_hash, load_image
+from ..base.imageio import IMAGE_SUFFIXES, ImageError, image_hash, load_image
 from ..judges.http import HttpClient, HttpError
 
 

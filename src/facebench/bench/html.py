@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..expressions import EXPRESSIONS
-from ..imageio import load_image
+from ..base.imageio import load_image
 from .plots import confusion_figure, intensity_figure, square_around, strip_figure, tradeoff_figure
 from .reference import REFERENCE_IDENTITY, REFERENCE_JUDGE, REFERENCE_SOURCE
 from .report import ReportData, fmt

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from ..imageio import ImageError, check_input_file, list_images
+from ..base.imageio import ImageError, check_input_file, list_images
 
 TRACKS: tuple[str, ...] = ("general", "linear", "fed")
 DOMAINS: tuple[str, ...] = ("human", "anime")

@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..imageio import image_hash, load_image
+from ..base.imageio import image_hash, load_image
 from .components import Component
 from .executors import Executor
 from .manifest import Manifest, Task, load_manifest

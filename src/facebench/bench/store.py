@@ -197,7 +197,7 @@ class Store:
         if rec is None:
             raise KeyError(key)
         if rec.blob is not None:  # a cache written before images were content-addressed
-            from ..imageio import load_image
+            from ..base.imageio import load_image
 
             return load_image(rec.blob)
         return self.image(rec.value["hash"])

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from ..imageio import image_hash, load_image
+from ..base.imageio import image_hash, load_image
 from .components import Component
 
 

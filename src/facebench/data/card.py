@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..bench.report import markdown_table
 from ..expressions import EXPRESSIONS
-from ..imageio import load_image
+from ..base.imageio import load_image
 from ..metrics.diversity import FEATURES, coverage_uniformity, features
 from .export import atomic_write
 

@@ -3,7 +3,7 @@
 FFE (PixelSmile paper, sec. 3.1, "Base Identity Collection"): portraits from two domains, automated
 face detection and quality filtering. For every image file of every configured source:
 
-1. read it with :func:`facebench.imageio.load_image` (unreadable -> dropped with the loader's
+1. read it with :func:`facebench.base.imageio.load_image` (unreadable -> dropped with the loader's
    one-line reason) and downscale it to ``collect.max_side``;
 2. find faces: human photos with :func:`facebench.face.analyze` (detection, mesh, geometry,
    identity), drawings with the AnimeFace detector (:mod:`.anime`); ``domain: auto`` tries the
@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ..bench.runner import key_of
 from ..bench.store import Store
-from ..imageio import ImageError, image_hash, list_images, load_image
+from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
 from .config import DataConfig
 from .identity import variant_images

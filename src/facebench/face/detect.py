@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from ..registry import Registry
+from ..base.registry import Registry
 from .types import Detection
 
 #: Mouth width / inter-ocular distance (iris centres) of the mean neutral MediaPipe mesh shipped

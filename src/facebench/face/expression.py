@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from ..expressions import BASIC7, normalize_expression
-from ..registry import Registry
+from ..base.registry import Registry
 from .inputs import check_image_and_boxes
 from .models import model_info, model_path
 

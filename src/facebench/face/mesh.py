@@ -22,7 +22,7 @@ import threading
 import cv2
 import numpy as np
 
-from ..registry import Registry
+from ..base.registry import Registry
 from .detect import quiet_native_stderr
 
 #: Number of points in a refined mesh.

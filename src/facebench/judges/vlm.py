@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from ..expressions import EXPRESSIONS
-from ..imageio import image_hash
+from ..base.imageio import image_hash
 from .base import Judgement, JudgeError
 from .http import HttpClient, HttpError
 from .prompt import PROMPT_VERSION, SYSTEM_PROMPT, USER_PROMPT, ParseError, parse_scores

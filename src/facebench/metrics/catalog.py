@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from facebench.metrics import correlation, diversity, fed, ffe, mos
-from facebench.registry import Registry
+from facebench.base.registry import Registry
 
 METRICS: Registry[Callable[..., object]] = Registry("metric")
 

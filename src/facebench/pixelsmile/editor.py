@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..edit.base import ALPHA_MAX, EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
-from ..imageio import load_image
+from ..base.imageio import load_image
 from .presets import DEFAULT_PRESET
 from .prompts import check_subject, expression_prompt, neutral_prompt
 

@@ -1,6 +1,6 @@
 """The quality-metric registry: every metric with its metadata beside its name.
 
-``QUALITY_METRICS`` is a :class:`facebench.registry.Registry`; each entry's object is a
+``QUALITY_METRICS`` is a :class:`facebench.base.registry.Registry`; each entry's object is a
 :class:`QualityMetric` (how to run it) and its metadata says: ``kind`` (full-reference /
 no-reference), ``lower_better``, ``range`` (typical bounds), ``unit``, ``source`` (what package
 the parameters come from, or which reference implementation it was checked against), ``licence``
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..registry import Registry
+from ..base.registry import Registry
 from . import face_metrics, fr_fsim, fr_gmsd, fr_haarpsi, fr_ssim, fr_vif, nr_brisque, nr_niqe, nr_piqe
 from ._torch import to_tensor
 

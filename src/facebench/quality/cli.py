@@ -169,7 +169,7 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    from ..registry import UnknownNameError
+    from ..base.registry import UnknownNameError
     from .scoring import SCORE_MAX_PIXELS, collect_pairs, failures, score_pairs, write_table
 
     try:
@@ -224,7 +224,7 @@ def _resolve_items(items: list[str], root: Path) -> list[Path]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from ..imageio import ImageError, load_image
+    from ..base.imageio import ImageError, load_image
     from .correlate import load_mos
     from .predictor import PredictorConfig, QualityPredictor
 
@@ -264,7 +264,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from ..imageio import ImageError, list_images, load_image
+    from ..base.imageio import ImageError, list_images, load_image
     from .predictor import QualityPredictor
 
     try:
@@ -306,7 +306,7 @@ def _run_diversity(args: argparse.Namespace) -> int:
 def _run_degrade(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ..imageio import ImageError, list_images, load_image
+    from ..base.imageio import ImageError, list_images, load_image
     from .degrade import degrade, write_degradation
 
     fails = []

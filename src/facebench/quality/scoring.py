@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..imageio import ImageError, list_images, load_image
+from ..base.imageio import ImageError, list_images, load_image
 from .catalog import DEFAULT_METRICS, QUALITY_METRICS, check_inputs, metric_info
 
 COLUMNS = ["image", "reference", "metric", "value", "lower_better", "error"]

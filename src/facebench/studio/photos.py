@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..imageio import IMAGE_SUFFIXES, ImageError, load_image
+from ..base.imageio import IMAGE_SUFFIXES, ImageError, load_image
 
 
 class PhotoError(ValueError):

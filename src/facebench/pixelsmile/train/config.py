@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...configfile import read_config_file
+from ...base.configfile import read_config_file
 from ..loading import PixelSmileError
 
 #: LoRA targets (peft suffix match): image-stream attention q/k/v/out, text-stream q/k/v/out and

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ...imageio import load_image
+from ...base.imageio import load_image
 from ..conditioning import align, combine, compact
 from ..encoding import PromptEncoder
 from ..prompts import expression_prompt, neutral_prompt
