@@ -44,8 +44,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller demo")
     args = ap.parse_args()
 
-    from facebench.bench import imagecodec
-    from facebench.bench.store import Store
+    from facebench.base import imagecodec
+    from facebench.base.store import Store
     from facebench.bench.work import encode_png
     from facebench.base.imageio import image_hash
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from facebench.bench.store import SqliteMapping, Store
+from facebench.base.store import SqliteMapping, Store
 
 
 def test_put_get_persist(tmp_path):
@@ -73,7 +73,7 @@ def _edit_pair():
 def test_edits_are_stored_once_per_pixels_as_lossless_residuals(tmp_path):
     import numpy as np
 
-    from facebench.bench import imagecodec
+    from facebench.base import imagecodec
     from facebench.bench.work import encode_png
     from facebench.base.imageio import image_hash
 
@@ -96,7 +96,7 @@ def test_edits_are_stored_once_per_pixels_as_lossless_residuals(tmp_path):
 def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):
     import numpy as np
 
-    from facebench.bench import imagecodec
+    from facebench.base import imagecodec
     from facebench.bench.work import encode_png
     from facebench.base.imageio import image_hash
 
@@ -116,7 +116,7 @@ def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):
 def test_residual_codec_is_exact_for_unchanged_partial_and_full_changes():
     import numpy as np
 
-    from facebench.bench import imagecodec
+    from facebench.base import imagecodec
 
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)

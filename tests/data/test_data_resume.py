@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from data_helpers import FlakyJudge, Kill, KillableEditor
-from facebench.bench.store import Store
+from facebench.base.store import Store
 from facebench.data import build_dataset, parse_config
 from facebench.base.imageio import load_image
 from facebench.samples import sample_paths

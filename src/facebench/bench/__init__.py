@@ -26,7 +26,7 @@ from .components import Component
 from .lifecycle import RunLocked, one_run_per_folder
 from .manifest import Manifest, ManifestError, Task, build_tasks, load_manifest, write_manifest
 from .runner import DEFAULT_ALPHAS, RunResult, run_benchmark, stats_frame
-from .store import Store
+from ..base.store import Store
 
 
 @one_run_per_folder

@@ -219,7 +219,7 @@ def failure_status(data: Any, allow: bool, prog: str) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """``facebench bench report``."""
     from .report import compute_report, load_run, write_report
-    from .store import Store
+    from ..base.store import Store
 
     try:
         res, fails, config, stats = load_run(args.out)
@@ -236,7 +236,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_cache_prune(args: argparse.Namespace) -> int:
     """``facebench bench cache prune``."""
-    from .store import Store
+    from ..base.store import Store
 
     if not args.cache.is_file():
         print(f"facebench bench cache prune: {args.cache}: no such cache file", file=sys.stderr)
@@ -271,7 +271,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     """``facebench bench manifest``."""
     from ..expressions import BASIC6, EXPRESSIONS
-    from .editors import gallery_tasks
+    from .manifest import gallery_tasks
     from .manifest import DEFAULT_PROMPT, build_tasks, write_manifest
 
     ex = args.expressions.strip().lower()

@@ -1,7 +1,7 @@
 """Run editors over a suite, judge every edit, measure identity, and build the results table.
 
 A run goes in stages, each over the items the cache does not hold yet, each committed item by item
-to the :class:`~facebench.bench.store.Store` (so killing a run loses at most the items in flight,
+to the :class:`~facebench.base.store.Store` (so killing a run loses at most the items in flight,
 and a rerun continues where it stopped):
 
 1. sources (and ground truths for the ``fed`` track) are read and hashed;
@@ -37,7 +37,7 @@ from .components import Component
 from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
-from .store import Store
+from ..base.store import Store
 from ..judges.base import accepts_source
 from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
 

@@ -42,7 +42,7 @@ class ImageRef:
     def load(self) -> np.ndarray:
         """The RGB uint8 pixels."""
         if self.residual is not None:
-            from .imagecodec import decode
+            from ..base.imagecodec import decode
 
             return decode(self.residual, None if self.base is None else self.base.load())
         if self.png is not None:
@@ -59,7 +59,7 @@ class ImageRef:
 
 @lru_cache(maxsize=4)
 def _store(path: str) -> Any:
-    from .store import Store
+    from ..base.store import Store
 
     return Store(path)
 
@@ -185,7 +185,7 @@ def do_edit(u: EditUnit) -> dict[str, Any]:
     if out.shape != image.shape:
         return {"ok": False, "reason": f"editor returned a {out.shape[1]}x{out.shape[0]} image; "
                                        f"the source is {image.shape[1]}x{image.shape[0]} (wrong size)"}
-    from .imagecodec import encode
+    from ..base.imagecodec import encode
 
     return {"ok": True, "data": encode(out, image), "base": image_hash(image), "hash": image_hash(out),
             "seconds": seconds, "info": jsonable(getattr(res, "info", {}) or {})}

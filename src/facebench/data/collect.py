@@ -15,7 +15,7 @@ face detection and quality filtering. For every image file of every configured s
    similarity reaches the near-duplicate level, is dropped with the id it duplicates.
 
 Per-image work (analysis, embeddings of the source and its flipped / re-lit copies used by the
-calibration) is cached in the build's :class:`facebench.bench.store.Store` under its pixel hash,
+calibration) is cached in the build's :class:`facebench.base.store.Store` under its pixel hash,
 so a rerun reads it back. Kept sources are written as PNG to ``<dataset>/sources/``.
 """
 
@@ -34,7 +34,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..bench.runner import key_of
-from ..bench.store import Store
+from ..base.store import Store
 from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
 from .config import DataConfig

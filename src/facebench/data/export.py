@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..bench.manifest import Task, write_manifest
-from ..bench.store import Store
+from ..base.store import Store
 from ..bench.work import encode_png
 from ..expressions import EXPRESSIONS
 

@@ -206,7 +206,7 @@ EDITORS: Registry[Any] = Registry(
     # Modules whose import registers editors: (module, required); imported on first lookup.
     providers=(
         ("facebench.edit.offline", True),
-        ("facebench.bench.editors", True),
+        ("facebench.edit.external", True),
         ("facebench.pixelsmile.editor", False),
     ),
 )

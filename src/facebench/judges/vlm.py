@@ -15,7 +15,7 @@ versioned prompt (:mod:`facebench.judges.prompt`) against the endpoint you name.
 - Answers are cached under a hash of everything that can change them (:meth:`VLMJudge.settings`:
   endpoint URL, model, prompt version and text, temperature, max tokens, JSON mode, crop margin,
   image size cap; plus the image hash and face box) in ``cache``: any mutable mapping of str -> str
-  (a dict, or :class:`facebench.bench.store.SqliteMapping` to keep them on disk; a path string opens
+  (a dict, or :class:`facebench.base.store.SqliteMapping` to keep them on disk; a path string opens
   one). A cached answer is validated again when read; one that no longer validates is dropped.
 """
 
@@ -35,7 +35,7 @@ from PIL import Image
 from ..expressions import EXPRESSIONS
 from ..base.imageio import image_hash
 from .base import Judgement, JudgeError
-from .http import HttpClient, HttpError
+from ..base.http import HttpClient, HttpError
 from .prompt import PROMPT_VERSION, SYSTEM_PROMPT, USER_PROMPT, ParseError, parse_scores
 
 
@@ -114,7 +114,7 @@ class VLMJudge:
         self.crop_margin = crop_margin
         self.max_side = max_side
         if isinstance(cache, (str, Path)):
-            from ..bench.store import SqliteMapping
+            from ..base.store import SqliteMapping
 
             cache = SqliteMapping(cache, table="vlm_responses")
         self.cache: MutableMapping[str, str] = {} if cache is None else cache

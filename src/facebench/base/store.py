@@ -12,7 +12,7 @@ two edits with the same pixels share one row; an edit record names its image by 
 ``data`` is lossless WebP: of the image itself when ``base`` is NULL, else of the residual
 ``(image - base) mod 256`` against the image ``base`` (the edit's source, stored once), which is
 zero wherever an editor left the source alone, so a 512x512 offline edit takes ~15-25 KB instead of
-~450 KB as PNG (:mod:`facebench.bench.imagecodec`). Caches written before this keep their PNG in
+~450 KB as PNG (:mod:`facebench.base.imagecodec`). Caches written before this keep their PNG in
 ``records.blob`` and still read. :meth:`Store.prune` drops images no record uses. WAL mode lets
 worker processes read while the runner writes.
 """

@@ -29,10 +29,9 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from ..edit.base import EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
-from ..expressions import EXPRESSIONS
+from .base import EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
 from ..base.imageio import IMAGE_SUFFIXES, ImageError, image_hash, load_image
-from ..judges.http import HttpClient, HttpError
+from ..base.http import HttpClient, HttpError
 
 
 class EditError(RuntimeError):
@@ -213,19 +212,6 @@ class GalleryEditor(_LoopSweep):
         return EditResult(_resize_to(out, image.shape), control, None, self.name, info)
 
 
-def gallery_tasks(root: str | os.PathLike, expressions: Sequence[str] = EXPRESSIONS) -> list:
-    """One task per gallery expression (source ``slider/<expression>/00.avif``)."""
-    from .manifest import DEFAULT_PROMPT, Task
-
-    r = Path(root)
-    out = []
-    for e in expressions:
-        p = r / "slider" / e / "00.avif"
-        if p.exists():
-            out.append(Task(f"gallery-{e}", p.resolve(), e, DEFAULT_PROMPT.format(expression=e)))
-    return out
-
-
 #: Default instruction sent to image-edit endpoints; fields: expression, alpha, percent.
 HTTP_PROMPT = (
     "Change only the facial expression of the person to {expression}, at {percent}% of its full "
@@ -249,7 +235,7 @@ class HttpEditor(_LoopSweep):
     """Edits through an OpenAI-compatible ``/images/edits`` endpoint (multipart: model, prompt, image).
 
     ``prompt`` is a template with ``{expression}``, ``{alpha}`` and ``{percent}``; timeouts,
-    retries with backoff and the rate limit are those of :class:`~facebench.judges.http.HttpClient`.
+    retries with backoff and the rate limit are those of :class:`~facebench.base.http.HttpClient`.
     The response's ``data[0].b64_json`` (or ``data[0].url``) is the edit. ``resize``: resize an
     answer of another size to the source's size (default: no, the row fails with "wrong size").
     """
