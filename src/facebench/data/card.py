@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..bench.report import markdown_table
+from ..bench.summary import markdown_table
 from ..expressions import EXPRESSIONS
 from ..base.imageio import load_image
 from ..metrics.diversity import FEATURES, coverage_uniformity, features

@@ -322,7 +322,7 @@ class FaceAnalyzer:
 
     def _run_identity(self, img: np.ndarray, faces: list[Face], boxes: np.ndarray) -> None:
         from . import identity
-        from .detect import quiet_native_stderr
+        from ..base.native import quiet_native_stderr
 
         # detector keypoints (not the mesh's) so the result does not depend on the parts asked for
         kps = np.stack([f.detection.keypoints for f in faces])
@@ -335,7 +335,7 @@ class FaceAnalyzer:
 
     def _run_expression(self, img: np.ndarray, faces: list[Face], boxes: np.ndarray) -> None:
         from . import expression
-        from .detect import quiet_native_stderr
+        from ..base.native import quiet_native_stderr
 
         with quiet_native_stderr():  # the TFLite runtime logs to fd 2 when it starts
             probs = expression.classify(img, boxes)

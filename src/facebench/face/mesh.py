@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..base.registry import Registry
-from .detect import quiet_native_stderr
+from ..base.native import quiet_native_stderr
 
 #: Number of points in a refined mesh.
 N_POINTS = 478
