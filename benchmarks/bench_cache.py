@@ -46,7 +46,7 @@ def main() -> int:
 
     from facebench.base import imagecodec
     from facebench.base.store import Store
-    from facebench.bench.work import encode_png
+    from facebench.base.pixels import encode_png
     from facebench.base.imageio import image_hash
 
     with tempfile.TemporaryDirectory(prefix="facebench-bench-") as tmp:
@@ -64,7 +64,7 @@ def main() -> int:
             t_dec.append(time.perf_counter() - t0)
             identical += image_hash(img) == rec.value["hash"]
             t0 = time.perf_counter()
-            png_total += len(encode_png(img))
+            png_total += len(encode_png(img, compress_level=3))
             t_png.append(time.perf_counter() - t0)
             data, base = store.image_bytes(rec.value["hash"])
             if base is not None:

@@ -11,7 +11,6 @@ Each returns an outcome dict: ``{"ok": True, ...}`` or ``{"ok": False, "reason":
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
 
 from ..base.imageio import image_hash, load_image
 from .components import Component
@@ -76,13 +74,6 @@ def _load_path(path: str, mtime: int) -> np.ndarray:
     img = load_image(path)
     img.setflags(write=False)
     return img
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """Lossless PNG bytes of an RGB uint8 image (what the cache stores)."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:

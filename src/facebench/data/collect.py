@@ -21,7 +21,6 @@ so a rerun reads it back. Kept sources are written as PNG to ``<dataset>/sources
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,11 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm.auto import tqdm
 
 from ..bench.runner import key_of
 from ..base.store import Store
+from ..base.pixels import encode_png
 from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
 from .config import DataConfig
@@ -113,12 +112,6 @@ def analyse_image(img: np.ndarray, domain: str, cfg: DataConfig) -> dict[str, An
     return rec
 
 
-def _png(img: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
-
-
 def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
             log: Callable[[str], None] = print) -> Collected:
     """Run the collect stage over ``cfg.sources``; kept sources are written to ``out/sources``."""
@@ -181,7 +174,7 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
         p = out / "sources" / f"{sid}.png"
         if not p.exists():
             tmp = p.with_suffix(".tmp")
-            tmp.write_bytes(_png(images[sid]))
+            tmp.write_bytes(encode_png(images[sid], compress_level=3))
             tmp.replace(p)
         table.loc[table["source_id"] == sid, "image"] = f"sources/{sid}.png"
     wanted = {f"{sid}.png" for sid in table.loc[table["status"] == "kept", "source_id"]}

@@ -23,30 +23,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import threading
 from pathlib import Path
 from typing import Any, MutableMapping, Sequence
 
 import numpy as np
-from PIL import Image
 
 from ..expressions import EXPRESSIONS
 from ..base.imageio import image_hash
 from .base import Judgement, JudgeError
 from ..base.http import HttpClient, HttpError
+from ..base.pixels import encode_png, fit_within
 from .prompt import PROMPT_VERSION, SYSTEM_PROMPT, USER_PROMPT, ParseError, parse_scores
 
 
 def _png_data_url(image: np.ndarray, max_side: int) -> str:
-    img = Image.fromarray(image)
-    if max(img.size) > max_side:
-        scale = max_side / max(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    png = encode_png(fit_within(image, max_side))
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _crop(image: np.ndarray, box: Sequence[float], margin: float) -> np.ndarray:

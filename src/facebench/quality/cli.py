@@ -24,7 +24,7 @@ relative file names.
 metrics: comma-separated names, 'default' (all but the face metrics), 'face', or 'all';
 `facebench quality metrics` lists them with direction, range, source and licence.
 
-Output: one tidy row per (image, metric) with value, lower_better and error.
+Output: one tidy row per (image, metric) with value, higher_is_better and error.
 A distorted image of another size than its reference is an error unless --resize reference.
 A grayscale image paired with a colour one is compared as RGB (a warning says so).
 
@@ -162,7 +162,7 @@ def _run_metrics(args: argparse.Namespace) -> int:
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print(df[["metric", "kind", "lower_better", "range_low", "range_high", "min_size", "source"]].to_string(index=False))
+        print(df[["metric", "kind", "higher_is_better", "range_low", "range_high", "min_size", "source"]].to_string(index=False))
     if args.csv:
         df.to_csv(args.csv, index=False)
     return 0

@@ -6,7 +6,7 @@ A folder gives no-reference input only, unless ``reference_dir`` names a folder 
 same relative paths.
 
 The table is long and tidy: one row per (image, metric) with ``image``, ``reference``, ``metric``,
-``value``, ``lower_better`` and ``error`` (empty when the value is valid). Bad input (unreadable
+``value``, ``higher_is_better`` and ``error`` (empty when the value is valid). Bad input (unreadable
 file, missing reference for a full-reference metric, different sizes, too small for a metric,
 grayscale paired with colour) gives one line in ``error`` for the rows it affects; everything else
 still runs. Images of the same size are scored in batches.
@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from ..base.imageio import ImageError, list_images, load_image
 from .catalog import DEFAULT_METRICS, QUALITY_METRICS, check_inputs, metric_info
 
-COLUMNS = ["image", "reference", "metric", "value", "lower_better", "error"]
+COLUMNS = ["image", "reference", "metric", "value", "higher_is_better", "error"]
 #: Images with more pixels are scored on a shrunk copy (see the module doc).
 SCORE_MAX_PIXELS = 2048 * 2048
 #: How a distorted image of another size than its reference is handled.
@@ -215,7 +215,7 @@ def score_pairs(
             for i, (p, *_rest) in enumerate(loaded):
                 value, error = results[i]
                 row = {"_order": (start + i, names.index(name)), "image": p.image, "reference": p.reference or "", "metric": name, "value": value,
-                       "lower_better": bool(QUALITY_METRICS.meta(name)["lower_better"]), "error": error}
+                       "higher_is_better": bool(QUALITY_METRICS.meta(name)["higher_is_better"]), "error": error}
                 row.update(dict(p.extra))
                 rows.append(row)
         bar.update(len(chunk))
