@@ -37,7 +37,7 @@ import numpy as np
 from .. import __version__
 from ..expressions import BASIC7
 from ..base.imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
-from .cache import DiskCache, MemoryCache, default_cache_dir
+from ..base.cache import DiskCache, MemoryCache, default_cache_dir
 from .types import KEYPOINT_NAMES, Detection, Face, NoFaceError
 
 #: Every part :func:`analyze` can compute, in computing order.
