@@ -21,8 +21,6 @@ identity = (recogniser fingerprint, source hash, edited hash, face box).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,17 +35,12 @@ from .components import Component
 from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
-from ..base.store import Store
+from ..base.store import Store, key_of
 from ..judges.base import accepts_source
 from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
 
 #: Default alpha grid of the linear track (uniform in [0, alpha_max], PixelSmile sec. 3.2).
 DEFAULT_ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def key_of(*parts: Any) -> str:
-    """SHA-256 hex of the JSON of ``parts`` (the cache key of an item)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def track_alphas(track: str, alphas: Sequence[float] | None) -> tuple[float, ...]:

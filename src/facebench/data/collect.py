@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..bench.runner import key_of
-from ..base.store import Store
+from ..base.store import Store, key_of
 from ..base.pixels import encode_png
 from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
