@@ -1,6 +1,7 @@
 """Small pixel helpers every layer shares: BT.601 luma, PNG bytes, Lanczos resizing.
 
 - :func:`luma`: ``Y = 0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601), on the scale of the input;
+  :func:`gray_u8` the same rounded to uint8 as OpenCV does (what the expression models and PIQE read);
 - :func:`encode_png`: lossless PNG bytes of an image (Pillow's zlib level as given);
 - :func:`resize_to` / :func:`fit_within`: Lanczos resampling (Pillow) to a given size, or down to a
   longest side.
@@ -29,6 +30,14 @@ def luma(image: np.ndarray, dtype: type = np.float64) -> np.ndarray:
     if arr.ndim == 2:
         return arr
     return arr[..., :3] @ np.array(BT601, dtype)
+
+
+def gray_u8(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 -> gray uint8 with BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` (OpenCV's
+    ``COLOR_RGB2GRAY``, fixed-point rounding)."""
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
 
 
 def encode_png(image: PixelsLike, compress_level: int = 6) -> bytes:
