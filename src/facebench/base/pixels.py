@@ -51,22 +51,34 @@ def encode_png(image: PixelsLike, compress_level: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``image`` resampled (Lanczos) to ``size = (height, width)``; the array itself when it already
-    has that size."""
+#: Resampling methods of :func:`resize_to`: Pillow's Lanczos, OpenCV's pixel-area average (for
+#: shrinking) and bicubic.
+RESIZE_METHODS: tuple[str, ...] = ("lanczos", "area", "cubic")
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int], method: str = "lanczos") -> np.ndarray:
+    """``image`` resampled to ``size = (height, width)`` with ``method`` (:data:`RESIZE_METHODS`);
+    the array itself when it already has that size."""
     h, w = int(size[0]), int(size[1])
     if image.shape[:2] == (h, w):
         return image
-    from PIL import Image
+    if method == "lanczos":
+        from PIL import Image
 
-    return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))
+        return np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.LANCZOS))
+    if method not in RESIZE_METHODS:
+        raise ValueError(f"resize method {method!r} is not one of {', '.join(RESIZE_METHODS)}")
+    import cv2
+
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if method == "area" else cv2.INTER_CUBIC)
 
 
-def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
-    """``image`` shrunk (Lanczos) so that its longest side is at most ``max_side``, aspect kept
-    (each side ``round(side * max_side / longest)``, at least 1); unchanged when it fits."""
+def fit_within(image: np.ndarray, max_side: int, method: str = "lanczos") -> np.ndarray:
+    """``image`` shrunk so that its longest side is at most ``max_side``, aspect kept (each side
+    ``round(side * max_side / longest)``, at least 1; :func:`resize_to`'s ``method``); unchanged
+    when it fits."""
     h, w = image.shape[:2]
     if max(h, w) <= max_side:
         return image
     s = max_side / max(h, w)
-    return resize_to(image, (max(1, round(h * s)), max(1, round(w * s))))
+    return resize_to(image, (max(1, round(h * s)), max(1, round(w * s))), method)

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ..base.store import Store, key_of
-from ..base.pixels import encode_png
+from ..base.pixels import encode_png, fit_within
 from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
 from .config import DataConfig
@@ -58,14 +57,6 @@ class Collected:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:40] or "image"
-
-
-def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    s = max_side / max(h, w)
-    return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _embedder(cfg: DataConfig) -> Callable[[np.ndarray, Any], np.ndarray]:
@@ -129,7 +120,7 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
     for i, spec, path in tqdm(files, desc="collect", unit="image", disable=not progress, dynamic_ncols=True):
         row: dict[str, Any] = {"path": str(path), "source_index": i, "status": "dropped", "reason": "", "domain": ""}
         try:
-            img = _downscale(load_image(path), cfg.collect.max_side)
+            img = fit_within(load_image(path), cfg.collect.max_side, "area")
         except ImageError as exc:
             row["reason"] = f"unreadable: {exc.problem}"
             rows.append(row)
