@@ -25,7 +25,7 @@ def main() -> None:
 
     from facebench.face.analyze import FaceAnalyzer
     from facebench.face.expression import classify
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.judges import get_judge
     from facebench.judges.features import face_features
     from facebench.samples import portrait_paths

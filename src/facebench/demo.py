@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo benchmark, print the leaderboard and the report's path. Returns 0, or 1 when
     anything failed (listed in the report; ``--allow-failures`` accepts them), 2 on bad arguments."""
     from .bench import Component, Manifest, run_and_report
-    from .bench.cli import _print_board, failure_status
+    from .bench.summary import failure_status, print_board
     from .bench.manifest import build_tasks
     from .bench.runner import parse_alphas
     from .expressions import BASIC6, EXPRESSIONS
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         recognisers=[] if args.no_identity else None, out=args.out, store=args.cache, track="linear", alphas=alphas,
         executor="processes" if workers > 1 else "serial", workers=workers, progress=not args.no_progress)
     print()
-    _print_board(data, paths)
+    print_board(data, paths)
     done = {k: v.computed for k, v in result.stats.items() if k != "sources"}
     cached = {k: v.cached for k, v in result.stats.items() if k != "sources"}
     print(f"took {time.perf_counter() - t0:.1f} s; computed {done}, from cache {cached}")

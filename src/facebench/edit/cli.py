@@ -144,7 +144,7 @@ def _write_png_atomic(img: Any, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``facebench edit``; returns the exit status."""
-    from ..imageio import ImageError, load_image
+    from ..base.imageio import ImageError, load_image
 
     def fail(msg: str, code: int) -> int:
         print(f"facebench edit: {msg}", file=sys.stderr)

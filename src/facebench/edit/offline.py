@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..face.types import Face
-from ..imageio import load_image
+from ..base.imageio import load_image
 from . import landmarks as lm
 from . import retouch
 from .actions import AUParts, FieldBuilder, combine

@@ -46,7 +46,8 @@ import cv2
 import numpy as np
 
 from ..expressions import BASIC7, normalize_expression
-from ..registry import Registry
+from ..base.pixels import gray_u8 as to_gray
+from ..base.registry import Registry
 from .inputs import check_image_and_boxes
 from .models import model_info, model_path
 
@@ -81,11 +82,6 @@ def square_crop(gray: np.ndarray, box: np.ndarray, spec: CropSpec = DEFAULT_CROP
     if pad:
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     return gray[r0 + pad : r0 + pad + n, c0 + pad : c0 + pad + n]
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> gray uint8 with BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` (OpenCV)."""
-    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
 
 
 class ExpressionModel(ABC):

@@ -85,7 +85,7 @@ class OfflineJudgeV2:
         return face_features(image, box, mesh, tta=self.tta), [float(v) for v in box]
 
     def _source(self, source: np.ndarray, box: Sequence[float] | None) -> dict[str, np.ndarray]:
-        from ..imageio import image_hash
+        from ..base.imageio import image_hash
 
         key = f"{image_hash(source)}|{None if box is None else [round(float(v), 2) for v in box]}"
         with self._lock:
