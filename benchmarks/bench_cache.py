@@ -44,10 +44,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller demo")
     args = ap.parse_args()
 
-    from facebench.bench import imagecodec
-    from facebench.bench.store import Store
-    from facebench.bench.work import encode_png
-    from facebench.imageio import image_hash
+    from facebench.base import imagecodec
+    from facebench.base.store import Store
+    from facebench.base.pixels import encode_png
+    from facebench.base.imageio import image_hash
 
     with tempfile.TemporaryDirectory(prefix="facebench-bench-") as tmp:
         path = args.cache or _demo(Path(tmp) / "demo", args.quick)
@@ -64,7 +64,7 @@ def main() -> int:
             t_dec.append(time.perf_counter() - t0)
             identical += image_hash(img) == rec.value["hash"]
             t0 = time.perf_counter()
-            png_total += len(encode_png(img))
+            png_total += len(encode_png(img, compress_level=3))
             t_png.append(time.perf_counter() - t0)
             data, base = store.image_bytes(rec.value["hash"])
             if base is not None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from facebench.edit import ExpressionControl, get_editor
 from facebench.face import analyze
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import sample_paths
 
 ALPHAS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5]

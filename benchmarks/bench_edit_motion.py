@@ -54,7 +54,7 @@ def _identity_table(slider: Path, expressions: list[str], alpha: float) -> None:
     from facebench.edit import ExpressionControl
     from facebench.face import analyze_face, top_expression
     from facebench.face.identity import embed, similarity
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
 
     editor = get_editor("offline")
 

@@ -26,7 +26,7 @@ from facebench.expressions import BASIC6
 from facebench.face import expression as ex
 from facebench.face import identity as idn
 from facebench.face.detect import detect_faces
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import sample_label, sample_paths
 
 GALLERY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pixelsmile-gallery"

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from facebench.edit.base import ExpressionControl
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.pixelsmile.editor import PixelSmileEditor
     from facebench.pixelsmile.tiny import TINY_OPTIONS, build_tiny_pipeline
     from facebench.samples import astronaut_path

@@ -16,7 +16,7 @@ import time
 import pandas as pd
 import torch
 
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.quality import QUALITY_METRICS, compute, face_metrics
 from facebench.quality.degrade import degrade
 from facebench.samples import astronaut_path

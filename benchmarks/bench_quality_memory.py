@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import astronaut_path
 
 

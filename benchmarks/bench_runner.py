@@ -47,7 +47,7 @@ def _sources(args: argparse.Namespace) -> list[Path]:
 
 def _run(tasks, alphas, out: Path, executor: str, workers: int, runs: tuple[str, ...]) -> tuple[list[dict], object]:
     from facebench.bench import Component, Manifest, run_and_report
-    from facebench.bench.store import Store
+    from facebench.base.store import Store
 
     rows, result = [], None
     for run in runs:

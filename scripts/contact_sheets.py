@@ -12,7 +12,7 @@ from pathlib import Path
 from facebench.edit import ExpressionControl, get_editor
 from facebench.edit.sheet import contact_sheet, face_crop_box
 from facebench.expressions import EXPRESSIONS
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import portrait_paths
 
 

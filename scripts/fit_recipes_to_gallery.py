@@ -31,7 +31,7 @@ from facebench.edit.expression_table import APEX_AT_ALPHA_1, recipe
 from facebench.edit.motion import REFERENCE_FRAME, aligned_distance, mesh_of
 from facebench.expressions import EXPRESSIONS
 from facebench.face.geometry import umeyama
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 
 GALLERY = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pixelsmile-gallery" / "slider"
 #: The action units the fit may use per expression: the FACS prototypes the table cites, their

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     global DEVICE
     DEVICE = args.device
 
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.pixelsmile.loading import PixelSmileError, resolve_device
     from facebench.samples import astronaut_path
 

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo benchmark, print the leaderboard and the report's path. Returns 0, or 1 when
     anything failed (listed in the report; ``--allow-failures`` accepts them), 2 on bad arguments."""
     from .bench import Component, Manifest, run_and_report
-    from .bench.cli import print_board, failure_status
+    from .bench.summary import failure_status, print_board
     from .bench.manifest import build_tasks
     from .expressions import BASIC6, EXPRESSIONS
     from .samples import portrait_paths

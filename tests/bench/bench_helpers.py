@@ -13,7 +13,7 @@ from PIL import Image
 
 from facebench.edit.base import EDITORS, EditResult
 from facebench.expressions import BASIC6, EXPRESSIONS
-from facebench.imageio import image_hash
+from facebench.base.imageio import image_hash
 from facebench.judges import JUDGES, get_judge
 
 

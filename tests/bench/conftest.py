@@ -11,7 +11,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judges"))  # fake_openai_server
 
-from facebench.imageio import load_image  # noqa: E402
+from facebench.base.imageio import load_image  # noqa: E402
 from facebench.samples import portrait_paths  # noqa: E402
 
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facebench.bench.editors import (
-    CommandEditor, EditError, FolderEditor, GalleryEditor, HttpEditor, gallery_alphas, gallery_frame, gallery_tasks,
+from facebench.edit.external import (
+    CommandEditor, EditError, FolderEditor, GalleryEditor, HttpEditor, gallery_alphas, gallery_frame,
 )
+from facebench.bench.manifest import gallery_tasks
 from facebench.bench.reference import gallery_dir
 from facebench.edit.base import EDITORS, ExpressionControl
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 
 single = ExpressionControl.single
 

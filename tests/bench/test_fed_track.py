@@ -15,7 +15,7 @@ from facebench.bench import Component, run_and_report
 from facebench.bench.reference import gallery_dir
 from facebench.expressions import BASIC7
 from facebench.face.calibration import load_calibration
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.metrics.fed import fed_score
 
 pytestmark = pytest.mark.skipif(gallery_dir() is None,

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from facebench.bench import Component, Manifest, run_and_report
-from facebench.bench.editors import gallery_alphas, gallery_tasks
+from facebench.bench.manifest import gallery_tasks
+from facebench.edit.external import gallery_alphas
 from facebench.bench.reference import gallery_dir
 from facebench.expressions import BASIC6
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from facebench.bench.manifest import build_tasks, load_manifest
-from facebench.imageio import ImageError, check_input_file, load_image, read_image_file
+from facebench.base.imageio import ImageError, check_input_file, load_image, read_image_file
 from facebench.samples import portrait_paths
 
 CLI = [sys.executable, "-m", "facebench.cli"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facebench.imageio import ImageError, image_hash, list_images, load_image
+from facebench.base.imageio import ImageError, image_hash, list_images, load_image
 from facebench.samples import astronaut_path
 
 

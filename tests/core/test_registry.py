@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from facebench.expressions import EXPRESSIONS, normalize_expression
-from facebench.registry import Registry, UnknownNameError
+from facebench.base.registry import Registry, UnknownNameError
 
 
 def test_register_get_meta_and_suggestions():

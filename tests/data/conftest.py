@@ -19,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from facebench.imageio import load_image  # noqa: E402
+from facebench.base.imageio import load_image  # noqa: E402
 from facebench.samples import feat_data_dir, sample_paths  # noqa: E402
 
 VIDEO_FRAMES = (0, 312)

@@ -17,7 +17,7 @@ from facebench.data import build_dataset
 from facebench.data.filtering import RULES
 from facebench.expressions import BASIC6, EXPRESSIONS
 from facebench.face.calibration import load_calibration
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 
 EXPRS = ["happy", "sad", "surprised"]
 

@@ -16,7 +16,7 @@ from facebench.data.identity import group_identities, rule_groups, split_groups
 from facebench.data.phash import hamming, phash
 from facebench.expressions import BASIC6, EXPRESSIONS
 from facebench.data.quality import quality_reasons
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import portrait_paths
 
 

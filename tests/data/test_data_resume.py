@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from data_helpers import FlakyJudge, Kill, KillableEditor
-from facebench.bench.store import Store
+from facebench.base.store import Store
 from facebench.data import build_dataset, parse_config
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import sample_paths
 
 #: Files whose bytes make up the dataset (everything but the cache and the build log).

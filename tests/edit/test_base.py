@@ -9,7 +9,7 @@ import pytest
 from facebench.edit import EDITORS, Editor, ExpressionControl, get_editor, sweep_controls
 from facebench.edit.base import ALPHA_MAX, load_editors
 from facebench.expressions import EXPRESSIONS
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 
 
 def test_single_and_blend_are_normalised_and_ordered():

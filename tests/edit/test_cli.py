@@ -12,7 +12,7 @@ from PIL import Image
 from facebench.cli import main
 from facebench.edit.cli import parse_sweep
 from facebench.expressions import EXPRESSIONS
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import sample_paths
 
 

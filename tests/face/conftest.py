@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import sample_paths
 
 

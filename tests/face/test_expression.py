@@ -12,7 +12,7 @@ from facebench.expressions import BASIC7
 from facebench.face import expression as ex
 from facebench.face.detect import detect_faces
 from facebench.face.models import model_path
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 from facebench.samples import sample_label
 
 POSED = ("feat_surprise", "feat_happy", "feat_anger")

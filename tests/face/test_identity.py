@@ -11,7 +11,7 @@ import pytest
 
 from facebench.face import identity as idn
 from facebench.face.detect import detect_faces
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 
 PEOPLE = ("astronaut", "feat_surprise", "feat_happy", "feat_anger", "feat_disgust", "feat_single")
 

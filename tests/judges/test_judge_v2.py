@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from facebench.expressions import BASIC6, BASIC7, EXPRESSIONS
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.judges import JUDGES, JudgeError, get_judge, not_judged
 from facebench.judges.features import BLOCKS, FEATURE_VERSION
 from facebench.judges.head import Head, HeadError, fit_head, group_folds
@@ -106,6 +106,31 @@ def test_group_folds_keep_persons_together():
     for g in set(groups):
         assert len({f for f, h in zip(folds, groups) if h == g}) == 1
     assert set(folds) == {0, 1, 2, 3}
+
+
+def test_unmeasured_photos_count_as_wrong_in_recall():
+    from facebench.judges.card import confusion_markdown
+    from facebench.judges.evaluate import class_report
+
+    true = ["happy", "happy", "happy", "sad"]
+    pred = ["happy", "happy", "(not measured)", "sad"]
+    rep = class_report(true, pred, ["happy", "sad"])
+    assert rep["recall"]["happy"] == pytest.approx(2 / 3)
+    assert rep["balanced_accuracy"] == pytest.approx((2 / 3 + 1) / 2)
+    assert rep["other"] == [1, 0]
+    assert "| happy | 2 | 0 | 1 |" in confusion_markdown(rep)
+
+
+def test_tta_views_differ_from_the_plain_crop():
+    from facebench.judges.features import FER_VIEWS, cnn_blocks
+
+    img = load_image(portrait_paths()["feat_happy"])
+    h, w = img.shape[:2]
+    box = [0.2 * w, 0.15 * h, 0.8 * w, 0.85 * h]
+    tta, plain = cnn_blocks(img, box, tta=True), cnn_blocks(img, box, tta=False)
+    assert len(FER_VIEWS) >= 2 and FER_VIEWS[0] == (1.0, -0.08)
+    np.testing.assert_allclose(tta["fer_logits_plain"], plain["fer_logits"], atol=1e-4)
+    assert not np.allclose(tta["fer_logits"], plain["fer_logits"], atol=1e-3)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

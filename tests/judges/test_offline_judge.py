@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facebench.expressions import BASIC6, BASIC7, EXPRESSIONS
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.judges import JUDGES, JudgeError, get_judge, not_judged
 from facebench.samples import portrait_paths, sample_label
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from facebench.expressions import EXPRESSIONS
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.judges import JUDGES, JudgeError, VLMJudge, get_judge
 from facebench.judges.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from facebench.samples import portrait_paths

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from facebench.judges import JudgeError, VLMJudge
-from facebench.judges.http import HttpClient, HttpError, retry_after_seconds
+from facebench.base.http import HttpClient, HttpError, retry_after_seconds
 from facebench.judges.prompt import SYSTEM_PROMPT, ParseError, parse_scores
 
 from fake_openai_server import FORMAT_EXAMPLE, FakeOpenAI, scores_for

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from facebench.expressions import BASIC7
 from facebench.metrics import ALIGNMENT, COMBINE, GAIN, UndefinedMetricWarning, fed_score
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 
 # judge scores over BASIC7 = neutral, happy, sad, angry, fear, surprised, disgust
 SRC = np.array([0.60, 0.10, 0.05, 0.05, 0.05, 0.05, 0.05])  # a neutral face

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.metrics import (
     brightness,
     colorfulness,

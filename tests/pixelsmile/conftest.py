@@ -22,7 +22,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def photo():
     """A real photograph (scikit-image's astronaut, 512x512, public domain)."""
-    from facebench.imageio import load_image
+    from facebench.base.imageio import load_image
     from facebench.samples import astronaut_path
 
     return load_image(astronaut_path())

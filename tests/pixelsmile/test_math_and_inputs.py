@@ -171,6 +171,15 @@ def test_config_errors(tmp_path):
     assert (cfg.lora_rank, cfg.lora_alpha, cfg.tau, cfg.lambda_sc, cfg.lambda_id) == (64, 128, 0.07, 1.0, 0.1)
     with pytest.raises(PixelSmileError, match="'contrastive'"):
         TrainConfig(model="m", data="d", output_dir="o", contrastive="triplet")
+    f.write_text("model: m\ndata: d.jsonl\noutput_dir: out\nbatch_size: four\n")  # one line: file, key, value
+    with pytest.raises(PixelSmileError, match=r"c\.yaml'?: batch_size = 'four': Input should be a valid integer"):
+        load_config(f)
+    f.write_text("model: m\ndata: d.jsonl\noutput_dir: out\nlearning_rate: 1e-4\nmax_steps: 20.0\n")
+    cfg = load_config(f)  # YAML reads 1e-4 as text: the field's type reads it as a number
+    assert cfg.learning_rate == 1e-4 and cfg.max_steps == 20 and isinstance(cfg.max_steps, int)
+    f.write_text("model: m\ndata: d.jsonl\noutput_dir: out\nsize: 33\n")  # the dataclass's own checks
+    with pytest.raises(PixelSmileError, match="config field 'size' = 33 must be a multiple of 32"):
+        load_config(f)
 
 
 def test_model_path_and_device_errors(tmp_path):

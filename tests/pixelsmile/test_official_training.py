@@ -143,13 +143,14 @@ def test_no_identity_loss_on_anime_rows(trainer):
 
 def test_landmarks_found_on_a_real_face_align_the_identity_crop(trainer):
     """On a real face the detected landmarks replace the row's fallback alignment."""
-    from facebench.imageio import load_image
-    from facebench.pixelsmile.editor import _resize, square_box
+    from facebench.base.imageio import load_image
+    from facebench.base.pixels import resize_to
+    from facebench.pixelsmile.editor import square_box
     from facebench.samples import sample_paths
 
     img = load_image(sample_paths()["feat_single"])
     x0, y0, side = square_box(img.shape)
-    face = _resize(img[y0:y0 + side, x0:x0 + side], 256)
+    face = resize_to(img[y0:y0 + side, x0:x0 + side], (256, 256))
     lm = detect_landmarks(face)
     assert lm is not None and lm.shape == (5, 2)
     x = torch.from_numpy(np.array(face)).permute(2, 0, 1)[None].float() / 255

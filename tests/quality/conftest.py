@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.samples import astronaut_path
 
 #: Gaussian-blur sigmas of the severity ladder used by the ordering test (0 = the original).

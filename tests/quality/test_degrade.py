@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from facebench.cli import main
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.quality import kernels
 from facebench.quality.degrade import (
     FirstOrderConfig,

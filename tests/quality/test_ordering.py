@@ -17,8 +17,8 @@ def _ordered(values: list[float], lower_better: bool) -> bool:
 @pytest.mark.parametrize("name", QUALITY_METRICS.names())
 def test_blur_ladder_is_ordered(name, blur_ladder, blur_sigmas, astronaut):
     values = [float(v) for v in (compute(name, [im], [astronaut])[0] for im in blur_ladder)]
-    lower = QUALITY_METRICS.meta(name)["lower_better"]
-    assert _ordered(values, lower), f"{name} (lower_better={lower}) on blur sigmas {blur_sigmas}: {values}"
+    lower = not QUALITY_METRICS.meta(name)["higher_is_better"]
+    assert _ordered(values, lower), f"{name} (higher_is_better={not lower}) on blur sigmas {blur_sigmas}: {values}"
 
 
 def test_mixed_severity_ladder_full_reference(astronaut):
@@ -26,4 +26,4 @@ def test_mixed_severity_ladder_full_reference(astronaut):
     copies = [apply_ops(astronaut, severity_ops(level, seed=level)) for level in range(5)]
     for name in ("psnr", "ssim", "ms_ssim", "fsim", "gmsd", "vif", "haarpsi", "identity_similarity"):
         values = list(compute(name, copies, [astronaut] * len(copies)))
-        assert _ordered(values, QUALITY_METRICS.meta(name)["lower_better"]), f"{name}: {values}"
+        assert _ordered(values, not QUALITY_METRICS.meta(name)["higher_is_better"]), f"{name}: {values}"

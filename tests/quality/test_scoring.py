@@ -12,11 +12,11 @@ import pytest
 from facebench.cli import main
 from facebench.quality import QUALITY_METRICS, compute, metrics_frame
 from facebench.quality.scoring import collect_pairs, failures, score_pairs
-from facebench.registry import UnknownNameError
+from facebench.base.registry import UnknownNameError
 
 
 def test_every_metric_has_its_metadata():
-    required = {"kind", "lower_better", "range", "unit", "source", "licence", "paper"}
+    required = {"kind", "higher_is_better", "range", "unit", "source", "licence", "paper"}
     for entry in QUALITY_METRICS:
         assert required <= set(entry.meta), entry.name
         assert entry.meta["kind"] in ("full-reference", "no-reference")
@@ -59,7 +59,7 @@ def folder(tmp_path_factory, astronaut):
 def test_manifest_bad_input_one_line_each_batch_goes_on(folder):
     pairs = collect_pairs([folder / "manifest.csv"])
     table = score_pairs(pairs, ["ssim", "ms_ssim", "piqe"], batch_size=4, progress=False)
-    assert list(table.columns[:6]) == ["image", "reference", "metric", "value", "lower_better", "error"]
+    assert list(table.columns[:6]) == ["image", "reference", "metric", "value", "higher_is_better", "error"]
     assert len(table) == len(pairs) * 3
 
     def row(image, ref, metric):

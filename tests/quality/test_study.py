@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from facebench.cli import main
-from facebench.imageio import load_image
+from facebench.base.imageio import load_image
 from facebench.metrics.mos import mos_table
 from facebench.quality import DEFAULT_METRICS, FACE_METRICS, QUALITY_METRICS
 from facebench.quality import correlate as cr
@@ -81,7 +81,7 @@ def test_every_metric_is_correlated_in_the_expected_order(study):
     # F-Bench's finding on synthetic restoration data: reference-based metrics beat blind ones
     nr = [n for n in res.index if res.loc[n, "kind"] == "no-reference"]
     assert res.loc[list(PIXEL_FR), "srcc"].mean() > res.loc[nr, "srcc"].mean()
-    assert (res.loc[list(PIXEL_FR), "sign"] == [-1 if QUALITY_METRICS.meta(n)["lower_better"] else 1 for n in PIXEL_FR]).all()
+    assert (res.loc[list(PIXEL_FR), "sign"] == [1 if QUALITY_METRICS.meta(n)["higher_is_better"] else -1 for n in PIXEL_FR]).all()
 
 
 def test_table_layout(study):

@@ -26,7 +26,7 @@ from .components import Component
 from .lifecycle import RunLocked, one_run_per_folder
 from .manifest import Manifest, ManifestError, Task, build_tasks, load_manifest, write_manifest
 from .runner import DEFAULT_ALPHAS, RunResult, run_benchmark, stats_frame
-from .store import Store
+from ..base.store import Store
 
 
 @one_run_per_folder
@@ -53,10 +53,11 @@ def run_and_report(
 
     ``store`` defaults to ``<out>/cache.sqlite``; ``recognisers`` to dlib; ``id_calibrations``:
     recogniser label -> calibration JSON (kept in the run's config; shipped ones need none). Returns the run result,
-    the :class:`~facebench.bench.report.ReportData` and the written paths.
+    the :class:`~facebench.bench.summary.ReportData` and the written paths.
     """
     from .identity import recogniser_component
-    from .report import compute_report, write_report
+    from .report import write_report
+    from .summary import compute_report
 
     o = Path(out)
     st = store if isinstance(store, Store) else Store(store or o / "cache.sqlite")

@@ -140,23 +140,6 @@ def _components(kind: str, specs: list | None, default: str | None) -> list[Any]
     return out
 
 
-def print_board(data: Any, paths: dict[str, Path]) -> None:
-    """Print the leaderboard, its notes, the failure counts and where the report files are."""
-    from .report import markdown_table
-    from .results import failure_counts
-
-    print(markdown_table(data.board), end="")
-    for n in data.notes:
-        print(f"  note: {n}")
-    fc = failure_counts(data.failures)
-    if not fc.empty:
-        print(f"\n{int(fc['count'].sum())} failure(s):")
-        print(markdown_table(fc.head(20)), end="")
-    if "report.html" in paths:
-        print(f"\nreport: {paths['report.html'].resolve()}")
-    print(f"leaderboard: {paths['leaderboard.md'].resolve()} (+ .csv, .json); results: {paths['results.parquet'].resolve()}")
-
-
 def _refuse_locked(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """``cmd``, answering one line and exit status 2 when another run holds ``--out``."""
     @functools.wraps(cmd)
@@ -178,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .manifest import ManifestError, load_manifest
     from ..face.calibration import read_calibration
     from .runner import check_grid, track_alphas
+    from .summary import failure_status, print_board
 
     try:
         m = load_manifest(args.manifest, strict=args.strict, track=args.track)
@@ -206,21 +190,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return failure_status(data, args.allow_failures, "facebench bench run")
 
 
-def failure_status(data: Any, allow: bool, prog: str) -> int:
-    """Exit status of a finished run: 1 when any edit, judgement or identity measurement failed
-    (one line to stderr saying how many), unless ``allow``; else 0."""
-    n = len(data.failures)
-    if n and not allow:
-        print(f"{prog}: {n} failure(s) (see failures.csv); exit status 1 (--allow-failures to accept)",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """``facebench bench report``."""
-    from .report import compute_report, load_run, write_report
-    from .store import Store
+    from .report import load_run, write_report
+    from .summary import compute_report, print_board
+    from ..base.store import Store
 
     try:
         res, fails, config, stats = load_run(args.out)
@@ -237,7 +211,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_cache_prune(args: argparse.Namespace) -> int:
     """``facebench bench cache prune``."""
-    from .store import Store
+    from ..base.store import Store
 
     if not args.cache.is_file():
         print(f"facebench bench cache prune: error: {args.cache}: no such cache file", file=sys.stderr)
@@ -272,7 +246,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     """``facebench bench manifest``."""
     from ..expressions import BASIC6, EXPRESSIONS
-    from .editors import gallery_tasks
+    from .manifest import gallery_tasks
     from .manifest import DEFAULT_PROMPT, build_tasks, write_manifest
 
     ex = args.expressions.strip().lower()

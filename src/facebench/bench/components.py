@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..registry import parse_options  # noqa: F401  (re-exported: bench callers read it from here)
+from ..base.registry import parse_options  # noqa: F401  (re-exported: bench callers read it from here)
 
 KINDS = ("editor", "judge", "recogniser")
 _BUILT: dict[tuple[str, str, str], Any] = {}

@@ -15,10 +15,10 @@ import pandas as pd
 
 from .. import __version__
 from ..expressions import EXPRESSIONS
-from ..imageio import load_image
+from ..base.imageio import load_image
 from .plots import confusion_figure, intensity_figure, square_around, strip_figure, tradeoff_figure
 from .reference import REFERENCE_IDENTITY, REFERENCE_JUDGE, REFERENCE_SOURCE
-from .report import ReportData, fmt
+from .summary import ReportData, fmt
 from .results import failure_counts
 from .scoring import METRICS, NOT_APPLICABLE, NOT_JUDGED, judged_expressions
 

@@ -53,7 +53,7 @@ def similarity(comp: Component, source: np.ndarray, edited: np.ndarray, box: Seq
     outline a little); with one, the same box in both images.
     """
     from ..face.identity import similarity as cosine
-    from ..imageio import image_hash
+    from ..base.imageio import image_hash
 
     rec = comp.build()
     key = (comp, image_hash(source), None if box is None else tuple(box))

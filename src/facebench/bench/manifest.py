@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from ..imageio import ImageError, check_input_file, list_images
 from ..base.errors import UserError
+from ..base.imageio import ImageError, check_input_file, list_images
 
 TRACKS: tuple[str, ...] = ("general", "linear", "fed")
 DOMAINS: tuple[str, ...] = ("human", "anime")
@@ -333,4 +333,16 @@ def _unique_stem(stem: str, used: set[str]) -> str:
         n += 1
         out = f"{stem}_{n}"
     used.add(out)
+    return out
+
+
+def gallery_tasks(root: str | os.PathLike, expressions: Sequence[str] = EXPRESSIONS) -> list[Task]:
+    """One task per expression of PixelSmile's gallery (source ``slider/<expression>/00.avif``; the
+    matching editor is :class:`facebench.edit.external.GalleryEditor`)."""
+    r = Path(root)
+    out = []
+    for e in expressions:
+        p = r / "slider" / e / "00.avif"
+        if p.exists():
+            out.append(Task(f"gallery-{e}", p.resolve(), e, DEFAULT_PROMPT.format(expression=e)))
     return out

@@ -1,7 +1,7 @@
 """Run editors over a suite, judge every edit, measure identity, and build the results table.
 
 A run goes in stages, each over the items the cache does not hold yet, each committed item by item
-to the :class:`~facebench.bench.store.Store` (so killing a run loses at most the items in flight,
+to the :class:`~facebench.base.store.Store` (so killing a run loses at most the items in flight,
 and a rerun continues where it stopped):
 
 1. sources (and ground truths for the ``fed`` track) are read and hashed;
@@ -21,8 +21,6 @@ identity = (recogniser fingerprint, source hash, edited hash, face box).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,22 +31,17 @@ import numpy as np
 import pandas as pd
 
 from ..base.cli import parse_alphas  # noqa: F401 - re-exported: the one alpha syntax
-from ..imageio import image_hash, load_image
+from ..base.imageio import image_hash, load_image
 from .components import Component
 from .executors import Executor
 from .manifest import Manifest, Task, load_manifest
 from .results import build_results, failures_frame
-from .store import Store
+from ..base.store import Store, key_of
 from ..judges.base import accepts_source
 from .work import EditUnit, IdentityUnit, ImageRef, JudgeUnit, do_edit, do_identity, do_judge
 
 #: Default alpha grid of the linear track (uniform in [0, alpha_max], PixelSmile sec. 3.2).
 DEFAULT_ALPHAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def key_of(*parts: Any) -> str:
-    """SHA-256 hex of the JSON of ``parts`` (the cache key of an item)."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def track_alphas(track: str, alphas: Sequence[float] | None) -> tuple[float, ...]:
@@ -164,8 +157,51 @@ def run_benchmark(
     ``manifest``: a :class:`~facebench.bench.manifest.Manifest` or a path (invalid rows become
     failures); ``store``: the cache (a :class:`Store` or a path); ``executor``/``workers``: see
     :mod:`facebench.bench.executors`. Returns the results table (one row per edit and judge),
-    the failures table and per-stage statistics.
+    the failures table and per-stage statistics. The stages are those of the module docstring;
+    each plans its items, then :func:`_run_stage` computes the ones the cache lacks.
     """
+    _check_components(editors, judges)
+    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, track=track)
+    st = store if isinstance(store, Store) else Store(store)
+    grid = track_alphas(track, alphas)
+    check_grid(editors, grid)
+    say = log or (lambda s: None)
+    tasks, failures = _runnable_tasks(m, track)
+    stats: dict[str, StageStats] = {}
+
+    stats["sources"], sources = _read_sources(tasks, track)
+    with Executor(executor, workers, ray_address) as ex:
+        plans = _plan_edits(editors, tasks, sources, grid)
+        edit_units = _edit_units(plans)
+        stats["edits"], edit_fail, edits = _run_stage(
+            ex, st, "edit", edit_units, {p.key for p in plans if p.src.error is None}, do_edit, progress, say,
+            lambda k, o: st.put_edit(k, {"hash": o["hash"], "seconds": o["seconds"], "info": o["info"]}, o["data"],
+                                     o["base"], edit_units[k].source.load))
+        edit_hash = {k: r.value["hash"] for k, r in edits.items()}
+
+        jfps = {j: j.fingerprint() for j in judges}
+        judge_keys, judge_units = _plan_judgements(judges, jfps, sources, plans, edit_hash, st, executor)
+        stats["judgements"], judge_fail, judgements = _run_stage(
+            ex, st, "judgement", judge_units, set(judge_units), do_judge, progress, say,
+            lambda k, o: st.put("judgement", k, {"scores": o["scores"], "info": o["info"], "seconds": o["seconds"]}))
+
+        id_keys, id_units, identical = _plan_identity(recognisers, plans, edit_hash, st, executor)
+        stats["identity"], id_fail, id_records = _run_stage(
+            ex, st, "identity", id_units, set(id_units), do_identity, progress, None,
+            lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
+        sims = {k: r.value["sim"] for k, r in id_records.items()} | identical
+
+    results = build_results(
+        plans=plans, track=track, judges=judges, jfps=jfps, recognisers=recognisers,
+        edit_hash=edit_hash, edit_fail=edit_fail, judgements=judgements, judge_keys=judge_keys,
+        judge_fail=judge_fail, id_keys=id_keys, sims=sims, id_fail=id_fail,
+    )
+    fails = failures_frame(failures, results, id_fail_rows=_identity_failures(plans, recognisers, id_keys, id_fail))
+    return RunResult(results, fails, stats, _run_config(m, st, track, grid, editors, judges, recognisers,
+                                                        executor, workers))
+
+
+def _check_components(editors: Sequence[Component], judges: Sequence[Component]) -> None:
     if not editors:
         raise ValueError("name at least one editor")
     if not judges:
@@ -173,26 +209,26 @@ def run_benchmark(
     labels = [e.label for e in editors]
     if len(set(labels)) != len(labels):
         raise ValueError(f"editor labels must be unique, got {labels} (give each a label)")
-    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, track=track)
-    st = store if isinstance(store, Store) else Store(store)
-    grid = track_alphas(track, alphas)
-    check_grid(editors, grid)
-    say = log or (lambda s: None)
-    stats: dict[str, StageStats] = {}
+
+
+def _runnable_tasks(m: Manifest, track: str) -> tuple[list[Task], list[dict[str, Any]]]:
+    """The tasks a run can do, and one failure row per invalid manifest row (and, on the fed
+    track, per task without a ground truth)."""
     failures: list[dict[str, Any]] = [
         {"stage": "manifest", "model": "", "judge": "", "task_id": e.task_id or "", "alpha": np.nan,
          "line": e.line, "reason": str(e)} for e in m.errors
     ]
-    if track == "fed":
-        missing_gt = [t for t in m.tasks if t.ground_truth is None]
-        for t in missing_gt:
+    if track != "fed":
+        return list(m.tasks), failures
+    for t in m.tasks:
+        if t.ground_truth is None:
             failures.append({"stage": "manifest", "model": "", "judge": "", "task_id": t.task_id, "alpha": np.nan,
                              "line": t.line, "reason": f"task {t.task_id}: the fed track needs ground_truth"})
-        tasks = [t for t in m.tasks if t.ground_truth is not None]
-    else:
-        tasks = list(m.tasks)
+    return [t for t in m.tasks if t.ground_truth is not None], failures
 
-    # 1. sources --------------------------------------------------------------------------------
+
+def _read_sources(tasks: Sequence[Task], track: str) -> tuple[StageStats, dict[str, _Source]]:
+    """Stage 1: read and hash every source (and ground truth on the fed track)."""
     t0 = time.perf_counter()
     sources: dict[str, _Source] = {}
     for t in tasks:
@@ -208,117 +244,119 @@ def run_benchmark(
             except Exception as exc:  # noqa: BLE001
                 s.error, s.stage = f"ground truth: {exc}", "ground_truth"
         sources[t.task_id] = s
-    stats["sources"] = StageStats(planned=len(tasks), computed=sum(s.error is None for s in sources.values()),
-                                  failed=sum(s.error is not None for s in sources.values()),
-                                  seconds=time.perf_counter() - t0)
+    stats = StageStats(planned=len(tasks), computed=sum(s.error is None for s in sources.values()),
+                       failed=sum(s.error is not None for s in sources.values()), seconds=time.perf_counter() - t0)
+    return stats, sources
 
-    with Executor(executor, workers, ray_address) as ex:
-        # 2. edits ----------------------------------------------------------------------------------
-        plans: list[_Plan] = []
-        edit_fail: dict[str, str] = {}
-        for comp in editors:
-            editor = comp.build()
-            fp = comp.fingerprint()
-            ctx_names = [n for n, flag in (("task", "uses_task"), ("prompt", "uses_prompt"))
-                         if getattr(editor, flag, False)]
-            for t in tasks:
-                s = sources[t.task_id]
-                ctx = tuple((n, t.task_id if n == "task" else t.prompt) for n in ctx_names)
-                content = None
-                if s.error is None and hasattr(editor, "content_id"):
-                    content = [_safe_content_id(editor, t, a) for a in grid]
-                for i, a in enumerate(grid):
-                    k = key_of("edit", fp, s.hash, t.expression, a, t.face_box, ctx, content[i] if content else None)
-                    plans.append(_Plan(comp, t, a, k, s, ctx))
-        todo: dict[str, EditUnit] = {}
-        have = st.has_many("edit", [p.key for p in plans if p.src.error is None])
+
+def _plan_edits(editors: Sequence[Component], tasks: Sequence[Task], sources: dict[str, _Source],
+                grid: Sequence[float]) -> list[_Plan]:
+    """Stage 2's items: one plan per (editor, task, alpha), keyed by what determines the edit."""
+    plans: list[_Plan] = []
+    for comp in editors:
+        editor = comp.build()
+        fp = comp.fingerprint()
+        ctx_names = [n for n, flag in (("task", "uses_task"), ("prompt", "uses_prompt"))
+                     if getattr(editor, flag, False)]
+        for t in tasks:
+            s = sources[t.task_id]
+            ctx = tuple((n, t.task_id if n == "task" else t.prompt) for n in ctx_names)
+            content = None
+            if s.error is None and hasattr(editor, "content_id"):
+                content = [_safe_content_id(editor, t, a) for a in grid]
+            for i, a in enumerate(grid):
+                k = key_of("edit", fp, s.hash, t.expression, a, t.face_box, ctx, content[i] if content else None)
+                plans.append(_Plan(comp, t, a, k, s, ctx))
+    return plans
+
+
+def _edit_units(plans: Sequence[_Plan]) -> dict[str, EditUnit]:
+    """One unit of work per distinct edit key whose source could be read (the first plan's)."""
+    units: dict[str, EditUnit] = {}
+    for p in plans:
+        if p.src.error is None and p.key not in units:
+            units[p.key] = EditUnit(p.editor, ImageRef(path=str(p.task.image)), p.task.expression, p.alpha,
+                                    p.task.face_box, p.ctx)
+    return units
+
+
+def _plan_judgements(judges: Sequence[Component], jfps: dict[Component, str], sources: dict[str, _Source],
+                     plans: Sequence[_Plan], edit_hash: dict[str, str], st: Store, executor: str,
+                     ) -> tuple[dict[tuple[str, str, Any, str | None], str], dict[str, JudgeUnit]]:
+    """Stage 3's items: every judge scores every source, ground truth and edit.
+
+    Returns (judge fingerprint, image hash, box, source hash) -> key and one unit per key; the
+    source hash only for judges that accept ``source=``: they measure every image of a task (edits,
+    ground truth and the source itself) against the task's source image."""
+    judge_keys: dict[tuple[str, str, Any, str | None], str] = {}
+    units: dict[str, JudgeUnit] = {}
+    for j in judges:
+        with_source = accepts_source(j.build())
+        jobs: list[tuple[str, Any, ImageRef, str | None, ImageRef | None]] = []
+        for s in sources.values():
+            if s.error is None:
+                src = (s.hash, ImageRef(path=str(s.task.image))) if with_source else (None, None)
+                jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image)), *src))
+                if s.gt_hash:
+                    jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth)), *src))
         for p in plans:
-            if p.src.error is None and p.key not in have and p.key not in todo:
-                todo[p.key] = EditUnit(p.editor, ImageRef(path=str(p.task.image)), p.task.expression, p.alpha,
-                                       p.task.face_box, p.ctx)
-        n_edits = len({p.key for p in plans if p.src.error is None})
-        stats["edits"] = _stage(ex, todo, do_edit, "edits", progress, edit_fail, planned=n_edits,
-                                store_fn=lambda k, o: st.put_edit(
-                                    k, {"hash": o["hash"], "seconds": o["seconds"], "info": o["info"]}, o["data"],
-                                    o["base"], todo[k].source.load))
-        edits = st.get_many("edit", [p.key for p in plans])
-        edit_hash = {k: r.value["hash"] for k, r in edits.items()}
-        say(f"edits: {stats['edits'].computed} computed, {stats['edits'].cached} cached, {stats['edits'].failed} failed")
+            if p.key in edit_hash:
+                src = (p.src.hash, ImageRef(path=str(p.task.image))) if with_source else (None, None)
+                jobs.append((edit_hash[p.key], p.task.face_box,
+                             _ref(st, executor, p.key, ImageRef(path=str(p.task.image)), p.src.hash), *src))
+        for h, box, ref, sh, sref in jobs:
+            k = key_of("judgement", jfps[j], h, box) if sh is None else key_of("judgement", jfps[j], h, box, sh)
+            judge_keys[(jfps[j], h, _box_key(box), sh)] = k
+            if k not in units:
+                units[k] = JudgeUnit(j, ref, box, sref)
+    return judge_keys, units
 
-        # 3. judgements -----------------------------------------------------------------------------
-        judge_fail: dict[str, str] = {}
-        # (judge fingerprint, image hash, box, source hash) -> key; the source hash only for judges
-        # that accept source=: they measure every image of a task (edits, ground truth and the
-        # source itself) against the task's source image
-        judge_keys: dict[tuple[str, str, Any, str | None], str] = {}
-        jtodo: dict[str, JudgeUnit] = {}
-        jplanned: set[str] = set()
-        jfps = {j: j.fingerprint() for j in judges}
-        for j in judges:
-            with_source = accepts_source(j.build())
-            jobs: list[tuple[str, Any, ImageRef, str | None, ImageRef | None]] = []
-            for s in sources.values():
-                if s.error is None:
-                    src = (s.hash, ImageRef(path=str(s.task.image))) if with_source else (None, None)
-                    jobs.append((s.hash, s.task.face_box, ImageRef(path=str(s.task.image)), *src))
-                    if s.gt_hash:
-                        jobs.append((s.gt_hash, s.task.face_box, ImageRef(path=str(s.task.ground_truth)), *src))
-            for p in plans:
-                if p.key in edit_hash:
-                    src = (p.src.hash, ImageRef(path=str(p.task.image))) if with_source else (None, None)
-                    jobs.append((edit_hash[p.key], p.task.face_box,
-                                 _ref(st, executor, p.key, ImageRef(path=str(p.task.image)), p.src.hash), *src))
-            for h, box, ref, sh, sref in jobs:
-                k = key_of("judgement", jfps[j], h, box) if sh is None else key_of("judgement", jfps[j], h, box, sh)
-                judge_keys[(jfps[j], h, _box_key(box), sh)] = k
-                jplanned.add(k)
-                if k not in jtodo:
-                    jtodo[k] = JudgeUnit(j, ref, box, sref)
-        have = st.has_many("judgement", jplanned)
-        jtodo = {k: u for k, u in jtodo.items() if k not in have}
-        stats["judgements"] = _stage(ex, jtodo, do_judge, "judgements", progress, judge_fail, planned=len(jplanned),
-                                     store_fn=lambda k, o: st.put("judgement", k, {
-                                         "scores": o["scores"], "info": o["info"], "seconds": o["seconds"]}))
-        judgements = st.get_many("judgement", jplanned)
-        say(f"judgements: {stats['judgements'].computed} computed, {stats['judgements'].cached} cached, "
-            f"{stats['judgements'].failed} failed")
 
-        # 4. identity -------------------------------------------------------------------------------
-        id_fail: dict[str, str] = {}
-        id_keys: dict[tuple[str, str], str] = {}  # (recogniser label, edit key) -> key
-        itodo: dict[str, IdentityUnit] = {}
-        iplanned: set[str] = set()
-        identical: dict[str, float] = {}
-        for r in recognisers:
-            rfp = r.fingerprint()
-            for p in plans:
-                if p.key not in edit_hash:
-                    continue
-                k = key_of("identity", rfp, p.src.hash, edit_hash[p.key], p.task.face_box)
-                id_keys[(r.label, p.key)] = k
-                if edit_hash[p.key] == p.src.hash:
-                    identical[k] = 1.0  # the editor returned the source pixels: same embedding
-                    continue
-                iplanned.add(k)
-                if k not in itodo:
-                    src_ref = ImageRef(path=str(p.task.image))
-                    itodo[k] = IdentityUnit(r, src_ref, _ref(st, executor, p.key, src_ref, p.src.hash),
-                                            p.task.face_box)
-        have = st.has_many("identity", iplanned)
-        itodo = {k: u for k, u in itodo.items() if k not in have}
-        stats["identity"] = _stage(ex, itodo, do_identity, "identity", progress, id_fail, planned=len(iplanned),
-                                   store_fn=lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
-        sims = {k: r.value["sim"] for k, r in st.get_many("identity", iplanned).items()}
-        sims.update(identical)
+def _plan_identity(recognisers: Sequence[Component], plans: Sequence[_Plan], edit_hash: dict[str, str], st: Store,
+                   executor: str) -> tuple[dict[tuple[str, str], str], dict[str, IdentityUnit], dict[str, float]]:
+    """Stage 4's items: every recogniser compares every edit with its source. Returns (recogniser
+    label, edit key) -> key, one unit per key to measure, and the keys of edits that returned the
+    source's pixels (similarity 1 without measuring)."""
+    id_keys: dict[tuple[str, str], str] = {}
+    units: dict[str, IdentityUnit] = {}
+    identical: dict[str, float] = {}
+    for r in recognisers:
+        rfp = r.fingerprint()
+        for p in plans:
+            if p.key not in edit_hash:
+                continue
+            k = key_of("identity", rfp, p.src.hash, edit_hash[p.key], p.task.face_box)
+            id_keys[(r.label, p.key)] = k
+            if edit_hash[p.key] == p.src.hash:
+                identical[k] = 1.0  # the editor returned the source pixels: same embedding
+                continue
+            if k not in units:
+                src_ref = ImageRef(path=str(p.task.image))
+                units[k] = IdentityUnit(r, src_ref, _ref(st, executor, p.key, src_ref, p.src.hash), p.task.face_box)
+    return id_keys, units, identical
 
-    # 5. tables ---------------------------------------------------------------------------------
-    results = build_results(
-        plans=plans, track=track, judges=judges, jfps=jfps, recognisers=recognisers,
-        edit_hash=edit_hash, edit_fail=edit_fail, judgements=judgements, judge_keys=judge_keys,
-        judge_fail=judge_fail, id_keys=id_keys, sims=sims, id_fail=id_fail,
-    )
-    fails = failures_frame(failures, results, id_fail_rows=_identity_failures(plans, recognisers, id_keys, id_fail))
-    config = {
+
+def _run_stage(ex: Executor, st: Store, kind: str, units: dict[str, Any], planned: set[str],
+               fn: Callable[[Any], dict[str, Any]], progress: bool, say: Callable[[str], None] | None,
+               store_fn: Callable[[str, dict[str, Any]], None]) -> tuple[StageStats, dict[str, str], dict[str, Any]]:
+    """One stage: compute the ``units`` whose key the cache lacks (committing each success), then
+    read back every ``planned`` record. Returns the stage's statistics, key -> failure reason and
+    key -> record."""
+    have = st.has_many(kind, planned)
+    todo = {k: u for k, u in units.items() if k not in have}
+    fail: dict[str, str] = {}
+    desc = {"edit": "edits", "judgement": "judgements"}.get(kind, kind)
+    stats = _stage(ex, todo, fn, desc, progress, fail, planned=len(planned), store_fn=store_fn)
+    if say is not None:
+        say(f"{desc}: {stats.computed} computed, {stats.cached} cached, {stats.failed} failed")
+    return stats, fail, st.get_many(kind, planned)
+
+
+def _run_config(m: Manifest, st: Store, track: str, grid: Sequence[float], editors: Sequence[Component],
+                judges: Sequence[Component], recognisers: Sequence[Component], executor: str,
+                workers: int) -> dict[str, Any]:
+    """What was run (``run.json``'s config; API keys masked)."""
+    return {
         "track": track, "alphas": list(grid),
         "editors": [{"label": e.label, "name": e.name, "options": _public(e.options)} for e in editors],
         "judges": [{"label": j.label, "name": j.name, "id": j.build().judge_id(), "judged": list(j.build().judged)}
@@ -327,7 +365,6 @@ def run_benchmark(
         "tasks": len(m.tasks), "invalid_rows": len(m.errors), "cache": str(st.path), "executor": executor,
         "workers": workers,
     }
-    return RunResult(results, fails, stats, config)
 
 
 def _public(opts: dict[str, Any]) -> dict[str, Any]:

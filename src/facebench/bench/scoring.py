@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..expressions import BASIC6, CONFUSING_PAIRS, EXPRESSIONS
 from ..metrics import ffe
+from ..metrics.catalog import higher_is_better
 from ..metrics.fed import fed_score
 
 NOT_JUDGED = "not judged"
@@ -54,11 +55,14 @@ NOT_APPLICABLE = "n/a"
 NOT_CALIBRATED = "not calibrated"
 #: The class set of Acc-6 and mSCR for every judge (the confusing pairs lie inside it).
 MSCR_CLASSES: tuple[str, ...] = BASIC6
-#: Leaderboard metrics and their direction (True: higher is better).
-METRICS: dict[str, bool] = {
-    "Acc-6": True, "Acc-12": True, "mSCR": False, "ID Sim": True, "ID Sim (raw)": True, "HES": True,
-    "CLS-6": True, "CLS-12": True, "FED": True, "Alignment": True, "Fidelity": True, "Fidelity (raw)": True, "REG": True,
+#: Leaderboard column -> the metric of :data:`facebench.metrics.catalog.METRICS` it reports.
+BOARD_METRIC: dict[str, str] = {
+    "Acc-6": "accuracy", "Acc-12": "accuracy", "mSCR": "mscr", "ID Sim": "id_sim", "ID Sim (raw)": "id_sim",
+    "HES": "hes", "CLS-6": "cls", "CLS-12": "cls", "FED": "fed_score", "Alignment": "fed_alignment",
+    "Fidelity": "fed_fidelity", "Fidelity (raw)": "fed_fidelity", "REG": "fed_gain",
 }
+#: Leaderboard metrics and their direction (True: higher is better), as the metric catalog says.
+METRICS: dict[str, bool] = {col: bool(higher_is_better(m)) for col, m in BOARD_METRIC.items()}
 
 
 def judged_expressions(df: pd.DataFrame) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ Each returns an outcome dict: ``{"ok": True, ...}`` or ``{"ok": False, "reason":
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import time
@@ -22,9 +21,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
 
-from ..imageio import image_hash, load_image
+from ..base.imageio import image_hash, load_image
 from .components import Component
 
 
@@ -42,7 +40,7 @@ class ImageRef:
     def load(self) -> np.ndarray:
         """The RGB uint8 pixels."""
         if self.residual is not None:
-            from .imagecodec import decode
+            from ..base.imagecodec import decode
 
             return decode(self.residual, None if self.base is None else self.base.load())
         if self.png is not None:
@@ -59,7 +57,7 @@ class ImageRef:
 
 @lru_cache(maxsize=4)
 def _store(path: str) -> Any:
-    from .store import Store
+    from ..base.store import Store
 
     return Store(path)
 
@@ -76,13 +74,6 @@ def _load_path(path: str, mtime: int) -> np.ndarray:
     img = load_image(path)
     img.setflags(write=False)
     return img
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """Lossless PNG bytes of an RGB uint8 image (what the cache stores)."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:
@@ -185,7 +176,7 @@ def do_edit(u: EditUnit) -> dict[str, Any]:
     if out.shape != image.shape:
         return {"ok": False, "reason": f"editor returned a {out.shape[1]}x{out.shape[0]} image; "
                                        f"the source is {image.shape[1]}x{image.shape[0]} (wrong size)"}
-    from .imagecodec import encode
+    from ..base.imagecodec import encode
 
     return {"ok": True, "data": encode(out, image), "base": image_hash(image), "hash": image_hash(out),
             "seconds": seconds, "info": jsonable(getattr(res, "info", {}) or {})}

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..bench.store import Store
+from ..base.store import Store
 from .anime import ANIME_DETECTOR
 from .annotate import build_samples
 from .card import write_card

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..bench.report import markdown_table
+from ..bench.summary import markdown_table
 from ..expressions import EXPRESSIONS
-from ..imageio import load_image
+from ..base.imageio import load_image
 from ..metrics.diversity import FEATURES, coverage_uniformity, features
 from .export import atomic_write
 

@@ -3,7 +3,7 @@
 FFE (PixelSmile paper, sec. 3.1, "Base Identity Collection"): portraits from two domains, automated
 face detection and quality filtering. For every image file of every configured source:
 
-1. read it with :func:`facebench.imageio.load_image` (unreadable -> dropped with the loader's
+1. read it with :func:`facebench.base.imageio.load_image` (unreadable -> dropped with the loader's
    one-line reason) and downscale it to ``collect.max_side``;
 2. find faces: human photos with :func:`facebench.face.analyze` (detection, mesh, geometry,
    identity), drawings with the AnimeFace detector (:mod:`.anime`); ``domain: auto`` tries the
@@ -15,27 +15,24 @@ face detection and quality filtering. For every image file of every configured s
    similarity reaches the near-duplicate level, is dropped with the id it duplicates.
 
 Per-image work (analysis, embeddings of the source and its flipped / re-lit copies used by the
-calibration) is cached in the build's :class:`facebench.bench.store.Store` under its pixel hash,
+calibration) is cached in the build's :class:`facebench.base.store.Store` under its pixel hash,
 so a rerun reads it back. Kept sources are written as PNG to ``<dataset>/sources/``.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm.auto import tqdm
 
-from ..bench.runner import key_of
-from ..bench.store import Store
-from ..imageio import ImageError, image_hash, list_images, load_image
+from ..base.store import Store, key_of
+from ..base.pixels import encode_png, fit_within
+from ..base.imageio import ImageError, image_hash, list_images, load_image
 from .anime import detect_anime_faces, measure_anime
 from .config import DataConfig
 from .identity import variant_images
@@ -60,14 +57,6 @@ class Collected:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:40] or "image"
-
-
-def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    s = max_side / max(h, w)
-    return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _embedder(cfg: DataConfig) -> Callable[[np.ndarray, Any], np.ndarray]:
@@ -113,12 +102,6 @@ def analyse_image(img: np.ndarray, domain: str, cfg: DataConfig) -> dict[str, An
     return rec
 
 
-def _png(img: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
-
-
 def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
             log: Callable[[str], None] = print) -> Collected:
     """Run the collect stage over ``cfg.sources``; kept sources are written to ``out/sources``."""
@@ -137,7 +120,7 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
     for i, spec, path in tqdm(files, desc="collect", unit="image", disable=not progress, dynamic_ncols=True):
         row: dict[str, Any] = {"path": str(path), "source_index": i, "status": "dropped", "reason": "", "domain": ""}
         try:
-            img = _downscale(load_image(path), cfg.collect.max_side)
+            img = fit_within(load_image(path), cfg.collect.max_side, "area")
         except ImageError as exc:
             row["reason"] = f"unreadable: {exc.problem}"
             rows.append(row)
@@ -181,7 +164,7 @@ def collect(cfg: DataConfig, out: Path, store: Store, *, progress: bool = True,
         p = out / "sources" / f"{sid}.png"
         if not p.exists():
             tmp = p.with_suffix(".tmp")
-            tmp.write_bytes(_png(images[sid]))
+            tmp.write_bytes(encode_png(images[sid], compress_level=3))
             tmp.replace(p)
         table.loc[table["source_id"] == sid, "image"] = f"sources/{sid}.png"
     wanted = {f"{sid}.png" for sid in table.loc[table["status"] == "kept", "source_id"]}

@@ -208,7 +208,7 @@ def _expr(v: Any, src: str, where: str) -> str:
 def _check_component(kind: str, name: Any, src: str, where: str) -> str:
     """The canonical registered name, or :class:`ConfigError` with the registry's suggestions."""
     from ..bench.components import registry
-    from ..registry import UnknownNameError
+    from ..base.registry import UnknownNameError
 
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{src}: {where}: expected the name of a registered {kind}")
@@ -385,7 +385,7 @@ def _resolve_calibration(f: FilterConfig, base: Path, src: str) -> FilterConfig:
 
 def load_config(path: str | Path) -> DataConfig:
     """Read and validate a ``.yaml``/``.yml``/``.json`` configuration (:class:`ConfigError` if invalid)."""
-    from ..configfile import read_config_file
+    from ..base.configfile import read_config_file
 
     p = Path(path)
     data = read_config_file(p, ConfigError, "configuration file")

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..bench.manifest import Task, write_manifest
-from ..bench.store import Store
-from ..bench.work import encode_png
+from ..base.store import Store
+from ..base.pixels import encode_png
 from ..expressions import EXPRESSIONS
 
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -65,7 +65,7 @@ def write_images(samples: pd.DataFrame, store: Store, out: Path) -> pd.DataFrame
                 pixels = store.edit_image(r["edit_key"])
             except KeyError:
                 raise RuntimeError(f"edit of {r['sample_id']} is missing from the cache {store.path}") from None
-            atomic_write(p, encode_png(pixels))
+            atomic_write(p, encode_png(pixels, compress_level=3))
         df.at[i, "image"] = rel
     wanted = {out / r for r in df["image"].dropna()}
     for stale in (out / "images").rglob("*.png") if (out / "images").is_dir() else ():

@@ -24,7 +24,7 @@ from ..bench.components import Component
 from ..bench.identity import recogniser_component
 from ..bench.manifest import Manifest, Task, write_manifest
 from ..bench.runner import RunResult, run_benchmark
-from ..bench.store import Store
+from ..base.store import Store
 from .config import DataConfig
 from .prompts import PromptLibrary
 

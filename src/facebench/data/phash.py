@@ -13,10 +13,12 @@ import cv2
 import numpy as np
 from scipy.fft import dctn
 
+from ..base.pixels import luma
+
 
 def phash(image: np.ndarray, *, size: int = 32, keep: int = 8) -> str:
     """64-bit pHash of an RGB uint8 image as 16 hex digits."""
-    y = np.asarray(image, np.float64) @ np.array([0.299, 0.587, 0.114])
+    y = luma(image)
     small = cv2.resize(y, (size, size), interpolation=cv2.INTER_AREA)
     low = dctn(small, type=2, norm="ortho")[:keep, :keep].ravel()
     bits = low > np.median(low)

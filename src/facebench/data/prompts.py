@@ -329,9 +329,9 @@ def vlm_check(library: PromptLibrary, *, base_url: str, model: str, api_key: str
     Prompts the model calls inconsistent move to :attr:`PromptLibrary.rejected` with rule ``"vlm"``
     and its reason. An answer that is not ``{"consistent": bool, ...}`` or a failed request raises
     ``ValueError`` naming the prompt (nothing is assumed). ``cache`` (a str -> str mapping, e.g.
-    :class:`facebench.bench.store.SqliteMapping`) keeps answers so a rerun asks again only for new prompts.
+    :class:`facebench.base.store.SqliteMapping`) keeps answers so a rerun asks again only for new prompts.
     """
-    from ..judges.http import HttpClient, HttpError
+    from ..base.http import HttpClient, HttpError
     from ..judges.prompt import _json_object_text
 
     client = HttpClient(base_url, api_key=api_key, api_key_env=api_key_env, timeout=timeout)

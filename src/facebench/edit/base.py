@@ -7,7 +7,7 @@
   ``e = e_neu + sum_i a_i (e_i - e_neu)``).
 - :class:`EditResult`: the edited image plus what was done.
 - :class:`Editor`: ``edit(image, control, face=...)`` and ``sweep(image, expression, alphas)``.
-- :data:`EDITORS`: the one registry of editors (``facebench.registry``), with metadata
+- :data:`EDITORS`: the one registry of editors (``facebench.base.registry``), with metadata
   ``licence``, ``needs_gpu``, ``description`` and ``alpha_semantics`` next to each name.
 
 Alpha semantics differ between editors and each editor states its own in ``alpha_semantics``:
@@ -29,7 +29,7 @@ import numpy as np
 
 from ..expressions import EXPRESSIONS, normalize_expression
 from ..face.types import Face, NoFaceError  # NoFaceError re-exported: "no face to edit"
-from ..registry import Registry
+from ..base.registry import Registry
 
 #: Largest alpha any control accepts (a community PixelSmile node exposes 0..3).
 ALPHA_MAX: float = 3.0
@@ -206,7 +206,7 @@ EDITORS: Registry[Any] = Registry(
     # Modules whose import registers editors: (module, required); imported on first lookup.
     providers=(
         ("facebench.edit.offline", True),
-        ("facebench.bench.editors", True),
+        ("facebench.edit.external", True),
         ("facebench.pixelsmile.editor", False),
     ),
 )
@@ -219,5 +219,5 @@ def load_editors() -> Registry[Any]:
 
 def get_editor(name: str = "offline", **options: Any) -> Editor:
     """Build the editor registered as ``name`` with ``options`` (raises
-    :class:`~facebench.registry.UnknownNameError` listing the known names)."""
+    :class:`~facebench.base.registry.UnknownNameError` listing the known names)."""
     return load_editors().get(name)(**options)

@@ -124,7 +124,7 @@ def _file_mode() -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``facebench edit``; returns the exit status."""
-    from ..imageio import ImageError, load_image
+    from ..base.imageio import ImageError, load_image
 
     def fail(msg: str, code: int) -> int:
         print(f"facebench edit: error: {msg}", file=sys.stderr)

@@ -9,12 +9,17 @@ import numpy as np
 
 from . import landmarks as lm
 from . import retouch
+from .iris import EyeColours
+
+#: The least colour of the white of the eye, as a multiple of the skin's mean level (the sclera
+#: a widening lid uncovers is lit like the face, even when the photo shows it in shadow).
+SCLERA_FLOOR = np.array([0.97, 0.95, 0.93])
 
 
 def face_colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
     """Colours the retouching needs, read from the face itself: ``lips``, ``skin``, ``mouth``
     (:class:`~facebench.edit.retouch.MouthColours`), ``eye_r``/``eye_l``
-    (:class:`~facebench.edit.retouch.EyeColours`)."""
+    (:class:`~facebench.edit.iris.EyeColours`)."""
     h, w = img.shape[:2]
     f = img.astype(np.float32)
 
@@ -49,8 +54,11 @@ def face_colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
         cv2.fillPoly(eye_m, [np.round(mesh[list(eye), :2]).astype(np.int32)], 1)
         white_px = f[(eye_m > 0) & (iris_m == 0)]
         sclera = whitish(white_px, light, np.array([0.86, 0.83, 0.8]) * min(light, 235.0))
+
         small = cv2.erode(iris_m, np.ones((3, 3), np.uint8)) if r > 3 else iris_m
-        eyes[key] = retouch.EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)))
+        # a narrow or shaded eye shows only grey sclera; what a widening lid uncovers is lit
+        eyes[key] = EyeColours(sclera=sclera, iris=median(f[(small > 0) & (eye_m > 0)], (70, 50, 40)),
+                               lit_sclera=np.maximum(sclera, SCLERA_FLOOR * min(light, 235.0)))
     return {"lips": lips, "skin": skin, "mouth": mouth, **eyes}
 
 

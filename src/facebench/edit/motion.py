@@ -71,7 +71,7 @@ def gallery_motion(editor: Any, slider_dir: Path, expressions: Sequence[str], *,
     """For each expression, edit ``slider_dir/<e>/00.avif`` at ``alpha`` with ``editor`` and measure
     the edit's and the source's aligned mesh distance to ``<e>/27.avif``. The edit's mesh is
     measured on the edited image by the same face analysis, not taken from the editor."""
-    from ..imageio import load_image
+    from ..base.imageio import load_image
     from .base import ExpressionControl
 
     rows = []

@@ -13,7 +13,9 @@ outline pushed out by ``margin`` of the face size -- is returned bit for bit.
 
 Alpha semantics (:data:`ALPHA_SEMANTICS`): alpha = 0 returns the input unchanged; the mesh
 displacement is linear in alpha (``info["mesh_displacement"]``); alpha = 1 is the full expression
-and alpha > 1 extrapolates, with lids and lips stopping where they meet and folds prevented.
+and alpha > 1 extrapolates, with lids and lips stopping where they meet, folds prevented, and the
+jaw, lids, lip corners and brows approaching human limits past alpha 1.5 (:mod:`facebench.edit.limits`; the
+scaled AUs are in ``info["capped_aus"]``, the capped motion in ``info["mesh_target"]``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..face.types import Face
-from ..imageio import load_image
+from ..base.imageio import load_image
 from . import landmarks as lm
 from . import retouch
 from .actions import AUParts, FieldBuilder, combine
@@ -44,12 +46,17 @@ from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vert
 from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, thin
 from .expression_table import EXPRESSION_TABLE, recipe
+from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
+from .iris import eye_layer
+from .limits import capped_field, tint_strength
 
 ALPHA_SEMANTICS = (
     "offline: alpha = 0 returns the input unchanged (no-op); the mesh displacement toward the "
     "target grows linearly with alpha; alpha = 1 is the full expression (0.8 of the recipe's "
     "apex), alpha > 1 extrapolates. Lids and lips meet but never pass each other and a relaxed "
-    "smile stops at the lips' level, so those motions saturate; triangle folds are prevented."
+    "smile stops at the lips' level, so those motions saturate; triangle folds are prevented; "
+    "past alpha 1.5 jaw opening, lid aperture, lip stretch, corner lift and brow raise approach "
+    "measured human limits (facebench.edit.limits) instead of growing without bound."
 )
 
 
@@ -66,8 +73,8 @@ FOLLOW = 0.5
 
 
 #: The modules whose code decides the offline editor's pixels.
-_SOURCE_MODULES = ("actions", "canonical", "colours", "expression_table", "landmarks", "meshops",
-                   "offline", "retouch", "warp")
+_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "iris", "landmarks",
+                   "limits", "meshops", "offline", "retouch", "warp")
 
 
 def source_version(paths: Sequence[Path] | None = None) -> str:
@@ -105,6 +112,7 @@ class _Prepared:
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
+    brows: BrowCut | None = None  # the photo with its brows filled in, and their regions
 
     def au_parts(self, au: str) -> AUParts:
         """The action unit's field on this face (computed once, then cached)."""
@@ -187,6 +195,7 @@ class OfflineEditor:
         inside = [61] + list(lm.LIPS_INNER[:11]) + [291] + list(lm.LIPS_INNER[11:]) + [78]
         closed = retouch.inpaint_mouth(img, mesh[inside, :2], width) if area > OPEN * width ** 2 else None
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
+        prep.brows = cut_brows(img, mesh, iod)
         prep.setup_s = time.perf_counter() - t0
         return prep
 
@@ -216,22 +225,34 @@ class OfflineEditor:
         disp_c, closure = combine([(w, prep.au_parts(au)) for au, w in sorted(aus.items()) if w])
         info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
+        # past alpha 1.5 the anatomical caps (facebench.edit.limits) scale the AUs that would carry
+        # the jaw, lids, lip corners or brows beyond human ranges
+        alpha = max(a for _, a in control.weights)
+        capped_c, _, info["capped_aus"] = capped_field(prep.builder.mesh, aus, prep.au_parts, alpha)
+        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
-        target = no_crossing(src + disp[:468], src)
+        target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
         follow = prep.warp.points[len(vis):]
-        moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * disp[prep.follow_of]]))
+        moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * moved_by[prep.follow_of]]))
         moved = prep.warp.forward(src, moved_all)  # every vertex, including those left out
         moved[vis] = moved_all[: len(vis)]
+        # brows that move are layers over skin filled in where they were (facebench.edit.brows);
         # pressing an open mouth shut: the warp samples its inside faded toward closed lips
-        source, closing = prep.image, 0.0
+        brow_w = brow_weight(src, moved, alpha) if prep.brows is not None else 0.0
+        source, closing = (bare_mix(prep.image, prep.brows, brow_w) if brow_w > 0 else prep.image), 0.0
         if prep.closed_mouth is not None:
             closing = float(np.clip(1.0 - mouth_opening(moved)[0] / max(mouth_opening(src)[0], 1e-9), 0.0, 1.0))
             if closing > 0:
-                source = retouch.fade_to_closed(prep.image, prep.closed_mouth, closing)
+                source = retouch.fade_to_closed(source, prep.closed_mouth, closing)
         info["mouth_closing"] = round(closing, 4)
+        info["brow_layer"] = round(brow_w, 4)
         out = prep.warp.render(source, moved_all).astype(np.float32)
-        self._retouch(prep, source, out, src, moved, control, aus)
+        if brow_w > 0:
+            for brow in brow_layers(prep.image, prep.brows, src, moved, brow_w):
+                retouch.composite(out, *brow)
+        acting = {au: w * info["capped_aus"].get(au, 1.0) for au, w in aus.items()}
+        self._retouch(prep, source, out, src, moved, control, acting)
         res = np.clip(np.round(out), 0, 255).astype(np.uint8)
         region = prep.warp.region
         res[~region] = prep.image[~region]
@@ -290,12 +311,12 @@ class OfflineEditor:
             mesh = prep.face.mesh
             centre = np.asarray(mesh[iris[0], :2], float)
             radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
-            layer = retouch.eye_layer(prep.image, src[e], moved[e], shift, centre, radius, ecol)
+            layer = eye_layer(prep.image, src[e], moved[e], shift, centre, radius, ecol)
             if layer is not None:
                 retouch.composite(out, *layer)
         # colour: blush and under-eye shadows, proportional to alpha
-        blush = sum(a * recipe(e).blush for e, a in weights.items())
-        under = sum(a * recipe(e).under_eye for e, a in weights.items())
+        blush = sum(tint_strength(a) * recipe(e).blush for e, a in weights.items())
+        under = sum(tint_strength(a) * recipe(e).under_eye for e, a in weights.items())
         iod = prep.iod_px
         roll = float(np.degrees(np.arctan2(*(src[263] - src[33])[::-1])))
         for cheek in (lm.CHEEK_R, lm.CHEEK_L):

@@ -3,8 +3,7 @@
 - :func:`mouth_layer`: the inside of a mouth whose lips part -- a dark cavity, with the person's
   own teeth carried along with the upper and lower lips when the mouth was already open, or a
   painted hint of teeth (``"upper"`` / ``"both"``) when it was closed. Teeth are never stretched.
-- :func:`eye_layer`: the eyeball is not squashed when a lid comes down: inside the new eye
-  opening the eye is copied unwarped, so the lid *covers* the iris.
+- the eyeball under the lids is a layer of its own: :mod:`facebench.edit.iris`.
 - :func:`tint`: soft-edged colour changes (a blush on the cheeks, darker under-eye circles).
 
 All functions work on float32 RGB in [0, 255] and return (layer, alpha) pairs or modified copies;
@@ -42,6 +41,28 @@ def _bbox(poly: np.ndarray, shape: tuple[int, int], pad: int) -> tuple[int, int,
     x0, y0 = np.floor(poly.min(0)).astype(int) - pad
     x1, y1 = np.ceil(poly.max(0)).astype(int) + pad + 1
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A layer's crop: ``box`` (x0, y0, x1, y1), its top-left ``off``, ``shape`` (h, w) and the
+    pixel grid ``gx``, ``gy`` (float32, image coordinates)."""
+
+    box: tuple[int, int, int, int]
+    off: np.ndarray
+    shape: tuple[int, int]
+    gx: np.ndarray
+    gy: np.ndarray
+
+
+def crop_around(points: np.ndarray, shape: tuple[int, int], pad: int) -> Crop | None:
+    """The crop around ``points`` grown by ``pad`` pixels within an image of ``shape``; None when
+    it is empty (the points lie outside the image)."""
+    x0, y0, x1, y1 = _bbox(points, shape, pad)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    return Crop((x0, y0, x1, y1), np.array([x0, y0], np.float64), (y1 - y0, x1 - x0), gx, gy)
 
 
 def _shift_sample(img: np.ndarray, gx: np.ndarray, gy: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -107,14 +128,11 @@ def mouth_layer(
     """
     if gate <= 0:
         return None
-    h, w = src.shape[:2]
-    box = _bbox(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), (h, w), 3)
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
+    crop = crop_around(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), src.shape[:2], 3)
+    if crop is None:
         return None
-    off = np.array([x0, y0], np.float64)
-    shp = (y1 - y0, x1 - x0)
-    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    box, off, shp, gx, gy = crop.box, crop.off, crop.shape, crop.gx, crop.gy
+    x0, y0 = box[:2]
     xs = gx[0]
     su, sl = _upper_lower_profiles(src_poly, n_upper, xs)
     du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
@@ -172,46 +190,6 @@ def mouth_layer(
             side = below if lower else 1.0 - below
             paint(samp, np.clip(inside, 0, 1) * side)
     alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
-    return box, layer, alpha
-
-
-@dataclass(frozen=True)
-class EyeColours:
-    """Colours of one eye, read from the photo."""
-
-    sclera: np.ndarray
-    iris: np.ndarray
-
-
-def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift: np.ndarray,
-              iris_centre: np.ndarray, iris_radius: float, colours: EyeColours
-              ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
-    """The eye inside its new opening ``dst_poly``: the eyeball is copied unwarped (moved by
-    ``shift``), so a lowered lid covers the iris instead of squashing it; where a raised lid
-    uncovers more than the photo showed, the iris disc and white of the eye are painted, shaded
-    under the lid."""
-    box = _bbox(np.vstack([dst_poly, src_poly + shift]), src.shape[:2], 2)
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
-        return None
-    off = np.array([x0, y0], np.float64)
-    shp = (y1 - y0, x1 - x0)
-    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    layer = _shift_sample(src.astype(np.float32), gx, gy, shift)
-    seen = polygon_mask(src_poly + shift, shp, off, blur=0.0)
-    # the photo's lid margins (lashes, the wet rim) lie just inside its opening: repaint them
-    # too where the new opening is larger, so no band of lid shows inside the eye
-    k = 2 * max(1, int(round(0.3 * iris_radius))) + 1
-    seen = cv2.erode(seen, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) if min(shp) > k else seen
-    c = iris_centre + shift
-    r = np.hypot(gx - c[0], gy - c[1])
-    in_iris = np.clip(iris_radius - r + 0.5, 0, 1)[..., None]
-    top = float(dst_poly[:, 1].min())
-    lid_shade = 0.72 + 0.28 * np.clip((gy - top) / max(iris_radius, 1.0), 0, 1)[..., None]
-    paint = (colours.iris * in_iris + colours.sclera * (1 - in_iris)) * lid_shade
-    a = np.clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
-    layer = layer * (1 - a) + paint * a
-    alpha = polygon_mask(dst_poly, shp, off, blur=0.7)
     return box, layer, alpha
 
 

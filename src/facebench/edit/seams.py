@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..base.pixels import luma
+
 
 def border_ring(mask: np.ndarray, width: int = 2) -> np.ndarray:
     """Boolean ring of the pixels within ``width`` pixels of the border of ``mask`` (both sides),
@@ -33,9 +35,9 @@ def border_ring(mask: np.ndarray, width: int = 2) -> np.ndarray:
 def gradient_energy(image: np.ndarray, ring: np.ndarray) -> float:
     """Mean squared Sobel gradient magnitude of the image's luma over ``ring`` (module docstring)."""
     img = np.asarray(image, np.float32)
-    luma = img[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32) if img.ndim == 3 else img
-    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    y = luma(img, np.float32)
+    gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     return float((gx[ring] ** 2 + gy[ring] ** 2).mean())
 
 

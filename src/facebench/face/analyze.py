@@ -16,7 +16,7 @@ part            what                                                  needs
 
 Faces are sorted by box area, largest first (``faces[0]`` is the main face). Models load once
 per process on first use. Results are cached by the decoded image's content hash
-(:func:`facebench.imageio.image_hash`) and the analyser's settings, in memory (LRU) and optionally
+(:func:`facebench.base.imageio.image_hash`) and the analyser's settings, in memory (LRU) and optionally
 on disk (:mod:`.cache`); a later call that asks for more parts computes only the missing ones.
 """
 
@@ -36,8 +36,8 @@ import numpy as np
 
 from .. import __version__
 from ..expressions import BASIC7
-from ..imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
-from .cache import DiskCache, MemoryCache, default_cache_dir
+from ..base.imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
+from ..base.cache import DiskCache, MemoryCache, default_cache_dir
 from .types import KEYPOINT_NAMES, Detection, Face, NoFaceError
 
 #: Every part :func:`analyze` can compute, in computing order.
@@ -189,10 +189,10 @@ class FaceAnalyzer:
         require: bool = False,
     ) -> list[Face]:
         """Analyse every face (or the ``max_faces`` largest) in ``image`` (path, bytes, array or
-        PIL image; read with :func:`facebench.imageio.load_image`).
+        PIL image; read with :func:`facebench.base.imageio.load_image`).
 
         Returns one :class:`Face` per face, largest box first, holding the requested ``parts``.
-        Raises :class:`facebench.imageio.ImageError` for unreadable input and, with
+        Raises :class:`facebench.base.imageio.ImageError` for unreadable input and, with
         ``require=True``, :class:`NoFaceError` when there is no face.
         """
         wanted = normalize_parts(parts)
@@ -322,7 +322,7 @@ class FaceAnalyzer:
 
     def _run_identity(self, img: np.ndarray, faces: list[Face], boxes: np.ndarray) -> None:
         from . import identity
-        from .detect import quiet_native_stderr
+        from ..base.native import quiet_native_stderr
 
         # detector keypoints (not the mesh's) so the result does not depend on the parts asked for
         kps = np.stack([f.detection.keypoints for f in faces])
@@ -335,7 +335,7 @@ class FaceAnalyzer:
 
     def _run_expression(self, img: np.ndarray, faces: list[Face], boxes: np.ndarray) -> None:
         from . import expression
-        from .detect import quiet_native_stderr
+        from ..base.native import quiet_native_stderr
 
         with quiet_native_stderr():  # the TFLite runtime logs to fd 2 when it starts
             probs = expression.classify(img, boxes)

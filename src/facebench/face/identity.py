@@ -40,7 +40,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..registry import Registry
+from ..base.registry import Registry
 from .align import similarity_transform
 from .inputs import check_image_and_boxes
 from .models import model_info, model_path

@@ -130,7 +130,7 @@ def embed_photos(
     """``(N, D)`` embeddings of the largest face in each photo (paths or RGB arrays; rows of nan where none) and the
     failures as ``"path: reason"``. With ``cache_dir`` each embedding is kept as a ``.npy`` named by
     recogniser fingerprint and pixel hash, so a rerun (or another command) embeds nothing twice."""
-    from ..imageio import image_hash, load_image
+    from ..base.imageio import image_hash, load_image
     from . import analyze
     from .identity import embed
 

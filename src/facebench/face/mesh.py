@@ -22,8 +22,8 @@ import threading
 import cv2
 import numpy as np
 
-from ..registry import Registry
-from .detect import quiet_native_stderr
+from ..base.registry import Registry
+from ..base.native import quiet_native_stderr
 
 #: Number of points in a refined mesh.
 N_POINTS = 478

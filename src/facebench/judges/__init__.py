@@ -8,7 +8,7 @@
 - ``vlm``: any OpenAI-compatible chat endpoint that accepts images, with facebench's versioned
   scoring prompt, robust parsing, retries and a response cache (:mod:`.vlm`, :mod:`.prompt`).
 
-:data:`JUDGES` is the registry (``facebench.registry``); :func:`get_judge` builds one by name.
+:data:`JUDGES` is the registry (``facebench.base.registry``); :func:`get_judge` builds one by name.
 :mod:`.agreement` compares judges per expression when several ran.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..expressions import BASIC6, EXPRESSIONS
-from ..registry import Registry
+from ..base.registry import Registry
 from .base import Judge, Judgement, JudgeError, not_judged
 from .offline import OfflineJudge
 from .v2 import OfflineJudgeV2

@@ -14,9 +14,12 @@ def _f(v: Any) -> str:
 def confusion_markdown(rep: dict[str, Any]) -> str:
     """Confusion matrix table (rows = true, columns = predicted) of a class report."""
     cls = rep["classes"]
-    lines = ["| true \\ predicted | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|"]
-    for c, row in zip(cls, rep["confusion"]):
-        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    other = rep.get("other") or [0] * len(cls)
+    extra = any(other)  # photos not measured: a column of their own, wrong for every class
+    lines = ["| true \\ predicted | " + " | ".join(cls) + (" | not measured" if extra else "") + " |",
+             "|---" * (len(cls) + 1 + extra) + "|"]
+    for c, row, o in zip(cls, rep["confusion"], other):
+        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + (f" | {o}" if extra else "") + " |")
     return "\n".join(lines)
 
 
@@ -30,6 +33,18 @@ def reports_table(reports: dict[str, dict[str, Any]]) -> str:
         lines.append(f"| {name} | " + " | ".join(_f(r["recall"][c]) for c in cls)
                      + f" | **{_f(r['balanced_accuracy'])}** | {_f(r['accuracy'])} | {_f(r.get('ece'))} |")
     return "\n".join(lines)
+
+
+def _spread_lines(rep: dict[str, Any]) -> list[str]:
+    """One paragraph: the chosen head's balanced accuracy on other shuffles of the person folds."""
+    spread = rep.get("seed_spread") or {}
+    if len(spread) < 2:
+        return []
+    vals = list(spread.values())
+    return [f"The same blocks and C cross-validated on {len(vals)} shuffles of the person folds (seeds "
+            + ", ".join(str(s) for s in spread) + f"): balanced accuracy "
+            + ", ".join(_f(v) for v in vals) + f"; mean {_f(sum(vals) / len(vals))}, range "
+            f"{_f(min(vals))}-{_f(max(vals))} (the table above is seed 0, the split the head was chosen on).", ""]
 
 
 def training_markdown(rep: dict[str, Any]) -> str:
@@ -49,6 +64,7 @@ def training_markdown(rep: dict[str, Any]) -> str:
            "plain crops; fer alone likewise):", "",
            reports_table({"judge v2 (offline)": rep["v2"], "ensemble-v1": rep["ensemble_v1"],
                           "fer alone": rep["fer_alone"]}), "",
+           *_spread_lines(rep),
            "Confusion of judge v2 (out of fold):", "", confusion_markdown(rep["v2"]), "",
            "Balanced accuracy of every candidate tried:", "",
            "| blocks | " + " | ".join(f"C={c}" for c in next(iter(rep["tried"].values()))) + " |",

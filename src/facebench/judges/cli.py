@@ -68,7 +68,7 @@ def _judge(path: str | None):  # noqa: ANN202
 
 def cmd_score(args: argparse.Namespace) -> int:
     """``facebench judge score``."""
-    from ..imageio import ImageError, load_image
+    from ..base.imageio import ImageError, load_image
     from .base import JudgeError
     from .head import HeadError
 

@@ -47,7 +47,7 @@ def extract(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None)
     one-line reason string when it cannot be measured."""
     from ..face import analyze
     from ..face.mesh import get_mesh_estimator
-    from ..imageio import load_image
+    from ..base.imageio import load_image
 
     data = Path(path).read_bytes()
     key = hashlib.sha256(data).hexdigest()[:32]

@@ -1,6 +1,7 @@
 """How well a judge does on labelled photos and slider series (judge v2's validation numbers).
 
-- :func:`class_report`: per-class recall, balanced accuracy (mean recall over the classes present),
+- :func:`class_report`: per-class recall (over every photo of the class, a prediction outside the
+  classes such as "(not measured)" counting as wrong), balanced accuracy (mean recall over the classes present),
   confusion matrix (rows = true, columns = predicted) and expected calibration error
   ``ECE = sum_b (n_b / n) |acc_b - conf_b|`` over 10 equal-width bins of the top-class probability
   (Guo et al. 2017).
@@ -25,10 +26,14 @@ def class_report(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence
     t = np.asarray(y_true, dtype=object)
     p = np.asarray(y_pred, dtype=object)
     cm = np.array([[int(np.sum((t == a) & (p == b))) for b in classes] for a in classes])
-    recall = {c: (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else float("nan")) for i, c in enumerate(classes)}
+    # recall over every photo of the class, including those predicted outside ``classes`` (e.g.
+    # "(not measured)"): a failure counts as a wrong answer, never leaves the denominator
+    n_true = [int(np.sum(t == c)) for c in classes]
+    recall = {c: (float(cm[i, i] / n_true[i]) if n_true[i] else float("nan")) for i, c in enumerate(classes)}
     present = [v for v in recall.values() if np.isfinite(v)]
     out: dict[str, Any] = {"n": int(len(t)), "recall": recall, "balanced_accuracy": float(np.mean(present)),
-                           "accuracy": float(np.mean(t == p)), "confusion": cm.tolist(), "classes": list(classes)}
+                           "accuracy": float(np.mean(t == p)), "confusion": cm.tolist(), "classes": list(classes),
+                           "other": [n - int(row.sum()) for n, row in zip(n_true, cm)]}
     if proba is not None:
         out["ece"] = ece(np.asarray(proba).max(1), t == p)
     return out

@@ -16,10 +16,16 @@ from models shipped in installed packages (licences in :mod:`facebench.face.mode
   frontalize`) minus the reference neutral face at the landmarks of lips, eyes, brows, nose and
   chin, divided by the reference inter-ocular distance.
 
-Test-time views (CNN blocks only): the mean of the outputs on the crop and on its mirror image
-(``tta=True``); the geometry is mirror-symmetric by construction of its measurements.
-Crops follow :func:`facebench.face.expression.square_crop` with the classifiers' default
-:class:`~facebench.face.expression.CropSpec`.
+Test-time views (CNN blocks only, ``tta=True``): facex averages the crop and its mirror image; fer
+averages its logits and embedding over the crop, a 15% looser crop and the crop shifted up by 6% of
+the box height (:data:`FER_VIEWS`), each with its mirror image, 6 crops in one batch. Person-split
+cross-validated balanced accuracy, mean over 5 shuffles of the person folds (head with the
+embedding at weight 0.1, C = 0.1): crop + mirror only 0.586 (feature version 2.1), these 3 views
+0.604, 5 views (also a 12% tighter crop and a downward shift) 0.601, 3 shifts 0.600, 3 scales
+0.597. Cost, measured as CPU time on the loaded 2-core build machine: fer takes 9 ms for 2 crops and
+32 ms for 10, facex 33 ms for its mirror pair, which is why facex gets no further views.
+The geometry is mirror-symmetric by construction of its measurements. Crops follow :func:`facebench.face.expression.square_crop` with
+the classifiers' default :class:`~facebench.face.expression.CropSpec` (view 0).
 
 Bump :data:`FEATURE_VERSION` whenever any block could change for the same face: a trained head
 records the version it was fitted on and is refused with another.
@@ -35,7 +41,7 @@ import numpy as np
 from ..expressions import BASIC7
 
 #: Version of the feature vector; stored in every head file (see :mod:`.head`).
-FEATURE_VERSION = "2.1"
+FEATURE_VERSION = "2.3"
 
 #: Mesh landmarks of the ``shape`` block: lips (outer, inner), eyes, brows, nose, chin.
 SHAPE_POINTS: tuple[int, ...] = (
@@ -109,6 +115,10 @@ class _Facex:
         return np.log(np.clip(np.asarray(p, np.float64)[:, m.order], 1e-12, None)), None
 
 
+#: fer's test-time views as (crop scale, vertical shift in box heights), each also mirrored; the
+#: first is the classifiers' default crop.
+FER_VIEWS: tuple[tuple[float, float], ...] = ((1.0, -0.08), (1.15, -0.08), (1.0, -0.14))
+
 _NETS: dict[str, object] = {}
 _NETS_LOCK = threading.Lock()
 
@@ -121,12 +131,18 @@ def _net(name: str):  # noqa: ANN202
 
 
 def cnn_blocks(image: np.ndarray, box: Sequence[float], *, tta: bool = True) -> dict[str, np.ndarray]:
-    """The CNN blocks for the face in ``box`` (mean over the plain and mirrored crop when
-    ``tta``), plus ``fer_logits_plain`` / ``facex_logits_plain`` of the plain crop alone."""
-    from ..face.expression import square_crop, to_gray
+    """The CNN blocks for the face in ``box`` (with ``tta``: means over the test-time views of the
+    module docstring), plus ``fer_logits_plain`` / ``facex_logits_plain`` of the plain crop alone."""
+    from ..face.expression import CropSpec, square_crop, to_gray
 
-    crop = square_crop(to_gray(image), np.asarray(box, np.float64))
-    crops = [crop, np.ascontiguousarray(crop[:, ::-1])] if tta else [crop]
+    gray, b = to_gray(image), np.asarray(box, np.float64)
+    crop = square_crop(gray, b)
+    crops = [crop]
+    if tta:
+        crops = []
+        for scale, shift in FER_VIEWS:
+            c = crop if (scale, shift) == FER_VIEWS[0] else square_crop(gray, b, CropSpec(scale, shift))
+            crops += [c, np.ascontiguousarray(c[:, ::-1])]
     out: dict[str, np.ndarray] = {}
     for name in ("fer", "facex"):
         logits, emb = _net(name)(crops) if name == "fer" else _net(name)([crop], mirror=tta)

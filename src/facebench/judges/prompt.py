@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from ..expressions import EXPRESSIONS, normalize_expression
-from .http import loads_unique
+from ..base.http import loads_unique
 
 #: Bump when :data:`SYSTEM_PROMPT` or :data:`USER_PROMPT` change.
 PROMPT_VERSION = "facebench-expr-v1"

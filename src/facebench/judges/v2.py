@@ -1,7 +1,7 @@
 """Judge v2, the default ``offline`` judge: trained head over classifier embeddings + mesh geometry.
 
 For the face in ``box`` (or the largest face found) it computes the feature blocks of
-:mod:`.features` (fer and facex embeddings with mirror views, mesh geometry), reads them with the
+:mod:`.features` (fer and facex outputs with test-time views, mesh geometry), reads them with the
 shipped head (:mod:`.head`; its model card ``data/judge_v2.md`` has the cross-validated numbers)
 and returns:
 
@@ -48,7 +48,7 @@ def default_head_path() -> Path:
 class OfflineJudgeV2:
     """Judge v2 (see the module docstring). ``path``: a head file from ``facebench judge train``
     (default: the shipped one); a missing file or one of another feature version raises
-    :class:`~.head.HeadError` (one line). ``tta``: mirror views for the CNN blocks."""
+    :class:`~.head.HeadError` (one line). ``tta``: test-time views for the CNN blocks (:data:`.features.FER_VIEWS`)."""
 
     name = "offline"
     judged: tuple[str, ...] = BASIC6 + EXTENDED_JUDGED
@@ -85,7 +85,7 @@ class OfflineJudgeV2:
         return face_features(image, box, mesh, tta=self.tta), [float(v) for v in box]
 
     def _source(self, source: np.ndarray, box: Sequence[float] | None) -> dict[str, np.ndarray]:
-        from ..imageio import image_hash
+        from ..base.imageio import image_hash
 
         key = f"{image_hash(source)}|{None if box is None else [round(float(v), 2) for v in box]}"
         with self._lock:

@@ -15,7 +15,7 @@ versioned prompt (:mod:`facebench.judges.prompt`) against the endpoint you name.
 - Answers are cached under a hash of everything that can change them (:meth:`VLMJudge.settings`:
   endpoint URL, model, prompt version and text, temperature, max tokens, JSON mode, crop margin,
   image size cap; plus the image hash and face box) in ``cache``: any mutable mapping of str -> str
-  (a dict, or :class:`facebench.bench.store.SqliteMapping` to keep them on disk; a path string opens
+  (a dict, or :class:`facebench.base.store.SqliteMapping` to keep them on disk; a path string opens
   one). A cached answer is validated again when read; one that no longer validates is dropped.
 """
 
@@ -23,30 +23,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import threading
 from pathlib import Path
 from typing import Any, MutableMapping, Sequence
 
 import numpy as np
-from PIL import Image
 
 from ..expressions import EXPRESSIONS
-from ..imageio import image_hash
+from ..base.imageio import image_hash
 from .base import Judgement, JudgeError
-from .http import HttpClient, HttpError
+from ..base.http import HttpClient, HttpError
+from ..base.pixels import encode_png, fit_within
 from .prompt import PROMPT_VERSION, SYSTEM_PROMPT, USER_PROMPT, ParseError, parse_scores
 
 
 def _png_data_url(image: np.ndarray, max_side: int) -> str:
-    img = Image.fromarray(image)
-    if max(img.size) > max_side:
-        scale = max_side / max(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    png = encode_png(fit_within(image, max_side))
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _crop(image: np.ndarray, box: Sequence[float], margin: float) -> np.ndarray:
@@ -114,7 +108,7 @@ class VLMJudge:
         self.crop_margin = crop_margin
         self.max_side = max_side
         if isinstance(cache, (str, Path)):
-            from ..bench.store import SqliteMapping
+            from ..base.store import SqliteMapping
 
             cache = SqliteMapping(cache, table="vlm_responses")
         self.cache: MutableMapping[str, str] = {} if cache is None else cache

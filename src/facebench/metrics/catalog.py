@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from facebench.metrics import correlation, diversity, fed, ffe, mos
-from facebench.registry import Registry
+from facebench.base.registry import Registry
 
 METRICS: Registry[Callable[..., object]] = Registry("metric")
 
@@ -23,6 +23,9 @@ _ROWS: tuple[tuple[str, Callable[..., object], bool | None, _Range, str], ...] =
     ("hes", ffe.hes, True, (0.0, 1.0), "PixelSmile sec. 3.2 eq. 3"),
     ("id_sim", ffe.id_sim_aggregate, True, (-1.0, 1.0), "PixelSmile sec. 3.2"),
     ("fed_score", fed.fed_score, True, (0.0, 1.0), "FED-Bench (provisional reconstruction)"),
+    ("fed_alignment", fed.alignment_target_share, True, (0.0, 1.0), "FED-Bench alignment A (provisional)"),
+    ("fed_fidelity", fed.fidelity_geometric, True, (0.0, 1.0), "FED-Bench fidelity F (provisional)"),
+    ("fed_gain", fed.gain_ratio, True, (0.0, 1.0), "FED-Bench relative expression gain REG (provisional)"),
     ("srcc", correlation.srcc, True, (-1.0, 1.0), "F-Bench eq. 8"),
     ("krcc", correlation.krcc, True, (-1.0, 1.0), "F-Bench eq. 10 (tau-b)"),
     ("plcc", correlation.plcc, True, (-1.0, 1.0), "F-Bench eq. 9"),
@@ -37,3 +40,10 @@ _ROWS: tuple[tuple[str, Callable[..., object], bool | None, _Range, str], ...] =
 )
 for _name, _fn, _hib, _range, _source in _ROWS:
     METRICS.add(_name, _fn, higher_is_better=_hib, range=_range, source=_source)
+
+
+def higher_is_better(name: str) -> bool | None:
+    """Which way metric ``name`` of :data:`METRICS` is better: True (higher), False (lower) or None
+    (a descriptive statistic). Raises :class:`~facebench.base.registry.UnknownNameError` for an
+    unknown name."""
+    return METRICS.meta(name)["higher_is_better"]

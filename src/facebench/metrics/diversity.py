@@ -22,6 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from facebench.base.pixels import luma
 from facebench.metrics._checks import as_1d_float, undefined
 
 FEATURES: tuple[str, ...] = ("brightness", "contrast", "colorfulness", "sharpness")
@@ -38,18 +39,14 @@ def _rgb(image: Any) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    return rgb @ np.array([0.299, 0.587, 0.114])
-
-
 def brightness(image: Any) -> float:
     """Mean BT.601 luma of an RGB uint8 image, in [0, 255]."""
-    return float(_luma(_rgb(image)).mean())
+    return float(luma(_rgb(image)).mean())
 
 
 def contrast(image: Any) -> float:
     """RMS contrast: standard deviation of the BT.601 luma."""
-    return float(_luma(_rgb(image)).std())
+    return float(luma(_rgb(image)).std())
 
 
 def colorfulness(image: Any) -> float:
@@ -65,7 +62,7 @@ def colorfulness(image: Any) -> float:
 
 def sharpness(image: Any) -> float:
     """Variance of the 4-neighbour Laplacian of the luma over interior pixels."""
-    y = _luma(_rgb(image))
+    y = luma(_rgb(image))
     lap = y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:] - 4.0 * y[1:-1, 1:-1]
     return float(lap.var())
 

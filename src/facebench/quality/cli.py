@@ -28,7 +28,7 @@ metrics: comma-separated names, 'default' (all but the face metrics; images with
 get only the no-reference ones, and a note says so), 'face', or 'all';
 `facebench quality metrics` lists them with direction, range, source and licence.
 
-Output: one tidy row per (image, metric) with value, lower_better and error.
+Output: one tidy row per (image, metric) with value, higher_is_better and error.
 A distorted image of another size than its reference is an error unless --resize reference.
 A grayscale image paired with a colour one is compared as RGB (a warning says so).
 
@@ -168,16 +168,16 @@ def _run_metrics(args: argparse.Namespace) -> int:
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print(df[["metric", "kind", "lower_better", "range_low", "range_high", "min_size", "source"]].to_string(index=False))
+        print(df[["metric", "kind", "higher_is_better", "range_low", "range_high", "min_size", "source"]].to_string(index=False))
     if args.out:
         df.to_csv(args.out, index=False)
     return 0
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    from ..registry import UnknownNameError
     import pandas as pd
 
+    from ..base.registry import UnknownNameError
     from .scoring import SCORE_MAX_PIXELS, collect_pairs, failures, score_pairs, write_table
 
     try:
@@ -253,7 +253,7 @@ def _resolve_items(items: list[str], root: Path) -> list[Path]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from ..imageio import ImageError, load_image
+    from ..base.imageio import ImageError, load_image
     from .correlate import load_mos
     from .predictor import PredictorConfig, QualityPredictor
 
@@ -293,7 +293,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from ..imageio import ImageError, list_images, load_image
+    from ..base.imageio import ImageError, list_images, load_image
     from .predictor import QualityPredictor
 
     try:
@@ -335,7 +335,7 @@ def _run_diversity(args: argparse.Namespace) -> int:
 def _run_degrade(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ..imageio import ImageError, list_images, load_image
+    from ..base.imageio import ImageError, list_images, load_image
     from .degrade import degrade, write_degradation
 
     fails = []

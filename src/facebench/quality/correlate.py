@@ -102,7 +102,7 @@ def benchmark(joined: pd.DataFrame, *, n_boot: int = 1000, level: float = 0.95, 
     for (subset, dim, metric), g in joined.groupby(["subset", "dimension", "metric"], sort=True):
         known = metric in QUALITY_METRICS
         meta = QUALITY_METRICS.meta(metric) if known else {}
-        sign = -1.0 if meta.get("lower_better", False) else 1.0
+        sign = -1.0 if meta.get("higher_is_better") is False else 1.0
         x = sign * g["value"].to_numpy(float)
         y = g["mos"].to_numpy(float)
         with warnings.catch_warnings():

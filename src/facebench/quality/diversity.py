@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..imageio import ImageError, list_images, load_image
+from ..base.imageio import ImageError, list_images, load_image
 from ..metrics import diversity as div
 from ._plot import pyplot, save_figure
 

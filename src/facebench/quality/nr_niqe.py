@@ -22,6 +22,7 @@ import scipy.io
 import scipy.linalg
 from PIL import Image
 
+from ..base.pixels import luma
 from .nr_stats import aggd_fit_tabulated, package_file
 
 PATCH = 96
@@ -100,8 +101,7 @@ def niqe_features(gray: np.ndarray) -> np.ndarray:
 
 def rgb_to_luma255(image: np.ndarray) -> np.ndarray:
     """BT.601 luma (0.299 R + 0.587 G + 0.114 B) on the 0-255 scale, float64."""
-    rgb = np.asarray(image, dtype=np.float64)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return luma(image)
 
 
 def niqe_gray(gray: np.ndarray) -> float:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..base.pixels import gray_u8
+
 BLOCK = 16
 SEGMENT = 6
 ACTIVITY_T = 0.1
@@ -72,4 +74,4 @@ def piqe_gray(gray: np.ndarray) -> float:
 
 def piqe(image: np.ndarray) -> float:
     """PIQE of an ``HxWx3`` uint8 RGB image."""
-    return piqe_gray(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY))
+    return piqe_gray(gray_u8(image))

@@ -6,7 +6,7 @@ A folder gives no-reference input only, unless ``reference_dir`` names a folder 
 same relative paths.
 
 The table is long and tidy: one row per (image, metric) with ``image``, ``reference``, ``metric``,
-``value``, ``lower_better`` and ``error`` (empty when the value is valid). Bad input (unreadable
+``value``, ``higher_is_better`` and ``error`` (empty when the value is valid). Bad input (unreadable
 file, missing reference for a full-reference metric, different sizes, too small for a metric,
 grayscale paired with colour) gives one line in ``error`` for the rows it affects; everything else
 still runs. Images of the same size are scored in batches.
@@ -28,15 +28,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..imageio import IMAGE_SUFFIXES, ImageError, list_images, load_image
+from ..base.imageio import IMAGE_SUFFIXES, ImageError, list_images, load_image
+from ..base.pixels import resize_to
 from .catalog import DEFAULT_METRICS, QUALITY_METRICS, check_inputs, metric_info
 
-COLUMNS = ["image", "reference", "metric", "value", "lower_better", "error"]
+COLUMNS = ["image", "reference", "metric", "value", "higher_is_better", "error"]
 #: Images with more pixels are scored on a shrunk copy (see the module doc).
 SCORE_MAX_PIXELS = 2048 * 2048
 #: How a distorted image of another size than its reference is handled.
@@ -114,12 +114,6 @@ def _reference_for(path: Path) -> Path:
     return same[0] if len(same) == 1 else path
 
 
-def _resize_to(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    h, w = shape[:2]
-    interp = cv2.INTER_AREA if img.shape[0] > h else cv2.INTER_CUBIC
-    return cv2.resize(img, (w, h), interpolation=interp)
-
-
 def bound_pixels(img: np.ndarray, max_pixels: int | None) -> np.ndarray:
     """``img`` shrunk to at most ``max_pixels`` pixels, aspect kept (module doc; area
     interpolation), or ``img`` itself when it is within the bound or the bound is None."""
@@ -128,7 +122,7 @@ def bound_pixels(img: np.ndarray, max_pixels: int | None) -> np.ndarray:
         return img
     s = (max_pixels / float(h * w)) ** 0.5
     nw, nh = max(1, int(s * w)), max(1, int(s * h))
-    return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+    return resize_to(img, (nh, nw), "area")
 
 
 def _is_gray(img: np.ndarray) -> bool:
@@ -199,7 +193,7 @@ def score_pairs(
                 except ImageError as exc:
                     ref_err = f"reference {exc}"
             if img is not None and ref is not None and img.shape != ref.shape and resize == "reference":
-                img = _resize_to(img, ref.shape)
+                img = resize_to(img, ref.shape[:2], "area" if img.shape[0] > ref.shape[0] else "cubic")
             if img is not None and ref is not None and _is_gray(img) != _is_gray(ref):
                 which = "image" if _is_gray(img) else "reference"
                 tqdm.write(f"warning: {p.image}: the {which} is grayscale and its pair is in colour; "
@@ -225,7 +219,7 @@ def score_pairs(
             for i, (p, *_rest) in enumerate(loaded):
                 value, error = results[i]
                 row = {"_order": (start + i, names.index(name)), "image": p.image, "reference": p.reference or "", "metric": name, "value": value,
-                       "lower_better": bool(QUALITY_METRICS.meta(name)["lower_better"]), "error": error}
+                       "higher_is_better": bool(QUALITY_METRICS.meta(name)["higher_is_better"]), "error": error}
                 row.update(dict(p.extra))
                 rows.append(row)
         bar.update(len(chunk))

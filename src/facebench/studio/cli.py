@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..base.cli import add_out
-from ..registry import parse_options
+from ..base.registry import parse_options
 
 if TYPE_CHECKING:  # the command imports nothing heavy until it runs
     from .photos import Photos
@@ -68,7 +68,7 @@ def _photos(args: argparse.Namespace) -> "tuple[Photos, str | None]":
 def _run(args: argparse.Namespace) -> int:
     from ..edit import get_editor
     from ..judges import get_judge
-    from ..registry import UnknownNameError
+    from ..base.registry import UnknownNameError
 
     try:
         if args.max_side < 64 or args.max_pixels < 1 or args.max_upload_mb <= 0:

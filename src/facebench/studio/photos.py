@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..imageio import IMAGE_SUFFIXES, ImageError, load_image
 from ..base.errors import UserError
+from ..base.imageio import IMAGE_SUFFIXES, ImageError, load_image
+from ..base.pixels import fit_within
 
 
 class PhotoError(UserError, ValueError):
@@ -51,12 +52,7 @@ def _key(img: np.ndarray) -> str:
 
 def fit_size(img: np.ndarray, max_side: int) -> np.ndarray:
     """``img`` shrunk (Lanczos) so that its long side is at most ``max_side`` (unchanged if it is)."""
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    s = max_side / max(h, w)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    return np.asarray(Image.fromarray(img).resize(size, Image.LANCZOS))
+    return fit_within(img, max_side)
 
 
 class Photos:

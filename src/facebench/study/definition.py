@@ -43,9 +43,9 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from ..imageio import list_images
-from ..registry import Registry
 from ..base.errors import UserError
+from ..base.imageio import list_images
+from ..base.registry import Registry
 
 #: Lowest and highest slider value (F-Bench: "a sliding window from 0 to 5 with a two-digit decimal").
 SCORE_MIN = 0.0
@@ -446,7 +446,7 @@ def load_study(path: str | Path) -> StudyDefinition:
 
     Raises :class:`StudyDefinitionError` (one line naming the file, the entry and the problem).
     """
-    from ..configfile import read_config_file
+    from ..base.configfile import read_config_file
 
     p = Path(path)
     data = read_config_file(p, StudyDefinitionError, "study file")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...configfile import read_config_file
+from ...base.configfile import build_config, read_config_file
 from ..loading import PixelSmileError
 
 #: LoRA targets (peft suffix match): image-stream attention q/k/v/out, text-stream q/k/v/out and
@@ -183,7 +183,4 @@ def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
     for key in ("feature_encoder", "identity_encoder"):
         if isinstance(raw.get(key), str):
             raw[key] = _resolve_spec(raw[key], base)
-    try:
-        return TrainConfig(**raw)
-    except TypeError as exc:
-        raise PixelSmileError(f"config file {str(path)!r}: {exc}") from None
+    return build_config(TrainConfig, raw, source=f"config file {str(path)!r}", error=PixelSmileError)

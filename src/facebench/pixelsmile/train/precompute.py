@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ...imageio import load_image
+from ...base.imageio import load_image
 from ..conditioning import align, combine, compact
 from ..encoding import PromptEncoder
 from ..prompts import expression_prompt, neutral_prompt
@@ -81,10 +81,11 @@ def stored_key(path: Path) -> str | None:
 
 
 def _crop(img: np.ndarray, size: int, box: np.ndarray | None = None) -> tuple[np.ndarray, tuple[int, int, float]]:
-    from ..editor import _resize, square_box
+    from ...base.pixels import resize_to
+    from ..editor import square_box
 
     x0, y0, side = square_box(img.shape, box)
-    return _resize(img[y0:y0 + side, x0:x0 + side], size), (x0, y0, size / side)
+    return resize_to(img[y0:y0 + side, x0:x0 + side], (size, size)), (x0, y0, size / side)
 
 
 def _to_crop(points: np.ndarray | None, frame: tuple[int, int, float]) -> np.ndarray | None:

@@ -1,8 +1,9 @@
-"""The benchmark cache: one SQLite file holding every edit, judgement and identity score.
+"""facebench's one content-addressed store: a SQLite file of records (a benchmark run's edits,
+judgements and identity scores; VLM answers; face analyses, :mod:`facebench.base.cache`).
 
 Every record is content-addressed: its key is a SHA-256 over what determines it (the editor's id
 and options, the source image's pixel hash, the control; the judge's id and the image's pixel
-hash; ...), see :func:`facebench.bench.runner.key_of`. A record is committed the moment it is computed, so a run
+hash; ...), see :func:`key_of`. A record is committed the moment it is computed, so a run
 killed at any point loses at most the items in flight, and a rerun computes only what is missing.
 
 Layout: table ``records(kind, key, value, blob, created)``; ``kind`` is ``"edit"``,
@@ -12,13 +13,14 @@ two edits with the same pixels share one row; an edit record names its image by 
 ``data`` is lossless WebP: of the image itself when ``base`` is NULL, else of the residual
 ``(image - base) mod 256`` against the image ``base`` (the edit's source, stored once), which is
 zero wherever an editor left the source alone, so a 512x512 offline edit takes ~15-25 KB instead of
-~450 KB as PNG (:mod:`facebench.bench.imagecodec`). Caches written before this keep their PNG in
+~450 KB as PNG (:mod:`facebench.base.imagecodec`). Caches written before this keep their PNG in
 ``records.blob`` and still read. :meth:`Store.prune` drops images no record uses. WAL mode lets
 worker processes read while the runner writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -49,6 +51,12 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (kind, key)
 )
 """
+
+
+def key_of(*parts: Any) -> str:
+    """SHA-256 hex of the JSON of ``parts`` (sorted keys, ``str`` for other objects): the
+    content address of a record, made of everything that determines it."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,7 @@ class Store:
         if rec is None:
             raise KeyError(key)
         if rec.blob is not None:  # a cache written before images were content-addressed
-            from ..imageio import load_image
+            from ..base.imageio import load_image
 
             return load_image(rec.blob)
         return self.image(rec.value["hash"])

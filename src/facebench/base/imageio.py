@@ -25,7 +25,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .base.errors import UserError
+from .errors import UserError
 
 #: Default pixel limit (width * height): 64 megapixels. Larger images are refused.
 DEFAULT_MAX_PIXELS = 64_000_000

@@ -17,7 +17,6 @@ Editors that need the task id (folder) set ``uses_task = True``; the runner then
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 import shlex
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
 
-from ..edit.base import EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
-from ..expressions import EXPRESSIONS
-from ..imageio import IMAGE_SUFFIXES, ImageError, image_hash, load_image
-from ..judges.http import HttpClient, HttpError
+from .base import EDITORS, EditResult, ExpressionControl, FaceSelector, sweep_controls
+from ..base.imageio import IMAGE_SUFFIXES, ImageError, image_hash, load_image
+from ..base.http import HttpClient, HttpError
+from ..base.pixels import encode_png, resize_to
 
 
 class EditError(RuntimeError):
@@ -43,13 +41,6 @@ def _single(control: ExpressionControl, editor: str) -> tuple[str, float]:
     if len(control.weights) != 1:
         raise EditError(f"the {editor} editor edits one expression at a time, got the blend {control.label()}")
     return control.weights[0]
-
-
-def _resize_to(img: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    h, w = shape[:2]
-    if img.shape[:2] == (h, w):
-        return img
-    return np.asarray(Image.fromarray(img).resize((w, h), Image.LANCZOS))
 
 
 class _LoopSweep:
@@ -131,7 +122,7 @@ class FolderEditor(_LoopSweep):
         info: dict[str, Any] = {"file": str(path)}
         if self.resize and out.shape != image.shape:
             info["resized_from"] = list(out.shape[:2])
-            out = _resize_to(out, image.shape)
+            out = resize_to(out, image.shape[:2])
         return EditResult(out, control, None, self.name, info)
 
 
@@ -210,20 +201,7 @@ class GalleryEditor(_LoopSweep):
         except ImageError as exc:
             raise EditError(str(exc)) from None
         info = {"file": str(path), "frame": frame, "resized_from": list(out.shape[:2])}
-        return EditResult(_resize_to(out, image.shape), control, None, self.name, info)
-
-
-def gallery_tasks(root: str | os.PathLike, expressions: Sequence[str] = EXPRESSIONS) -> list:
-    """One task per gallery expression (source ``slider/<expression>/00.avif``)."""
-    from .manifest import DEFAULT_PROMPT, Task
-
-    r = Path(root)
-    out = []
-    for e in expressions:
-        p = r / "slider" / e / "00.avif"
-        if p.exists():
-            out.append(Task(f"gallery-{e}", p.resolve(), e, DEFAULT_PROMPT.format(expression=e)))
-    return out
+        return EditResult(resize_to(out, image.shape[:2]), control, None, self.name, info)
 
 
 #: Default instruction sent to image-edit endpoints; fields: expression, alpha, percent.
@@ -232,12 +210,6 @@ HTTP_PROMPT = (
     "strength (0% = neutral face, 100% = a clear, full {expression} expression). Keep the person's "
     "identity, head pose, hair, clothing, lighting and background exactly as they are."
 )
-
-
-def _encode_png(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @EDITORS.register(
@@ -249,7 +221,7 @@ class HttpEditor(_LoopSweep):
     """Edits through an OpenAI-compatible ``/images/edits`` endpoint (multipart: model, prompt, image).
 
     ``prompt`` is a template with ``{expression}``, ``{alpha}`` and ``{percent}``; timeouts,
-    retries with backoff and the rate limit are those of :class:`~facebench.judges.http.HttpClient`.
+    retries with backoff and the rate limit are those of :class:`~facebench.base.http.HttpClient`.
     The response's ``data[0].b64_json`` (or ``data[0].url``) is the edit. ``resize``: resize an
     answer of another size to the source's size (default: no, the row fails with "wrong size").
     """
@@ -280,7 +252,7 @@ class HttpEditor(_LoopSweep):
         if self.size:
             fields["size"] = self.size
         try:
-            resp = self.client.post_multipart("images/edits", fields, {"image": ("source.png", _encode_png(image), "image/png")})
+            resp = self.client.post_multipart("images/edits", fields, {"image": ("source.png", encode_png(image), "image/png")})
             item = (resp.get("data") or [None])[0]
             if not isinstance(item, dict):
                 raise EditError(f"image-edit response has no data[0]: {str(resp)[:120]}")
@@ -299,7 +271,7 @@ class HttpEditor(_LoopSweep):
         info: dict[str, Any] = {"model": self.model}
         if self.resize and out.shape != image.shape:
             info["resized_from"] = list(out.shape[:2])
-            out = _resize_to(out, image.shape)
+            out = resize_to(out, image.shape[:2])
         return EditResult(out, control, None, self.name, info)
 
 
@@ -334,7 +306,7 @@ class CommandEditor(_LoopSweep):
         expr, alpha = _single(control, "command")
         with tempfile.TemporaryDirectory(prefix="facebench-cmd-") as tmp:
             src, dst = Path(tmp) / "input.png", Path(tmp) / "output.png"
-            Image.fromarray(image).save(src)
+            src.write_bytes(encode_png(image))
             argv = [w.format(input=src, output=dst, expression=expr, alpha=f"{alpha:g}") for w in self.argv]
             try:
                 proc = subprocess.run(argv, capture_output=True, timeout=self.timeout, check=False)
@@ -354,5 +326,5 @@ class CommandEditor(_LoopSweep):
         info: dict[str, Any] = {"command": argv[0]}
         if self.resize and out.shape != image.shape:
             info["resized_from"] = list(out.shape[:2])
-            out = _resize_to(out, image.shape)
+            out = resize_to(out, image.shape[:2])
         return EditResult(out, control, None, self.name, info)

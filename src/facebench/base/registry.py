@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-from .base.errors import UserError
+from .errors import UserError
 
 T = TypeVar("T")
 

@@ -1,0 +1,109 @@
+"""Anatomical caps (facebench.edit.limits): at alpha 3 the jaw, lids, lip corners and brows stay
+within the documented human ranges on the bundled photos, alpha <= 1.5 is untouched, exaggeration
+still grows with alpha, and the edited photo, analysed again, shows a face within the caps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facebench.edit import ExpressionControl
+from facebench.edit import landmarks as lm
+from facebench.edit.actions import combine
+from facebench.edit.canonical import load_canonical, similarity_fit
+from facebench.edit.expression_table import recipe
+from facebench.edit.limits import FREE_ALPHA, HEADROOM, LIMITS, MM_PER_IOD, TINT_MAX, capped_field, measured, soft_cap, tint_strength
+from facebench.expressions import EXPRESSIONS
+from facebench.face import analyze
+
+
+def test_soft_cap_is_the_identity_below_the_knee_and_never_passes_the_bound():
+    v0, b = np.array([10.0]), np.array([14.0])
+    v = np.linspace(0.0, 40.0, 401)
+    f = np.array([soft_cap(np.array([x]), v0, b, np.array([11.0]))[0] for x in v])
+    knee = 10.0 + 0.75 * 4.0
+    assert np.allclose(f[v <= knee], v[v <= knee])
+    assert (f <= 14.0 + 1e-12).all() and f[-1] > 13.9
+    assert (np.diff(f) >= 0).all()  # monotone: more alpha never means less expression
+    # an alpha-1 value past the bound moves the bound to HEADROOM beyond it, with no jump at alpha 1
+    f = soft_cap(np.array([16.0, 17.0, 40.0]), v0, b, np.array([16.0, 16.0, 16.0]))
+    assert f[0] == 16.0 and 16.0 < f[1] < 17.0 and f[2] <= 16.0 + HEADROOM * 6.0
+
+
+def test_tint_strength_is_linear_to_one_then_saturates():
+    assert tint_strength(0.5) == 0.5 and tint_strength(1.5) == 1.5
+    assert 1.5 < tint_strength(2.0) < tint_strength(3.0) < TINT_MAX
+
+
+def _aus(expr: str, alpha: float) -> dict[str, float]:
+    return {au: alpha * w for au, w in recipe(expr).aus.items()}
+
+
+@pytest.mark.parametrize("name", ["astronaut", "feat_surprise", "feat_happy", "feat_anger", "feat_disgust", "feat_single"])
+def test_alpha_three_stays_within_the_caps(editor, portraits, name):
+    prep = editor.prepare(portraits[name])
+    own = prep.builder.mesh
+    zero = np.zeros_like(own)
+    src = measured(own, zero)
+    for expr in EXPRESSIONS:
+        at_one = measured(own, combine([(w, prep.au_parts(a)) for a, w in _aus(expr, FREE_ALPHA).items() if w])[0])
+        field, _, scaled = capped_field(own, _aus(expr, 3.0), prep.au_parts, 3.0)
+        got = measured(own, field)
+        for lim in LIMITS:
+            for side, v in enumerate(got[lim.name]):
+                # the bound, never below the photo's own value (absolute caps); a recipe past it
+                # at FREE_ALPHA may add HEADROOM of its motion there
+                base = 0.0 if lim.relative else src[lim.name][side]
+                one = at_one[lim.name][side]
+                allowed = max(lim.cap_mm, base, one + HEADROOM * max(one - base, 0.0))
+                assert v <= allowed + 0.05, f"{name} {expr} alpha 3: {lim.name} {v:.1f} mm > {allowed:.1f} mm"
+        # alpha <= FREE_ALPHA is never capped
+        assert capped_field(own, _aus(expr, FREE_ALPHA), prep.au_parts, FREE_ALPHA)[2] == {}
+    # the caps act where the uncapped motion is grotesque: surprise opens jaw and lids past them
+    assert capped_field(own, _aus("surprised", 3.0), prep.au_parts, 3.0)[2]
+
+
+def test_exaggeration_still_grows_with_alpha(editor, portraits):
+    prep = editor.prepare(portraits["astronaut"])
+    src = prep.face.mesh[:468, :2]
+    for expr in EXPRESSIONS:
+        motion = []
+        for a in (1.0, 1.5, 2.0, 3.0):
+            res = editor.render(prep, ExpressionControl.single(expr, a))
+            motion.append(np.linalg.norm(res.info["mesh_target"] - src, axis=1).mean())
+        assert all(b >= a - 1e-6 for a, b in zip(motion, motion[1:])), f"{expr}: {motion}"
+        assert motion[-1] > 1.05 * motion[0], f"{expr}: alpha 3 adds nothing to alpha 1 ({motion})"
+
+
+def _canonical_mm(mesh: np.ndarray) -> dict[str, list[float]]:
+    """The limits' values on an analysed mesh: mapped into the canonical frame by the rigid points."""
+    rigid = list(lm.RIGID)
+    s, r, t = similarity_fit(load_canonical().mesh[rigid], mesh[rigid])
+    own = ((mesh - t) @ r) / s
+    return measured(own, np.zeros_like(own))
+
+
+@pytest.mark.parametrize("name,expr", [("astronaut", "surprised"), ("astronaut", "fear"),
+                                       ("feat_anger", "angry"), ("feat_anger", "surprised")])
+def test_the_edited_photo_analysed_again_is_within_the_caps(editor, portraits, name, expr):
+    """The face analyser, run on the alpha-3 edit, finds jaw opening and lid aperture within the
+    caps (a margin of 15 % for the landmark model's error on a warped photo) while the uncapped
+    motion would have passed them."""
+    img = portraits[name]
+    prep = editor.prepare(img)
+    res = editor.render(prep, ExpressionControl.single(expr, 3.0))
+    assert res.info["capped_aus"]
+    mesh = np.asarray(analyze(res.image, parts=("detection", "mesh"))[0].mesh, np.float64)
+    got = _canonical_mm(mesh)
+    src = _canonical_mm(np.asarray(prep.face.mesh, np.float64))
+    own = prep.builder.mesh
+    uncapped = measured(own, combine([(w, prep.au_parts(a)) for a, w in _aus(expr, 3.0).items() if w])[0])
+    at_one = measured(own, combine([(w, prep.au_parts(a)) for a, w in _aus(expr, FREE_ALPHA).items() if w])[0])
+    for name_ in ("jaw opening", "lid aperture"):
+        cap = next(x for x in LIMITS if x.name == name_).cap_mm
+        for side, v in enumerate(got[name_]):
+            one = at_one[name_][side]
+            allowed = max(cap, src[name_][side], one + HEADROOM * max(one - src[name_][side], 0.0))
+            assert v <= 1.15 * allowed, f"{name} {expr}: {name_} {v:.1f} mm in the edited photo > {allowed:.1f}"
+    assert max(uncapped["jaw opening"]) > 45.0 or max(uncapped["lid aperture"]) > 14.0
+    assert MM_PER_IOD == 88.0
