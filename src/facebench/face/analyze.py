@@ -38,6 +38,7 @@ from .. import __version__
 from ..expressions import BASIC7
 from ..base.imageio import DEFAULT_MAX_PIXELS, ImageSource, image_hash, load_image
 from ..base.cache import DiskCache, MemoryCache, default_cache_dir
+from ..base.lazy import ProcessDefault
 from .types import KEYPOINT_NAMES, Detection, Face, NoFaceError
 
 #: Every part :func:`analyze` can compute, in computing order.
@@ -343,31 +344,13 @@ class FaceAnalyzer:
             face.expression = {m: np.asarray(p[i], dtype=np.float64) for m, p in probs.items()}
 
 
-_DEFAULT: FaceAnalyzer | None = None
-_DEFAULT_LOCK = threading.Lock()
+#: The process-wide :class:`FaceAnalyzer` with default settings (built on first use).
+default_analyzer: ProcessDefault[FaceAnalyzer] = ProcessDefault(lambda: FaceAnalyzer())
 
 
-def default_analyzer() -> FaceAnalyzer:
-    """The process-wide :class:`FaceAnalyzer` with default settings (built on first use)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = FaceAnalyzer()
-        return _DEFAULT
-
-
-def analyze(
-    image: ImageSource,
-    *,
-    parts: str | Iterable[str] = PARTS,
-    max_faces: int | None = None,
-    name: str | None = None,
-    require: bool = False,
-) -> list[Face]:
-    """:meth:`FaceAnalyzer.analyze` with the process-wide default analyser."""
-    return default_analyzer().analyze(
-        image, parts=parts, max_faces=max_faces, name=name, require=require
-    )
+def analyze(image: ImageSource, **options: Any) -> list[Face]:
+    """:meth:`FaceAnalyzer.analyze` (same keyword options) with the process-wide default analyser."""
+    return default_analyzer().analyze(image, **options)
 
 
 def analyze_face(

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..base.registry import Registry
 from ..base.native import quiet_native_stderr
+from ..base.lazy import ProcessDefault
 
 #: Number of points in a refined mesh.
 N_POINTS = 478
@@ -135,14 +136,5 @@ class MeshEstimator:
         return [self.estimate(image, b) for b in np.asarray(boxes, float).reshape(-1, 4)]
 
 
-_DEFAULT: MeshEstimator | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-def get_mesh_estimator() -> MeshEstimator:
-    """The process-wide :class:`MeshEstimator` (MediaPipe graph built on first use)."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = MeshEstimator()
-        return _DEFAULT
+#: The process-wide :class:`MeshEstimator` (MediaPipe graph built on first use).
+get_mesh_estimator: ProcessDefault[MeshEstimator] = ProcessDefault(lambda: MeshEstimator())
