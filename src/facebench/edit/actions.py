@@ -245,24 +245,46 @@ def _resample(poly: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
 
 
+def _orient(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Sign-carrying ``cross(v - u, w - u)`` (broadcasting over leading axes)."""
+    return (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])
+
+
+def _proper_cross(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Do segments p -> q and a -> b cross at a point inside both (strict orientation test:
+    ``orient(p, q, a) * orient(p, q, b) < 0`` and ``orient(a, b, p) * orient(a, b, q) < 0``)?
+    Broadcasting over leading axes."""
+    o1 = _orient(p, q, a)
+    o2 = _orient(p, q, b)
+    o3 = _orient(a, b, p)
+    o4 = _orient(a, b, q)
+    return (o1 * o2 < 0) & (o3 * o4 < 0)
+
+
 def _crosses(p: np.ndarray, q: np.ndarray, segs: np.ndarray) -> np.ndarray:
-    """(P, Q) bool: does segment p_i -> q_j cross any barrier segment (proper intersection)?"""
-    a = segs[:, 0]
-    b = segs[:, 1]
-
-    def orient(u, v, w):  # sign of cross((v-u), (w-u)), broadcasting
-        return (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])
-
-    P = p[:, None, None, :]
-    Q = q[None, :, None, :]
-    A = a[None, None, :, :]
-    B = b[None, None, :, :]
-    o1 = orient(P, Q, A)
-    o2 = orient(P, Q, B)
-    o3 = orient(A, B, P)
-    o4 = orient(A, B, Q)
-    hit = (o1 * o2 < 0) & (o3 * o4 < 0)
+    """(P, Q) bool: does segment p_i -> q_j cross any barrier segment (proper intersection)?
+    Every pair against every segment: the reference for :func:`_crosses_pruned`."""
+    hit = _proper_cross(p[:, None, None, :], q[None, :, None, :], segs[None, None, :, 0], segs[None, None, :, 1])
     return hit.any(axis=2)
+
+
+def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15) -> np.ndarray:
+    """The same as :func:`_crosses`, testing only the pairs whose bounding box overlaps the
+    bounding box of a barrier line (``per_line`` consecutive segments): two segments whose boxes
+    are disjoint cannot cross, and most pairs of face vertices pass nowhere near an opening."""
+    out = np.zeros((len(p), len(q)), bool)
+    for k in range(0, len(segs), per_line):
+        line = segs[k:k + per_line]
+        lo = line.reshape(-1, 2).min(0)
+        hi = line.reshape(-1, 2).max(0)
+        near = np.ones((len(p), len(q)), bool)
+        for ax in (0, 1):
+            pa, qa = p[:, None, ax], q[None, :, ax]
+            near &= (np.minimum(pa, qa) <= hi[ax]) & (np.maximum(pa, qa) >= lo[ax])
+        i, j = np.nonzero(near & ~out)
+        if len(i):
+            out[i, j] = _proper_cross(p[i, None, :], q[j, None, :], line[None, :, 0], line[None, :, 1]).any(axis=1)
+    return out
 
 
 def _side_sign(mesh: np.ndarray) -> np.ndarray:
@@ -283,6 +305,21 @@ class FieldBuilder:
         self._segs = _barriers(self.mesh)
         self._sign = _side_sign(self.mesh)
         self._pls = load_canonical()
+        n = len(self.mesh)
+        # which vertex pairs an opening separates, filled in column by column as members need them
+        self._blocked = np.zeros((n, n), bool)
+        self._blocked_known = np.zeros(n, bool)
+
+    def blocked(self, members: np.ndarray) -> np.ndarray:
+        """(478, M) bool: does the straight path from each vertex to each member cross the
+        middle of an eye or mouth opening (:func:`_crosses`; cached per member per face)?"""
+        members = np.asarray(members, dtype=int)
+        todo = np.unique(members[~self._blocked_known[members]])
+        if len(todo):
+            pts = self.mesh[:, :2]
+            self._blocked[:, todo] = _crosses_pruned(pts, pts[todo], self._segs)
+            self._blocked_known[todo] = True
+        return self._blocked[:, members]
 
     def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
                 receivers: np.ndarray | None = None) -> np.ndarray:
@@ -293,7 +330,7 @@ class FieldBuilder:
         pts = self.mesh[:, :2]
         d = np.linalg.norm(pts[:, None, :] - pts[members][None, :, :], axis=2)  # (478, M)
         g = np.exp(-0.5 * (d / radius) ** 2)
-        g = np.where(_crosses(pts, pts[members], self._segs), 0.0, g)
+        g = np.where(self.blocked(members), 0.0, g)
         # Shepard (inverse-square-distance) interpolation of the members' moves, so the nearest
         # members dominate, times the Gaussian falloff from the nearest member
         inv = g / (d ** 2 + _EPS ** 2)

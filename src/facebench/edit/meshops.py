@@ -61,12 +61,24 @@ def thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
     # and they must still be able to part
     kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
     order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
+    pts = np.asarray(xy, np.float64)
+    # too_near[i]: some kept vertex lies closer than min_sep (updated as vertices are kept)
+    too_near = np.zeros(len(pts), bool)
+    if kept:
+        too_near |= _nearer_than(pts, pts[kept], min_sep)
+    taken = set(kept)
     for i in order:
-        if i in kept:
+        if i in taken or too_near[i]:
             continue
-        if not kept or np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= min_sep:
-            kept.append(i)
+        kept.append(i)
+        taken.add(i)
+        too_near |= _nearer_than(pts, pts[i:i + 1], min_sep)
     return np.array(sorted(kept))
+
+
+def _nearer_than(pts: np.ndarray, to: np.ndarray, dist: float) -> np.ndarray:
+    """(N,) bool: is each point closer than ``dist`` to any of ``to`` (Euclidean)?"""
+    return (np.linalg.norm(pts[:, None, :] - to[None, :, :], axis=2) < dist).any(axis=1)
 
 
 def mouth_opening(mesh: np.ndarray) -> tuple[float, float]:

@@ -230,11 +230,9 @@ class OfflineEditor:
             if closing > 0:
                 source = retouch.fade_to_closed(prep.image, prep.closed_mouth, closing)
         info["mouth_closing"] = round(closing, 4)
-        out = prep.warp.render(source, moved_all).astype(np.float32)
+        out = prep.warp.render_canvas(source, moved_all)  # float32, only the ROI filled
         self._retouch(prep, source, out, src, moved, control, aus)
-        res = np.clip(np.round(out), 0, 255).astype(np.uint8)
-        region = prep.warp.region
-        res[~region] = prep.image[~region]
+        res = prep.warp.finish(prep.image, out)  # outside the region: the input, bit for bit
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
                     mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,
                     warp_points=moved_all)

@@ -44,6 +44,7 @@ class MeshWarp:
         self._all = pts
         self.n = len(self.points)
         self._delaunay = Delaunay(pts)
+        self._located: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.tri = self._delaunay.simplices.astype(np.int32).copy()
         # orient all source triangles counter-clockwise in (x, y-down) image coordinates
         area = _signed_area(pts, self.tri)
@@ -133,20 +134,37 @@ class MeshWarp:
         out = self.points + (disp * scale[:, None])[: self.n]
         return out, int(touched[: self.n].sum())
 
+    def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For source positions ``pts``: (inside mask, corner indices (n, 3), barycentric
+        coordinates (n, 3)) of the source triangle each lies in (those outside: not inside).
+        Barycentrics from the 2x2 inverse of ``[c0 - c2, c1 - c2]`` (the same frame as
+        ``scipy.spatial.Delaunay.transform``, whose lazy set-up costs far more than the solve).
+        Cached for the last ``pts`` given (a face's own mesh, once per render)."""
+        pts = np.asarray(pts, np.float64)
+        key = pts.tobytes()
+        if self._located is not None and self._located[0] == key:
+            return self._located[1]
+        simp = self._delaunay.find_simplex(pts)
+        ok = simp >= 0
+        verts = self._delaunay.simplices[simp[ok]]
+        c0, c1, c2 = (self._all[verts[:, k]] for k in range(3))
+        e0, e1, p = c0 - c2, c1 - c2, pts[ok] - c2
+        det = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
+        b0 = (e1[:, 1] * p[:, 0] - e1[:, 0] * p[:, 1]) / det
+        b1 = (-e0[:, 1] * p[:, 0] + e0[:, 0] * p[:, 1]) / det
+        found = (ok, verts, np.column_stack([b0, b1, 1 - b0 - b1]))
+        self._located = (key, found)
+        return found
+
     def forward(self, pts: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """Where source positions ``pts`` (any points, e.g. vertices left out of the warp) go when
         ``points`` move to ``moved``: barycentric coordinates in their source triangle carried to
         the moved triangle. Points outside the triangulation do not move."""
         pts = np.asarray(pts, np.float64)
         dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
-        simp = self._delaunay.find_simplex(pts)
+        ok, verts, bary = self.locate(pts)
         out = pts.copy()
-        ok = simp >= 0
         if ok.any():
-            tr = self._delaunay.transform[simp[ok]]  # (n, 3, 2): inverse matrix and offset
-            b = np.einsum("nij,nj->ni", tr[:, :2], pts[ok] - tr[:, 2])
-            bary = np.column_stack([b, 1 - b.sum(1)])
-            verts = self._delaunay.simplices[simp[ok]]
             out[ok] = np.einsum("ni,nij->nj", bary, dst[verts])
         return out
 
@@ -187,11 +205,37 @@ class MeshWarp:
         """Sample ``image`` at (mx, my) inside the ROI and paste the result within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         out = image.copy()
+        self._paste_warped(out[ry0:ry1, rx0:rx1], image, mx, my)
+        return out
+
+    def render_canvas(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Float32 working copy of :meth:`render`'s result for retouching, made only inside the
+        ROI (the warped image within the region, ``image`` around it); outside the ROI it is 0.
+        Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
+        so whole-image conversions are not needed."""
+        mx, my, _ = self.maps(moved)
+        rx0, ry0, rx1, ry1 = self.roi
+        sub = image[ry0:ry1, rx0:rx1].copy()
+        self._paste_warped(sub, image, mx, my)
+        canvas = np.zeros(image.shape, np.float32)
+        canvas[ry0:ry1, rx0:rx1] = sub
+        return canvas
+
+    def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
+        """``image`` with the region replaced by the rounded, clipped ``canvas`` (uint8)."""
+        rx0, ry0, rx1, ry1 = self.roi
+        reg = self.region[ry0:ry1, rx0:rx1]
+        out = image.copy()
+        sub = out[ry0:ry1, rx0:rx1]
+        sub[reg] = np.clip(np.round(canvas[ry0:ry1, rx0:rx1][reg]), 0, 255).astype(np.uint8)
+        return out
+
+    def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
+        """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
+        rx0, ry0, rx1, ry1 = self.roi
         warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         reg = self.region[ry0:ry1, rx0:rx1]
-        sub = out[ry0:ry1, rx0:rx1]
         sub[reg] = warped[reg]
-        return out
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
