@@ -269,21 +269,39 @@ def _crosses(p: np.ndarray, q: np.ndarray, segs: np.ndarray) -> np.ndarray:
 
 
 def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15) -> np.ndarray:
-    """The same as :func:`_crosses`, testing only the pairs whose bounding box overlaps the
-    bounding box of a barrier line (``per_line`` consecutive segments): two segments whose boxes
-    are disjoint cannot cross, and most pairs of face vertices pass nowhere near an opening."""
+    """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
+    only the pairs that can cross a barrier line (``per_line`` consecutive segments, each
+    starting where the previous one ends): the pair's bounding box must overlap the line's
+    (disjoint boxes cannot cross), and p and q must lie on opposite sides of one of the line's
+    segments (``orient(a, b, p)`` is computed once per point, not once per pair). Most pairs of
+    face vertices pass nowhere near an opening."""
     out = np.zeros((len(p), len(q)), bool)
     for k in range(0, len(segs), per_line):
         line = segs[k:k + per_line]
+        a, b = line[:, 0], line[:, 1]
         lo = line.reshape(-1, 2).min(0)
         hi = line.reshape(-1, 2).max(0)
-        near = np.ones((len(p), len(q)), bool)
+        near = ~out
         for ax in (0, 1):
             pa, qa = p[:, None, ax], q[None, :, ax]
             near &= (np.minimum(pa, qa) <= hi[ax]) & (np.maximum(pa, qa) >= lo[ax])
-        i, j = np.nonzero(near & ~out)
-        if len(i):
-            out[i, j] = _proper_cross(p[i, None, :], q[j, None, :], line[None, :, 0], line[None, :, 1]).any(axis=1)
+        i, j = np.nonzero(near)
+        if not len(i):
+            continue
+        side_p = _orient(a[None], b[None], p[:, None])  # (P, S): orient(a, b, p)
+        side_q = _orient(a[None], b[None], q[:, None])
+        straddle = side_p[i] * side_q[j] < 0  # (n, S): o3 * o4 < 0
+        some = straddle.any(axis=1)
+        i, j, straddle = i[some], j[some], straddle[some]
+        if not len(i):
+            continue
+        if np.array_equal(b[:-1], a[1:]):  # a polyline: orient(p, q, .) once per point
+            o = _orient(p[i, None], q[j, None], np.vstack([a, b[-1:]])[None])
+            o1, o2 = o[:, :-1], o[:, 1:]
+        else:
+            o1 = _orient(p[i, None], q[j, None], a[None])
+            o2 = _orient(p[i, None], q[j, None], b[None])
+        out[i, j] = ((o1 * o2 < 0) & straddle).any(axis=1)
     return out
 
 

@@ -62,23 +62,18 @@ def thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
     kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
     order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
     pts = np.asarray(xy, np.float64)
+    d = pts[:, None, :] - pts[None, :, :]
+    near = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]) < min_sep  # (N, N): Euclidean
     # too_near[i]: some kept vertex lies closer than min_sep (updated as vertices are kept)
-    too_near = np.zeros(len(pts), bool)
-    if kept:
-        too_near |= _nearer_than(pts, pts[kept], min_sep)
+    too_near = near[kept].any(axis=0) if kept else np.zeros(len(pts), bool)
     taken = set(kept)
     for i in order:
         if i in taken or too_near[i]:
             continue
         kept.append(i)
         taken.add(i)
-        too_near |= _nearer_than(pts, pts[i:i + 1], min_sep)
+        too_near |= near[i]
     return np.array(sorted(kept))
-
-
-def _nearer_than(pts: np.ndarray, to: np.ndarray, dist: float) -> np.ndarray:
-    """(N,) bool: is each point closer than ``dist`` to any of ``to`` (Euclidean)?"""
-    return (np.linalg.norm(pts[:, None, :] - to[None, :, :], axis=2) < dist).any(axis=1)
 
 
 def mouth_opening(mesh: np.ndarray) -> tuple[float, float]:

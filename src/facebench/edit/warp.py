@@ -137,22 +137,41 @@ class MeshWarp:
     def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For source positions ``pts``: (inside mask, corner indices (n, 3), barycentric
         coordinates (n, 3)) of the source triangle each lies in (those outside: not inside).
-        Barycentrics from the 2x2 inverse of ``[c0 - c2, c1 - c2]`` (the same frame as
-        ``scipy.spatial.Delaunay.transform``, whose lazy set-up costs far more than the solve).
-        Cached for the last ``pts`` given (a face's own mesh, once per render)."""
+
+        Barycentrics ``(b0, b1, 1 - b0 - b1)`` from the 2x2 inverse of ``[c0 - c2, c1 - c2]``
+        against each triangle whose box holds the point; a point takes the triangle where its
+        smallest coordinate is largest (inside when that is >= -1e-9: on an edge either side gives the same place).
+        No LAPACK: ``scipy.spatial.Delaunay.find_simplex`` factorises every triangle through
+        LAPACK first, which costs seconds when BLAS threads wait on a busy machine. Cached for
+        the last ``pts`` given (a face's own mesh, once per render)."""
         pts = np.asarray(pts, np.float64)
         key = pts.tobytes()
         if self._located is not None and self._located[0] == key:
             return self._located[1]
-        simp = self._delaunay.find_simplex(pts)
-        ok = simp >= 0
-        verts = self._delaunay.simplices[simp[ok]]
-        c0, c1, c2 = (self._all[verts[:, k]] for k in range(3))
-        e0, e1, p = c0 - c2, c1 - c2, pts[ok] - c2
+        # only triangles whose (padded) box holds the point can hold it
+        cand = ((pts[:, None, 0] >= self._src_lo[None, :, 0]) & (pts[:, None, 0] <= self._src_hi[None, :, 0])
+                & (pts[:, None, 1] >= self._src_lo[None, :, 1]) & (pts[:, None, 1] <= self._src_hi[None, :, 1]))
+        i, t = np.nonzero(cand)
+        c = self._all[self.tri[t]]  # (m, 3, 2)
+        e0, e1 = c[:, 0] - c[:, 2], c[:, 1] - c[:, 2]
         det = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
-        b0 = (e1[:, 1] * p[:, 0] - e1[:, 0] * p[:, 1]) / det
-        b1 = (-e0[:, 1] * p[:, 0] + e0[:, 0] * p[:, 1]) / det
-        found = (ok, verts, np.column_stack([b0, b1, 1 - b0 - b1]))
+        det = np.where(det == 0, np.nan, det)
+        px = pts[i, 0] - c[:, 2, 0]
+        py = pts[i, 1] - c[:, 2, 1]
+        b0 = (e1[:, 1] * px - e1[:, 0] * py) / det
+        b1 = (-e0[:, 1] * px + e0[:, 0] * py) / det
+        low = np.nan_to_num(np.minimum(np.minimum(b0, b1), 1 - b0 - b1), nan=-np.inf)
+        # per point, the candidate with the largest smallest coordinate
+        order = np.lexsort((-low, i))
+        first = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(i) else order
+        best = np.full(len(pts), -1)
+        best_low = np.full(len(pts), -np.inf)
+        best[i[first]] = first
+        best_low[i[first]] = low[first]
+        ok = best_low >= -1e-9
+        pick = best[ok]
+        b0, b1 = b0[pick], b1[pick]
+        found = (ok, self.tri[t[pick]], np.column_stack([b0, b1, 1 - b0 - b1]))
         self._located = (key, found)
         return found
 
