@@ -268,40 +268,58 @@ def _crosses(p: np.ndarray, q: np.ndarray, segs: np.ndarray) -> np.ndarray:
     return hit.any(axis=2)
 
 
-def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15) -> np.ndarray:
-    """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
-    only the pairs that can cross a barrier line (``per_line`` consecutive segments, each
-    starting where the previous one ends): the pair's bounding box must overlap the line's
-    (disjoint boxes cannot cross), and p and q must lie on opposite sides of one of the line's
-    segments (``orient(a, b, p)`` is computed once per point, not once per pair). Most pairs of
-    face vertices pass nowhere near an opening."""
-    out = np.zeros((len(p), len(q)), bool)
+_Bits = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _segment_bits(pts: np.ndarray, segs: np.ndarray, per_line: int = 15) -> _Bits:
+    """Per barrier line (``per_line`` <= 15 consecutive segments) and point, as 4 bits per
+    segment (bit 4s for segment s): strictly left of its line (``orient(a, b, pt) > 0``),
+    strictly right of it, and beyond which sides of its bounding box the point lies (left, right,
+    above, below: bits 4s .. 4s + 3)."""
+    out = []
     for k in range(0, len(segs), per_line):
         line = segs[k:k + per_line]
         a, b = line[:, 0], line[:, 1]
-        lo = line.reshape(-1, 2).min(0)
-        hi = line.reshape(-1, 2).max(0)
-        near = ~out
-        for ax in (0, 1):
-            pa, qa = p[:, None, ax], q[None, :, ax]
-            near &= (np.minimum(pa, qa) <= hi[ax]) & (np.maximum(pa, qa) >= lo[ax])
-        i, j = np.nonzero(near)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
+        side = _orient(a[None], b[None], pts[:, None])  # (N, S)
+        x, y = pts[:, None, 0], pts[:, None, 1]
+        box = ((x < lo[:, 0]) * nib + (x > hi[:, 0]) * (nib << 1)
+               + (y < lo[:, 1]) * (nib << 2) + (y > hi[:, 1]) * (nib << 3)).sum(axis=1)
+        out.append(((side > 0) @ nib, (side < 0) @ nib, box))
+    return out
+
+
+def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15,
+                    bits: tuple[_Bits, _Bits] | None = None) -> np.ndarray:
+    """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
+    a pair against a segment only where they can cross: p and q strictly on opposite sides of
+    the segment's line and the pair's bounding box overlapping the segment's (disjoint boxes
+    cannot cross). Both come from :func:`_segment_bits` (``bits``: those of p and q, if known),
+    so the pruning is a few integer operations per pair; most pairs of face vertices pass
+    nowhere near an opening."""
+    bits_p, bits_q = bits if bits is not None else (_segment_bits(p, segs, per_line), _segment_bits(q, segs, per_line))
+    out = np.zeros((len(p), len(q)), bool)
+    for n_line, k in enumerate(range(0, len(segs), per_line)):
+        line = segs[k:k + per_line]
+        a, b = line[:, 0], line[:, 1]
+        nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
+        (pos_p, neg_p, box_p), (pos_q, neg_q, box_q) = bits_p[n_line], bits_q[n_line]
+        shared = box_p[:, None] & box_q[None, :]  # both points beyond the same side of a box
+        apart = (shared | shared >> 1 | shared >> 2 | shared >> 3) & nib.sum()
+        # o3 * o4 < 0 for segment s (p and q strictly on opposite sides) and the boxes overlap
+        maybe = ((pos_p[:, None] & neg_q[None, :]) | (neg_p[:, None] & pos_q[None, :])) & ~apart
+        i, j = np.nonzero((maybe != 0) & ~out)
         if not len(i):
             continue
-        side_p = _orient(a[None], b[None], p[:, None])  # (P, S): orient(a, b, p)
-        side_q = _orient(a[None], b[None], q[:, None])
-        straddle = side_p[i] * side_q[j] < 0  # (n, S): o3 * o4 < 0
-        some = straddle.any(axis=1)
-        i, j, straddle = i[some], j[some], straddle[some]
-        if not len(i):
-            continue
+        test = (maybe[i, j][:, None] & nib[None, :]) != 0  # (n, S)
         if np.array_equal(b[:-1], a[1:]):  # a polyline: orient(p, q, .) once per point
             o = _orient(p[i, None], q[j, None], np.vstack([a, b[-1:]])[None])
             o1, o2 = o[:, :-1], o[:, 1:]
         else:
             o1 = _orient(p[i, None], q[j, None], a[None])
             o2 = _orient(p[i, None], q[j, None], b[None])
-        out[i, j] = ((o1 * o2 < 0) & straddle).any(axis=1)
+        out[i, j] = ((o1 * o2 < 0) & test).any(axis=1)
     return out
 
 
@@ -327,6 +345,7 @@ class FieldBuilder:
         # which vertex pairs an opening separates, filled in column by column as members need them
         self._blocked = np.zeros((n, n), bool)
         self._blocked_known = np.zeros(n, bool)
+        self._bits: _Bits | None = None  # :func:`_segment_bits` of the mesh
 
     def blocked(self, members: np.ndarray) -> np.ndarray:
         """(478, M) bool: does the straight path from each vertex to each member cross the
@@ -335,7 +354,10 @@ class FieldBuilder:
         todo = np.unique(members[~self._blocked_known[members]])
         if len(todo):
             pts = self.mesh[:, :2]
-            self._blocked[:, todo] = _crosses_pruned(pts, pts[todo], self._segs)
+            if self._bits is None:
+                self._bits = _segment_bits(pts, self._segs)
+            cols = [(pos[todo], neg[todo], box[todo]) for pos, neg, box in self._bits]
+            self._blocked[:, todo] = _crosses_pruned(pts, pts[todo], self._segs, bits=(self._bits, cols))
             self._blocked_known[todo] = True
         return self._blocked[:, members]
 
