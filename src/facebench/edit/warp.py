@@ -201,16 +201,17 @@ class MeshWarp:
         coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
         inside = tid >= 0
         t = np.where(inside, tid, 0)
-        c = coef[t]  # (h, w, 2, 3)
+        # per triangle: its six affine coefficients and its source box, gathered once as planes
+        table = np.vstack([coef.reshape(-1, 6).T, self._src_lo.T, self._src_hi.T])  # (10, T)
+        c00, c01, c02, c10, c11, c12, lo_x, lo_y, hi_x, hi_y = np.take(table, t, axis=1)
         gx, gy = self._gx, self._gy
-        mx = c[..., 0, 0] * gx + c[..., 0, 1] * gy + c[..., 0, 2]
-        my = c[..., 1, 0] * gx + c[..., 1, 1] * gy + c[..., 1, 2]
+        mx = c00 * gx + c01 * gy + c02
+        my = c10 * gx + c11 * gy + c12
         # a triangle squashed to (almost) nothing -- lips or lids meeting -- has an affine map
         # that flings its few pixels far away: every pixel samples within its own source
         # triangle's box (a no-op for the others, whose pixels map inside it anyway)
-        lo, hi = self._src_lo[t], self._src_hi[t]
-        mx = np.clip(mx, lo[..., 0], hi[..., 0])
-        my = np.clip(my, lo[..., 1], hi[..., 1])
+        mx = np.clip(mx, lo_x, hi_x)
+        my = np.clip(my, lo_y, hi_y)
         mx = np.where(inside, mx, gx).astype(np.float32)
         my = np.where(inside, my, gy).astype(np.float32)
         return mx, my, tid
@@ -246,15 +247,15 @@ class MeshWarp:
         reg = self.region[ry0:ry1, rx0:rx1]
         out = image.copy()
         sub = out[ry0:ry1, rx0:rx1]
-        sub[reg] = np.clip(np.round(canvas[ry0:ry1, rx0:rx1][reg]), 0, 255).astype(np.uint8)
+        done = np.clip(np.round(canvas[ry0:ry1, rx0:rx1]), 0, 255).astype(np.uint8)
+        np.copyto(sub, done, where=reg[..., None])
         return out
 
     def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
         """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        reg = self.region[ry0:ry1, rx0:rx1]
-        sub[reg] = warped[reg]
+        np.copyto(sub, warped, where=self.region[ry0:ry1, rx0:rx1, None])
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
