@@ -6,7 +6,7 @@ run, the wall time of each run (report writing included) and the size of the cac
 
     python benchmarks/bench_runner.py                  # the demo: sample portraits x 12 x 5
     python benchmarks/bench_runner.py --quick          # 2 photos x 6 expressions x 3 alphas
-    python benchmarks/bench_runner.py --workers 2      # local worker processes
+    python benchmarks/bench_runner.py --workers 1      # serial (default: one worker per CPU, up to 4)
     python benchmarks/bench_runner.py --ffe-size 40    # FFE's linear track: 40 sources x 12 x 5
     python benchmarks/bench_runner.py --ffe-size 2 --compare serial,processes
                                                        # the same plan per executor; results equal?
@@ -76,9 +76,13 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="2 photos x 6 basic expressions x 3 alphas")
     ap.add_argument("--ffe-size", type=int, default=0, metavar="N",
                     help="N in-the-wild sources x 12 expressions x 5 alphas (FFE-Bench's linear track)")
-    ap.add_argument("--workers", type=int, default=1, help="worker processes (default 1: serial)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="worker processes (default: as `facebench bench run`, one per CPU up to 4; 1 = serial)")
     ap.add_argument("--compare", default="", help="comma list of executors to run and compare (serial,processes,ray)")
     args = ap.parse_args()
+    from facebench.bench.executors import default_workers
+
+    args.workers = args.workers if args.workers is not None else default_workers()
 
     from facebench.bench.manifest import build_tasks
     from facebench.expressions import BASIC6, EXPRESSIONS

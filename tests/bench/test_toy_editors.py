@@ -136,8 +136,9 @@ def test_failed_edits_count_against_every_general_metric():
 def test_a_run_with_failures_exits_non_zero(faces_dir, tmp_path, capsys):
     tasks = build_tasks([faces_dir / "astronaut.png"], ["happy", "sad"])
     write_manifest(tasks, tmp_path / "s.jsonl")
+    # serial: the test's own editors are registered in this process only
     base = ["bench", "run", str(tmp_path / "s.jsonl"), "--track", "general", "--no-html", "--no-progress",
-            "--no-identity"]
+            "--no-identity", "--workers", "1"]
     assert main([*base, "--editor", "test-crash", "--out", str(tmp_path / "a")]) == 1  # crashes on sad
     assert "failure(s)" in capsys.readouterr().err
     assert main([*base, "--editor", "test-crash", "--out", str(tmp_path / "b"), "--allow-failures"]) == 0
@@ -188,3 +189,26 @@ def test_an_onnx_recogniser_reads_not_calibrated_until_given_its_calibration(fac
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "c"), "--id-calibration", str(tmp_path / "nope.json")]) == 2
     assert "nope.json: calibration file not found" in capsys.readouterr().err
+
+
+def test_a_run_uses_one_worker_per_cpu_by_default(faces_dir, tmp_path, monkeypatch):
+    """Without --workers a run starts local worker processes, one per usable CPU (at most 4),
+    and gives the serial run's table; on one CPU it stays serial."""
+    from facebench.bench import executors
+
+    cases = {1: 1, 2: 2, 16: executors.MAX_DEFAULT_WORKERS}
+    for cpus, workers in cases.items():
+        monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid, n=cpus: set(range(n)))
+        assert executors.default_workers() == workers
+    monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: {0, 1})
+    write_manifest(build_tasks([faces_dir / "astronaut.png"], ["happy", "sad"]), tmp_path / "s.jsonl")
+    base = ["bench", "run", str(tmp_path / "s.jsonl"), "--track", "general", "--no-html", "--no-progress",
+            "--no-identity", "--editor", "offline"]
+    tables = {}
+    for name, extra in (("default", []), ("serial", ["--workers", "1"])):
+        assert main([*base, "--out", str(tmp_path / name), *extra]) == 0
+        config = json.loads((tmp_path / name / "run.json").read_text())["config"]
+        tables[name] = pd.read_parquet(tmp_path / name / "results.parquet")
+        expected = ("processes", 2) if name == "default" else ("serial", 1)
+        assert (config["executor"], config["workers"]) == expected  # the patched 2 CPUs
+    assert tables["default"].equals(tables["serial"])

@@ -76,8 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_out(r, f"output folder (default {DEFAULT_OUT})", default=DEFAULT_OUT)
     add_cache(r, "SQLite cache file (default $FACEBENCH_BENCH_CACHE or <out>/cache.sqlite)")
     r.add_argument("--executor", choices=("serial", "processes", "threads", "ray"), default=None,
-                   help="where work runs (default serial, or processes when --workers > 1)")
-    r.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
+                   help="where work runs (default processes when --workers > 1, else serial)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="parallel workers (default: one per CPU, at most 4; 1 = serial)")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local instance)")
     r.add_argument("--cls-mode", choices=("per_series", "pooled"), default="per_series",
                    help="CLS per source image then averaged (default) or pooled")
@@ -180,11 +181,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(m.errors)} invalid manifest row(s) recorded as failures (--strict to stop):", file=sys.stderr)
         for e in m.errors[:10]:
             print(f"  {e}", file=sys.stderr)
-    executor = args.executor or ("processes" if args.workers > 1 else "serial")
+    from .executors import default_workers
+
+    workers = args.workers if args.workers is not None else default_workers()
+    executor = args.executor or ("processes" if workers > 1 else "serial")
     cache = args.cache or (Path(os.environ["FACEBENCH_BENCH_CACHE"]) if os.environ.get("FACEBENCH_BENCH_CACHE") else None)
     result, data, paths = run_and_report(
         m, editors=editors, judges=judges, recognisers=recs, out=args.out, store=cache, track=args.track,
-        alphas=alphas, executor=executor, workers=args.workers, progress=not args.no_progress,
+        alphas=alphas, executor=executor, workers=workers, progress=not args.no_progress,
         cls_mode=args.cls_mode, html=not args.no_html, ray_address=args.ray_address, id_calibrations=cals)
     print_board(data, paths)
     return failure_status(data, args.allow_failures, "facebench bench run")

@@ -245,24 +245,82 @@ def _resample(poly: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
 
 
+def _orient(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Sign-carrying ``cross(v - u, w - u)`` (broadcasting over leading axes)."""
+    return (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])
+
+
+def _proper_cross(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Do segments p -> q and a -> b cross at a point inside both (strict orientation test:
+    ``orient(p, q, a) * orient(p, q, b) < 0`` and ``orient(a, b, p) * orient(a, b, q) < 0``)?
+    Broadcasting over leading axes."""
+    o1 = _orient(p, q, a)
+    o2 = _orient(p, q, b)
+    o3 = _orient(a, b, p)
+    o4 = _orient(a, b, q)
+    return (o1 * o2 < 0) & (o3 * o4 < 0)
+
+
 def _crosses(p: np.ndarray, q: np.ndarray, segs: np.ndarray) -> np.ndarray:
-    """(P, Q) bool: does segment p_i -> q_j cross any barrier segment (proper intersection)?"""
-    a = segs[:, 0]
-    b = segs[:, 1]
-
-    def orient(u, v, w):  # sign of cross((v-u), (w-u)), broadcasting
-        return (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])
-
-    P = p[:, None, None, :]
-    Q = q[None, :, None, :]
-    A = a[None, None, :, :]
-    B = b[None, None, :, :]
-    o1 = orient(P, Q, A)
-    o2 = orient(P, Q, B)
-    o3 = orient(A, B, P)
-    o4 = orient(A, B, Q)
-    hit = (o1 * o2 < 0) & (o3 * o4 < 0)
+    """(P, Q) bool: does segment p_i -> q_j cross any barrier segment (proper intersection)?
+    Every pair against every segment: the reference for :func:`_crosses_pruned`."""
+    hit = _proper_cross(p[:, None, None, :], q[None, :, None, :], segs[None, None, :, 0], segs[None, None, :, 1])
     return hit.any(axis=2)
+
+
+_Bits = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _segment_bits(pts: np.ndarray, segs: np.ndarray, per_line: int = 15) -> _Bits:
+    """Per barrier line (``per_line`` <= 15 consecutive segments) and point, as 4 bits per
+    segment (bit 4s for segment s): strictly left of its line (``orient(a, b, pt) > 0``),
+    strictly right of it, and beyond which sides of its bounding box the point lies (left, right,
+    above, below: bits 4s .. 4s + 3)."""
+    out = []
+    for k in range(0, len(segs), per_line):
+        line = segs[k:k + per_line]
+        a, b = line[:, 0], line[:, 1]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
+        side = _orient(a[None], b[None], pts[:, None])  # (N, S)
+        x, y = pts[:, None, 0], pts[:, None, 1]
+        box = ((x < lo[:, 0]) * nib + (x > hi[:, 0]) * (nib << 1)
+               + (y < lo[:, 1]) * (nib << 2) + (y > hi[:, 1]) * (nib << 3)).sum(axis=1)
+        out.append(((side > 0) @ nib, (side < 0) @ nib, box))
+    return out
+
+
+def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15,
+                    bits: tuple[_Bits, _Bits] | None = None) -> np.ndarray:
+    """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
+    a pair against a segment only where they can cross: p and q strictly on opposite sides of
+    the segment's line and the pair's bounding box overlapping the segment's (disjoint boxes
+    cannot cross). Both come from :func:`_segment_bits` (``bits``: those of p and q, if known),
+    so the pruning is a few integer operations per pair; most pairs of face vertices pass
+    nowhere near an opening."""
+    bits_p, bits_q = bits if bits is not None else (_segment_bits(p, segs, per_line), _segment_bits(q, segs, per_line))
+    out = np.zeros((len(p), len(q)), bool)
+    for n_line, k in enumerate(range(0, len(segs), per_line)):
+        line = segs[k:k + per_line]
+        a, b = line[:, 0], line[:, 1]
+        nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
+        (pos_p, neg_p, box_p), (pos_q, neg_q, box_q) = bits_p[n_line], bits_q[n_line]
+        shared = box_p[:, None] & box_q[None, :]  # both points beyond the same side of a box
+        apart = (shared | shared >> 1 | shared >> 2 | shared >> 3) & nib.sum()
+        # o3 * o4 < 0 for segment s (p and q strictly on opposite sides) and the boxes overlap
+        maybe = ((pos_p[:, None] & neg_q[None, :]) | (neg_p[:, None] & pos_q[None, :])) & ~apart
+        i, j = np.nonzero((maybe != 0) & ~out)
+        if not len(i):
+            continue
+        test = (maybe[i, j][:, None] & nib[None, :]) != 0  # (n, S)
+        if np.array_equal(b[:-1], a[1:]):  # a polyline: orient(p, q, .) once per point
+            o = _orient(p[i, None], q[j, None], np.vstack([a, b[-1:]])[None])
+            o1, o2 = o[:, :-1], o[:, 1:]
+        else:
+            o1 = _orient(p[i, None], q[j, None], a[None])
+            o2 = _orient(p[i, None], q[j, None], b[None])
+        out[i, j] = ((o1 * o2 < 0) & test).any(axis=1)
+    return out
 
 
 def _side_sign(mesh: np.ndarray) -> np.ndarray:
@@ -283,6 +341,25 @@ class FieldBuilder:
         self._segs = _barriers(self.mesh)
         self._sign = _side_sign(self.mesh)
         self._pls = load_canonical()
+        n = len(self.mesh)
+        # which vertex pairs an opening separates, filled in column by column as members need them
+        self._blocked = np.zeros((n, n), bool)
+        self._blocked_known = np.zeros(n, bool)
+        self._bits: _Bits | None = None  # :func:`_segment_bits` of the mesh
+
+    def blocked(self, members: np.ndarray) -> np.ndarray:
+        """(478, M) bool: does the straight path from each vertex to each member cross the
+        middle of an eye or mouth opening (:func:`_crosses`; cached per member per face)?"""
+        members = np.asarray(members, dtype=int)
+        todo = np.unique(members[~self._blocked_known[members]])
+        if len(todo):
+            pts = self.mesh[:, :2]
+            if self._bits is None:
+                self._bits = _segment_bits(pts, self._segs)
+            cols = [(pos[todo], neg[todo], box[todo]) for pos, neg, box in self._bits]
+            self._blocked[:, todo] = _crosses_pruned(pts, pts[todo], self._segs, bits=(self._bits, cols))
+            self._blocked_known[todo] = True
+        return self._blocked[:, members]
 
     def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
                 receivers: np.ndarray | None = None) -> np.ndarray:
@@ -293,7 +370,7 @@ class FieldBuilder:
         pts = self.mesh[:, :2]
         d = np.linalg.norm(pts[:, None, :] - pts[members][None, :, :], axis=2)  # (478, M)
         g = np.exp(-0.5 * (d / radius) ** 2)
-        g = np.where(_crosses(pts, pts[members], self._segs), 0.0, g)
+        g = np.where(self.blocked(members), 0.0, g)
         # Shepard (inverse-square-distance) interpolation of the members' moves, so the nearest
         # members dominate, times the Gaussian falloff from the nearest member
         inv = g / (d ** 2 + _EPS ** 2)

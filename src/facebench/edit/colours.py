@@ -20,6 +20,12 @@ def face_colours(img: np.ndarray, mesh: np.ndarray) -> dict[str, Any]:
     """Colours the retouching needs, read from the face itself: ``lips``, ``skin``, ``mouth``
     (:class:`~facebench.edit.retouch.MouthColours`), ``eye_r``/``eye_l``
     (:class:`~facebench.edit.iris.EyeColours`)."""
+    # only the face's box is read: every polygon and the irises lie within the mesh's bounds
+    # (the box starts on even pixels so that rounding half to even is unchanged by the shift)
+    lo = np.maximum(np.floor(mesh[:, :2].min(0)) - 2, 0).astype(int) // 2 * 2
+    hi = np.ceil(mesh[:, :2].max(0)).astype(int) + 3
+    img = img[lo[1]:max(hi[1], lo[1]), lo[0]:max(hi[0], lo[0])]
+    mesh = mesh - np.array([lo[0], lo[1], 0][: mesh.shape[1]], np.float64)
     h, w = img.shape[:2]
     f = img.astype(np.float32)
 

@@ -61,11 +61,18 @@ def thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
     # and they must still be able to part
     kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
     order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
+    pts = np.asarray(xy, np.float64)
+    d = pts[:, None, :] - pts[None, :, :]
+    near = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]) < min_sep  # (N, N): Euclidean
+    # too_near[i]: some kept vertex lies closer than min_sep (updated as vertices are kept)
+    too_near = near[kept].any(axis=0) if kept else np.zeros(len(pts), bool)
+    taken = set(kept)
     for i in order:
-        if i in kept:
+        if i in taken or too_near[i]:
             continue
-        if not kept or np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= min_sep:
-            kept.append(i)
+        kept.append(i)
+        taken.add(i)
+        too_near |= near[i]
     return np.array(sorted(kept))
 
 

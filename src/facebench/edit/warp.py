@@ -44,6 +44,7 @@ class MeshWarp:
         self._all = pts
         self.n = len(self.points)
         self._delaunay = Delaunay(pts)
+        self._located: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.tri = self._delaunay.simplices.astype(np.int32).copy()
         # orient all source triangles counter-clockwise in (x, y-down) image coordinates
         area = _signed_area(pts, self.tri)
@@ -133,20 +134,56 @@ class MeshWarp:
         out = self.points + (disp * scale[:, None])[: self.n]
         return out, int(touched[: self.n].sum())
 
+    def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For source positions ``pts``: (inside mask, corner indices (n, 3), barycentric
+        coordinates (n, 3)) of the source triangle each lies in (those outside: not inside).
+
+        Barycentrics ``(b0, b1, 1 - b0 - b1)`` from the 2x2 inverse of ``[c0 - c2, c1 - c2]``
+        against each triangle whose box holds the point; a point takes the triangle where its
+        smallest coordinate is largest (inside when that is >= -1e-9: on an edge either side gives the same place).
+        No LAPACK: ``scipy.spatial.Delaunay.find_simplex`` factorises every triangle through
+        LAPACK first, which costs seconds when BLAS threads wait on a busy machine. Cached for
+        the last ``pts`` given (a face's own mesh, once per render)."""
+        pts = np.asarray(pts, np.float64)
+        key = pts.tobytes()
+        if self._located is not None and self._located[0] == key:
+            return self._located[1]
+        # only triangles whose (padded) box holds the point can hold it
+        cand = ((pts[:, None, 0] >= self._src_lo[None, :, 0]) & (pts[:, None, 0] <= self._src_hi[None, :, 0])
+                & (pts[:, None, 1] >= self._src_lo[None, :, 1]) & (pts[:, None, 1] <= self._src_hi[None, :, 1]))
+        i, t = np.nonzero(cand)
+        c = self._all[self.tri[t]]  # (m, 3, 2)
+        e0, e1 = c[:, 0] - c[:, 2], c[:, 1] - c[:, 2]
+        det = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
+        det = np.where(det == 0, np.nan, det)
+        px = pts[i, 0] - c[:, 2, 0]
+        py = pts[i, 1] - c[:, 2, 1]
+        b0 = (e1[:, 1] * px - e1[:, 0] * py) / det
+        b1 = (-e0[:, 1] * px + e0[:, 0] * py) / det
+        low = np.nan_to_num(np.minimum(np.minimum(b0, b1), 1 - b0 - b1), nan=-np.inf)
+        # per point, the candidate with the largest smallest coordinate
+        order = np.lexsort((-low, i))
+        first = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(i) else order
+        best = np.full(len(pts), -1)
+        best_low = np.full(len(pts), -np.inf)
+        best[i[first]] = first
+        best_low[i[first]] = low[first]
+        ok = best_low >= -1e-9
+        pick = best[ok]
+        b0, b1 = b0[pick], b1[pick]
+        found = (ok, self.tri[t[pick]], np.column_stack([b0, b1, 1 - b0 - b1]))
+        self._located = (key, found)
+        return found
+
     def forward(self, pts: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """Where source positions ``pts`` (any points, e.g. vertices left out of the warp) go when
         ``points`` move to ``moved``: barycentric coordinates in their source triangle carried to
         the moved triangle. Points outside the triangulation do not move."""
         pts = np.asarray(pts, np.float64)
         dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
-        simp = self._delaunay.find_simplex(pts)
+        ok, verts, bary = self.locate(pts)
         out = pts.copy()
-        ok = simp >= 0
         if ok.any():
-            tr = self._delaunay.transform[simp[ok]]  # (n, 3, 2): inverse matrix and offset
-            b = np.einsum("nij,nj->ni", tr[:, :2], pts[ok] - tr[:, 2])
-            bary = np.column_stack([b, 1 - b.sum(1)])
-            verts = self._delaunay.simplices[simp[ok]]
             out[ok] = np.einsum("ni,nij->nj", bary, dst[verts])
         return out
 
@@ -164,16 +201,17 @@ class MeshWarp:
         coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
         inside = tid >= 0
         t = np.where(inside, tid, 0)
-        c = coef[t]  # (h, w, 2, 3)
+        # per triangle: its six affine coefficients and its source box, gathered once as planes
+        table = np.vstack([coef.reshape(-1, 6).T, self._src_lo.T, self._src_hi.T])  # (10, T)
+        c00, c01, c02, c10, c11, c12, lo_x, lo_y, hi_x, hi_y = np.take(table, t, axis=1)
         gx, gy = self._gx, self._gy
-        mx = c[..., 0, 0] * gx + c[..., 0, 1] * gy + c[..., 0, 2]
-        my = c[..., 1, 0] * gx + c[..., 1, 1] * gy + c[..., 1, 2]
+        mx = c00 * gx + c01 * gy + c02
+        my = c10 * gx + c11 * gy + c12
         # a triangle squashed to (almost) nothing -- lips or lids meeting -- has an affine map
         # that flings its few pixels far away: every pixel samples within its own source
         # triangle's box (a no-op for the others, whose pixels map inside it anyway)
-        lo, hi = self._src_lo[t], self._src_hi[t]
-        mx = np.clip(mx, lo[..., 0], hi[..., 0])
-        my = np.clip(my, lo[..., 1], hi[..., 1])
+        mx = np.clip(mx, lo_x, hi_x)
+        my = np.clip(my, lo_y, hi_y)
         mx = np.where(inside, mx, gx).astype(np.float32)
         my = np.where(inside, my, gy).astype(np.float32)
         return mx, my, tid
@@ -187,11 +225,37 @@ class MeshWarp:
         """Sample ``image`` at (mx, my) inside the ROI and paste the result within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         out = image.copy()
-        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        reg = self.region[ry0:ry1, rx0:rx1]
-        sub = out[ry0:ry1, rx0:rx1]
-        sub[reg] = warped[reg]
+        self._paste_warped(out[ry0:ry1, rx0:rx1], image, mx, my)
         return out
+
+    def render_canvas(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Float32 working copy of :meth:`render`'s result for retouching, made only inside the
+        ROI (the warped image within the region, ``image`` around it); outside the ROI it is 0.
+        Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
+        so whole-image conversions are not needed."""
+        mx, my, _ = self.maps(moved)
+        rx0, ry0, rx1, ry1 = self.roi
+        sub = image[ry0:ry1, rx0:rx1].copy()
+        self._paste_warped(sub, image, mx, my)
+        canvas = np.zeros(image.shape, np.float32)
+        canvas[ry0:ry1, rx0:rx1] = sub
+        return canvas
+
+    def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
+        """``image`` with the region replaced by the rounded, clipped ``canvas`` (uint8)."""
+        rx0, ry0, rx1, ry1 = self.roi
+        reg = self.region[ry0:ry1, rx0:rx1]
+        out = image.copy()
+        sub = out[ry0:ry1, rx0:rx1]
+        done = np.clip(np.round(canvas[ry0:ry1, rx0:rx1]), 0, 255).astype(np.uint8)
+        np.copyto(sub, done, where=reg[..., None])
+        return out
+
+    def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
+        """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
+        rx0, ry0, rx1, ry1 = self.roi
+        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        np.copyto(sub, warped, where=self.region[ry0:ry1, rx0:rx1, None])
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:

@@ -1,0 +1,163 @@
+"""Speed of the offline editor with the face analysis cached, before and after a change, in one run:
+one edit with the editor's set-up cache cold, one edit warm (the same source again), and a sweep
+of 8 alphas; plus the largest pixel difference between the two versions' edits.
+
+    python benchmarks/bench_edit_speed.py --baseline 1b4e4f9 [--repeat 5] [--expression happy]
+
+``--baseline REF`` exports ``src/`` of that git commit to a temporary folder and runs the same
+measurements on it in a subprocess, alternating with the working tree's code (so both see the
+same machine load; on a shared machine compare the ratios, not the absolute times). Times are the
+best of ``--repeat`` runs, wall clock and process CPU. Targets (issue 17): one edit <= 60 ms,
+a sweep of 8 <= 2x one edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ALPHAS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _best(fn, repeat: int) -> tuple[float, float]:
+    """(best wall seconds, best CPU seconds) of ``repeat`` calls."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return min(wall), min(cpu)
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Measure the facebench found on sys.path; print JSON, save the check edits to ``--images``."""
+    import facebench
+    from facebench.edit import ExpressionControl, get_editor
+    from facebench.edit.offline import expressions_supported
+    from facebench.face import analyze
+    from facebench.imageio import load_image
+    from facebench.samples import sample_paths
+
+    img = load_image(sample_paths()[args.photo])
+    if args.size != img.shape[0]:
+        from PIL import Image
+
+        img = np.asarray(Image.fromarray(img).resize((args.size, args.size), Image.LANCZOS))
+    analyze(img, parts=("detection", "mesh", "mask"))  # cached by image from here on
+    one = ExpressionControl.single(args.expression, 1.0)
+    get_editor("offline").edit(img, one)  # imports, model files, BLAS: not part of the figures
+
+    def cold() -> None:
+        get_editor("offline").edit(img, one)  # a new editor: its set-up cache is empty
+
+    warm_editor = get_editor("offline")
+    warm_editor.edit(img, one)
+    alpha = iter(np.linspace(0.5, 1.5, 10_000))
+
+    def warm() -> None:  # the same source again, another alpha
+        warm_editor.edit(img, ExpressionControl.single(args.expression, float(next(alpha))))
+
+    def sweep() -> None:
+        get_editor("offline").sweep(img, args.expression, ALPHAS)
+
+    out = {"facebench": str(Path(facebench.__file__).parent), "cold": _best(cold, args.repeat),
+           "warm": _best(warm, args.repeat), "sweep": _best(sweep, args.repeat)}
+    if args.images:
+        ed = get_editor("offline")
+        edits = {}
+        for name in args.check_photos.split(","):
+            prep = ed.prepare(load_image(sample_paths()[name]))
+            for e in expressions_supported():
+                for a in (0.5, 1.0, 2.0):
+                    edits[f"{name}/{e}/{a}"] = ed.render(prep, ExpressionControl.single(e, a)).image
+        np.savez(args.images, **edits)
+    print(json.dumps(out))
+
+
+def _run(src: Path, argv: list[str], images: Path | None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", *argv]
+    if images is not None:
+        cmd += ["--images", str(images)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        sys.exit(f"benchmark worker on {src} failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", help="git commit to compare with (its src/ is exported to a temp folder)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement; the fastest is kept")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating runs of each version; the best is kept")
+    ap.add_argument("--expression", default="happy")
+    ap.add_argument("--photo", default="astronaut", help="bundled sample photo to time")
+    ap.add_argument("--size", type=int, default=512, help="resize the photo to SIZE x SIZE")
+    ap.add_argument("--check-photos", default="astronaut,feat_happy,feat_surprise",
+                    help="bundled photos whose 12 x 3 edits are compared between the versions")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--images", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    argv = ["--repeat", str(args.repeat), "--expression", args.expression, "--photo", args.photo,
+            "--size", str(args.size), "--check-photos", args.check_photos]
+    with tempfile.TemporaryDirectory(prefix="bench-edit-speed-") as tmp:
+        versions = {"after": REPO / "src"}
+        if args.baseline:
+            base = Path(tmp) / "baseline"
+            base.mkdir()
+            arch = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline, "src"],
+                                  capture_output=True, check=False)
+            if arch.returncode != 0:
+                sys.exit(f"--baseline {args.baseline}: {arch.stderr.decode().strip()}")
+            subprocess.run(["tar", "-x", "-C", str(base)], input=arch.stdout, check=True)
+            versions = {"before": base / "src", **versions}
+        results: dict[str, dict] = {}
+        for rnd in range(args.rounds):
+            for name, src in versions.items():
+                images = Path(tmp) / f"{name}.npz" if rnd == 0 and args.baseline else None
+                r = _run(src, argv, images)
+                if name in results:
+                    for k in ("cold", "warm", "sweep"):
+                        results[name][k] = [min(a, b) for a, b in zip(results[name][k], r[k])]
+                else:
+                    results[name] = r
+        print(f"offline editor, {args.photo} at {args.size}x{args.size}, expression {args.expression!r}, face "
+              f"analysis cached; best of {args.repeat} x {args.rounds} rounds; {os.cpu_count()} CPUs, load "
+              f"{os.getloadavg()[0]:.1f} (shared machine: compare ratios within this run)")
+        names = list(results)
+        head = f"{'':26s}" + "".join(f"{n + ' wall':>13s}{n + ' cpu':>12s}" for n in names)
+        print(head + ("   speed-up (wall)" if len(names) == 2 else ""))
+        labels = {"cold": "one edit, set-up cold", "warm": "one edit, set-up warm", "sweep": "sweep of 8 alphas"}
+        for k, label in labels.items():
+            row = f"{label:26s}" + "".join(f"{results[n][k][0] * 1e3:10.1f} ms{results[n][k][1] * 1e3:9.1f} ms"
+                                           for n in names)
+            if len(names) == 2:
+                row += f"   {results['before'][k][0] / results['after'][k][0]:8.1f}x"
+            print(row)
+        for n in names:
+            r = results[n]
+            print(f"{n}: sweep of 8 / one cold edit = {r['sweep'][0] / r['cold'][0]:.2f} (target <= 2); "
+                  f"one cold edit {r['cold'][0] * 1e3:.0f} ms (target <= 60)")
+        if args.baseline:
+            a, b = np.load(Path(tmp) / "before.npz"), np.load(Path(tmp) / "after.npz")
+            diffs = [np.abs(a[k].astype(int) - b[k].astype(int)) for k in a.files]
+            print(f"edits compared ({len(diffs)}: {args.check_photos} x 12 expressions x alpha 0.5, 1, 2): "
+                  f"max abs pixel difference {max(int(d.max()) for d in diffs)}, "
+                  f"largest mean difference {max(float(d.mean()) for d in diffs):.5f}")
+
+
+if __name__ == "__main__":
+    main()
