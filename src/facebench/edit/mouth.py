@@ -24,8 +24,7 @@ import cv2
 import numpy as np
 
 from . import retouch
-from .retouch import MouthColours, _shift_sample, crop_around, polygon_mask
-from .retouch import _upper_lower_profiles as lip_profiles
+from .retouch import MouthColours, polygon_mask
 
 #: Outer edges of the visible teeth seen from the front, as fractions of the arch's half-width
 #: (central incisor, lateral incisor, canine, first and second premolar; the later ones are
@@ -166,18 +165,11 @@ def mouth_layer(
     the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
     Returns the :class:`MouthLayer` or None.
     """
-    if gate <= 0:
+    fr = retouch.mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    if fr is None:
         return None
-    crop = crop_around(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), src.shape[:2], 3)
-    if crop is None:
-        return None
-    box, off, shp, gx, gy = crop.box, crop.off, crop.shape, crop.gx, crop.gy
-    x0, y0 = box[:2]
-    xs = gx[0]
-    su, sl = lip_profiles(src_poly, n_upper, xs)
-    du, dl = lip_profiles(dst_poly, n_upper, xs)
-    jx, jy = float(d_jaw[0]), float(d_jaw[1])
-    slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
+    box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
+    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     c_dst = float(dst_poly[:, 0].mean())
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
@@ -223,17 +215,11 @@ def mouth_layer(
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
     paint(col * lip_shadow[..., None], a, True)
     if src_open:
-        # the photo's own mouth content: upper half fixed, lower half carried by the jaw
-        m_src = polygon_mask(src_poly, shp, off, blur=0.0)
-        mid = (su + sl) / 2
+        # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
+        # of the mouth's width
         feather = float(np.clip(0.5 * jy, 1.0, max(0.03 * mouth_w, 1.0)))
-        src_f = src.astype(np.float32)
-        for d, lower in ((np.array([jx, jy]), True), (np.zeros(2), False)):
-            samp = _shift_sample(src_f, gx, gy, d)
-            inside = _shift_sample(m_src, gx - x0, gy - y0, d)
-            # the two halves fade into the cavity between them over up to 3 % of the mouth's width
-            below = np.clip((gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)
-            paint(samp, np.clip(inside, 0, 1) * (below if lower else 1.0 - below))
+        for samp, a in retouch.photo_mouth(src, src_poly, fr, feather):
+            paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
     if iod is not None and w < 1:
         old = retouch.mouth_layer(src, src_poly, dst_poly, n_upper, d_jaw, iod, colours,
