@@ -51,6 +51,7 @@ from .expression_table import EXPRESSION_TABLE, recipe
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .limits import capped_field, tint_strength
+from .mouth import mouth_layer
 
 ALPHA_SEMANTICS = (
     "offline: alpha = 0 returns the input unchanged (no-op); the mesh displacement toward the "
@@ -81,7 +82,7 @@ SETUP_CACHE = 4
 
 #: The modules whose code decides the offline editor's pixels.
 _SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "iris", "landmarks",
-                   "limits", "meshops", "offline", "retouch", "warp")
+                   "limits", "meshops", "mouth", "offline", "retouch", "warp")
 
 
 def source_version(paths: Sequence[Path] | None = None) -> str:
@@ -317,10 +318,11 @@ class OfflineEditor:
         jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
-            layer = retouch.mouth_layer(source, sp, dp, n_up, d_jaw, prep.iod_px, col["mouth"],
-                                        src_open=src_open, gate=gate)
+            layer = mouth_layer(source, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
+                                src_open=src_open, gate=gate, iod=prep.iod_px,
+                                strength=max(a for _, a in control.weights))
             if layer is not None:
-                retouch.composite(out, *layer)
+                retouch.composite(out, layer.box, layer.layer, layer.alpha)
         # eyes: the eyeball is not warped; lids cover it or uncover more of it
         for eye, corners, iris, ecol in ((lm.EYE_R, lm.EYE_R_CORNERS, lm.IRIS_R, col["eye_r"]),
                                          (lm.EYE_L, lm.EYE_L_CORNERS, lm.IRIS_L, col["eye_l"])):

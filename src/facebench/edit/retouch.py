@@ -104,6 +104,57 @@ def _tooth_gaps(xs: np.ndarray, centre: float, iod: float) -> np.ndarray:
     return 1.0 - 0.16 * np.exp(-0.5 * (d / max(0.006 * iod, 0.45)) ** 2)
 
 
+@dataclass(frozen=True)
+class MouthFrame:
+    """Where a mouth layer is painted: the ``crop`` around the lips before and after the edit and
+    the jaw's move, its columns ``xs``, the inner-lip lines per column (``su``/``sl`` in the
+    photo, ``du``/``dl`` after the edit, ``slj`` the photo's lower line carried by the jaw) and
+    the jaw's move ``jx``, ``jy`` (pixels)."""
+
+    crop: Crop
+    xs: np.ndarray
+    su: np.ndarray
+    sl: np.ndarray
+    du: np.ndarray
+    dl: np.ndarray
+    slj: np.ndarray
+    jx: float
+    jy: float
+
+
+def mouth_frame(shape: tuple[int, int], src_poly: np.ndarray, dst_poly: np.ndarray, n_upper: int,
+                d_jaw: np.ndarray) -> MouthFrame | None:
+    """The :class:`MouthFrame` of an edit (None when the crop falls outside the image)."""
+    crop = crop_around(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), shape, 3)
+    if crop is None:
+        return None
+    xs = crop.gx[0]
+    su, sl = _upper_lower_profiles(src_poly, n_upper, xs)
+    du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
+    jx, jy = float(d_jaw[0]), float(d_jaw[1])
+    slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
+    return MouthFrame(crop, xs, su, sl, du, dl, slj, jx, jy)
+
+
+def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
+                feather: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The photo's own open mouth, never stretched: (colour, alpha) of its lower half carried by
+    the jaw, then of its upper half, fixed to the skull. The halves meet at the middle line
+    between its lips, each fading out over ``feather`` pixels there."""
+    c = fr.crop
+    x0, y0 = c.box[:2]
+    m_src = polygon_mask(src_poly, c.shape, c.off, blur=0.0)
+    mid = (fr.su + fr.sl) / 2
+    src_f = src.astype(np.float32)
+    out = []
+    for d, lower in ((np.array([fr.jx, fr.jy]), True), (np.zeros(2), False)):
+        samp = _shift_sample(src_f, c.gx, c.gy, d)
+        inside = _shift_sample(m_src, c.gx - x0, c.gy - y0, d)
+        below = np.clip((c.gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)  # a ramp, not a step
+        out.append((samp, np.clip(inside, 0, 1) * (below if lower else 1.0 - below)))
+    return out
+
+
 def mouth_layer(
     src: np.ndarray,
     src_poly: np.ndarray,
@@ -126,18 +177,11 @@ def mouth_layer(
     (20, 2) inner-lip points, the first ``n_upper`` along the upper lip from corner to corner.
     ``gate`` in [0, 1] fades a newly parting mouth in. Returns (crop box, layer, alpha) or None.
     """
-    if gate <= 0:
+    fr = mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    if fr is None:
         return None
-    crop = crop_around(np.vstack([dst_poly, src_poly, src_poly + d_jaw]), src.shape[:2], 3)
-    if crop is None:
-        return None
-    box, off, shp, gx, gy = crop.box, crop.off, crop.shape, crop.gx, crop.gy
-    x0, y0 = box[:2]
-    xs = gx[0]
-    su, sl = _upper_lower_profiles(src_poly, n_upper, xs)
-    du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
-    jx, jy = float(d_jaw[0]), float(d_jaw[1])
-    slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
+    box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
+    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     half = max(float(np.ptp(src_poly[:, 0])) / 2, 1.0)
     across = np.clip(1 - (np.abs(xs - centre) / (0.86 * half)) ** 6, 0, 1)
@@ -178,17 +222,8 @@ def mouth_layer(
     a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
     paint(colours.teeth * gaps_up * lip_shadow[..., None], a_up * across[None, :])
     if src_open:
-        # the photo's own mouth content: upper half fixed, lower half carried by the jaw
-        m_src = polygon_mask(src_poly, shp, off, blur=0.0)
-        mid = (su + sl) / 2
-        src_f = src.astype(np.float32)
-        for d, lower in ((np.array([jx, jy]), True), (np.zeros(2), False)):
-            samp = _shift_sample(src_f, gx, gy, d)
-            inside = _shift_sample(m_src, gx - x0, gy - y0, d)
-            y_src = gy - d[1]
-            below = np.clip(y_src - mid[None, :] + 0.5, 0.0, 1.0)  # a one-pixel ramp, not a step
-            side = below if lower else 1.0 - below
-            paint(samp, np.clip(inside, 0, 1) * side)
+        for samp, a in photo_mouth(src, src_poly, fr):
+            paint(samp, a)
     alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
     return box, layer, alpha
 

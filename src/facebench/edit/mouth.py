@@ -1,0 +1,239 @@
+"""The inside of an open mouth, painted as a small lit scene instead of a flat fill.
+
+- the cavity is shaded from the lips inward: the inner lips' mucosa is lit like the lips and the
+  colour falls off with the distance from the lip line toward the dark back of the mouth, and
+  toward the corners (the buccal corridor);
+- the upper and lower teeth are rows of teeth sized from the person's mouth width at rest (the
+  anterior arch up to the premolars spans about 0.9 of the lip-corner distance), never wider than
+  the opening; each tooth is shaded like a cylinder, the rows darken toward the corners where the
+  arch turns away, under the upper lip's shadow, and shadows warm the enamel instead of greying it;
+- a tongue shows low in a wide-open mouth;
+- when the photo's mouth was open, its own teeth and tongue are carried along (upper half fixed to
+  the skull, lower half with the jaw), never stretched, and only what the lips newly uncover is
+  painted.
+
+All colours come from the photo (:class:`facebench.edit.retouch.MouthColours`), so the painting is
+lit like the face. Deterministic: no randomness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import retouch
+from .retouch import MouthColours, polygon_mask
+
+#: Outer edges of the visible teeth seen from the front, as fractions of the arch's half-width
+#: (central incisor, lateral incisor, canine, first and second premolar; the later ones are
+#: narrower because the arch turns away from the camera; widths ~8.5, 6.5, 7.5, 7, 6.5 mm).
+TOOTH_EDGES = np.array([0.0, 0.25, 0.45, 0.63, 0.80, 0.93, 1.0])
+
+#: Half-width of the visible dental arch as a fraction of the lip-corner distance at rest.
+ARCH = 0.45
+#: Visible crown heights of the upper and lower central incisors, fractions of the lip-corner
+#: distance (about 10.5 and 9 mm on a 50 mm mouth).
+CROWN_UP, CROWN_LO = 0.22, 0.2
+#: Gum shown above the upper teeth when the upper lip lifts far (fraction of mouth width).
+GUM = 0.07
+
+
+def smoothstep(t: np.ndarray) -> np.ndarray:
+    """``3 t^2 - 2 t^3`` on ``t`` clipped to [0, 1]."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def warm_shade(colour: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``colour * s^gamma`` per channel with gamma = (0.8, 1.0, 1.3): shadowed enamel and mucosa
+    turn warmer (blue falls fastest), not grey. ``s`` in (0, 1], any shape; returns shape + (3,)."""
+    s = np.clip(s, 1e-3, 1.0)[..., None]
+    return colour[None, None, :] * s ** np.array([0.8, 1.0, 1.3])
+
+
+@dataclass(frozen=True)
+class MouthLayer:
+    """The painted inside of a mouth: ``box`` (x0, y0, x1, y1), ``layer`` (float32 RGB crop),
+    ``alpha`` (where it covers the image); ``teeth`` and ``other`` say how much of each pixel's
+    final colour is painted teeth, and gum, tongue or the photo's own mouth (the rest is cavity)."""
+
+    box: tuple[int, int, int, int]
+    layer: np.ndarray
+    alpha: np.ndarray
+    teeth: np.ndarray
+    other: np.ndarray
+
+
+def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Anti-aliased indicator of ``top <= y <= bottom`` (a one-pixel ramp at each end)."""
+    return np.clip(y - top + 0.5, 0, 1) * np.clip(bottom - y + 0.5, 0, 1)
+
+
+def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
+           colours: MouthColours, lips: np.ndarray) -> np.ndarray:
+    """The empty mouth: with ``d`` the distance (pixels) of a pixel from the inner-lip line and
+    ``r`` 0.35 of the opening's largest height, colour = mix(lit mucosa, dark back, smoothstep(d / r))
+    x (0.85 + 0.15 across), ``across`` falling from 1 at the centre to 0 at the corners."""
+    binary = (mask > 0.5).astype(np.uint8)
+    dist = cv2.distanceTransform(np.pad(binary, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    r = max(0.35 * float(np.max(dl - du)), 1.5)
+    dist = cv2.GaussianBlur(dist, (0, 0), max(r / 3, 0.5))  # no ridge along the medial axis
+    t = smoothstep(dist / r) ** 0.8
+    mucosa = lips * np.array([0.5, 0.32, 0.33])
+    back = colours.cavity * 0.45
+    col = mucosa[None, None, :] * (1 - t[..., None]) + back[None, None, :] * t[..., None]
+    return col * (0.85 + 0.15 * across[None, :, None])
+
+
+def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.ndarray, width: float,
+           mouth_w: float, colours: MouthColours) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of the tongue's front: an ellipse resting on the floor of the mouth, half
+    as wide as the opening, whose top is lit and whose back falls into shadow. It shows in
+    proportion to how far the mouth opens past 0.25 of its width (full at 0.45)."""
+    h = dl - du
+    k = int(np.argmax(h))
+    strength = float(smoothstep((h[k] / max(mouth_w, 1.0) - 0.25) / 0.2))
+    if strength <= 0:
+        return np.zeros(gx.shape + (3,), np.float32), np.zeros(gx.shape, np.float32)
+    rx, ry = 0.32 * width, 0.3 * h[k]
+    cy = dl[k] - 0.1 * h[k]  # the tongue's middle sits a little above the floor
+    u, v = (gx - cx) / rx, (gy - cy) / ry
+    inside = np.clip((1 - (u * u + v * v)) * 6, 0, 1)
+    lit = 0.55 + 0.45 * smoothstep(-v)  # the top faces the light; the underside is dark
+    col = warm_shade(colours.tongue * 1.4, lit * (1 - 0.3 * np.abs(u).clip(0, 1)))
+    return col, inside * strength
+
+
+def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: np.ndarray,
+              crown: float, down: bool, teeth: np.ndarray, *, shown: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of one row of teeth: ``half`` is the arch's half-width (pixels), ``shown``
+    the half-width left visible (the opening less its dark corners; default ``half``); ``edge``
+    the incisal edge per column; the crowns reach ``crown`` up (``down`` False, upper row) or down
+    from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth
+    is lit like a cylinder (0.92 + 0.08 sin(pi s), s across the tooth), with a faint line between
+    teeth, darker toward the corners (1 - 0.35 u^2) and the gum, with a translucent incisal rim."""
+    u = np.abs(xs - centre) / max(half, 1.0)
+    k = np.clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
+    lo, hi = TOOTH_EDGES[k], TOOTH_EDGES[k + 1]
+    s = np.clip((u - lo) / (hi - lo), 0, 1)
+    px_w = (hi - lo) * half
+    gap = np.minimum(s, 1 - s) * px_w  # pixels to the nearest gap
+    light = (0.92 + 0.08 * np.sin(np.pi * s)) * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
+    light = light * (1 - 0.18 * np.exp(-0.5 * (gap / max(0.015 * half, 0.5)) ** 2))
+    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2)
+    depth = (gy - edge[None, :]) if down else (edge[None, :] - gy)  # 0 at the edge, grows into the crown
+    into = depth / np.maximum(height, 1.0)[None, :]
+    rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
+    neck = 1 - 0.08 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
+    col = warm_shade(teeth, light[None, :] * rim * neck)
+    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
+    v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
+    a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
+    return col, a
+
+
+def mouth_layer(
+    src: np.ndarray,
+    src_poly: np.ndarray,
+    dst_poly: np.ndarray,
+    n_upper: int,
+    d_jaw: np.ndarray,
+    mouth_w: float,
+    colours: MouthColours,
+    lips: np.ndarray,
+    *,
+    src_open: bool,
+    gate: float,
+    iod: float | None = None,
+    strength: float = 0.0,
+) -> MouthLayer | None:
+    """The inside of the mouth within ``dst_poly`` (the inner-lip polygon after the edit).
+
+    The upper teeth are fixed to the skull; the lower teeth ride with the jaw (``d_jaw``,
+    pixels). Painted back to front: :func:`cavity`, :func:`tongue`, the lower row, the gums and
+    the upper row (:func:`teeth_row`), then -- when the photo's mouth was open (``src_open``) --
+    its own content moved the same way. ``src_poly``/``dst_poly``: (20, 2) inner-lip points, the
+    first ``n_upper`` along the upper lip from corner to corner; ``mouth_w``: the lip-corner
+    distance at rest (pixels); ``lips``: the lips' colour. ``gate`` in [0, 1] fades a newly
+    parting mouth in. With ``iod`` (eye-corner distance, pixels) given, an opening that grows by
+    less than 0.35 of the mouth's width is blended toward the earlier flat painting
+    (:func:`facebench.edit.retouch.mouth_layer`) with weight 1 - :func:`new_weight` while the
+    edit's ``strength`` (its largest alpha) is at most 1.5 (fully lit from alpha 2), which keeps
+    the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
+    Returns the :class:`MouthLayer` or None.
+    """
+    fr = retouch.mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    if fr is None:
+        return None
+    box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
+    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
+    centre = float(src_poly[:, 0].mean())
+    c_dst = float(dst_poly[:, 0].mean())
+    w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
+    across = np.clip(1 - (np.abs(xs - c_dst) / (0.5 * w_dst)) ** 4, 0, 1)
+    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
+    layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips)
+
+    teeth_a = np.zeros(shp, np.float32)
+    other_a = np.zeros(shp, np.float32)
+
+    def paint(col: np.ndarray, a: np.ndarray, is_teeth: bool = False) -> None:
+        nonlocal layer, teeth_a, other_a
+        layer = layer * (1 - a[..., None]) + col * a[..., None]
+        teeth_a, other_a = (np.maximum(teeth_a, a), other_a * (1 - a)) if is_teeth else \
+            (teeth_a * (1 - a), np.maximum(other_a, a))
+
+    if not src_open:  # an open photo's own tongue rides the jaw with its content
+        paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours))
+    # the arch, never wider than the opening less its dark corners
+    arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
+    u2 = np.clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
+    if src_open:
+        seam_up, seam_lo = su, slj  # the photo's own teeth end at its lip lines
+    else:
+        seam = (su + sl) / 2
+        # the upper incisal edge just below the closed lips' line, rising toward the corners (the
+        # smile arc); the lower incisors sit behind it and ride the jaw, so a relaxed open jaw
+        # hides them and only a lip pulled down shows them
+        seam_up = seam + 0.025 * mouth_w - 0.04 * mouth_w * u2
+        seam_lo = seam + 0.06 * mouth_w + jy - 0.03 * mouth_w * u2
+    # the upper lip's shadow over everything just under it
+    lip_shadow = 1 - 0.2 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * mouth_w))
+    # lower teeth: a lower lip pulled down below the photo's (carried by the jaw) uncovers the
+    # rest of the crowns its lip hid (about 0.6 of one); a closed photo shows the whole row
+    crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
+    col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
+    paint(col * lip_shadow[..., None], a, True)
+    crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
+    top = seam_up - crown * (1 - 0.3 * u2)
+    gum_a = _band(gy, (top - GUM * mouth_w)[None, :], top[None, :])
+    gum_a = gum_a * (np.abs(xs - centre) < half)[None, :]
+    paint(warm_shade(colours.gum, lip_shadow), gum_a)
+    col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
+    paint(col * lip_shadow[..., None], a, True)
+    if src_open:
+        # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
+        # of the mouth's width
+        feather = float(np.clip(0.5 * jy, 1.0, max(0.03 * mouth_w, 1.0)))
+        for samp, a in retouch.photo_mouth(src, src_poly, fr, feather):
+            paint(samp, a)
+    w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
+    if iod is not None and w < 1:
+        old = retouch.mouth_layer(src, src_poly, dst_poly, n_upper, d_jaw, iod, colours,
+                                  src_open=src_open, gate=gate)
+        if old is not None and old[0] == box:
+            layer = w * layer + (1 - w) * old[1]
+            teeth_a, other_a = w * teeth_a, w * other_a
+    return MouthLayer(box, layer.astype(np.float32), alpha, teeth_a, other_a)
+
+
+def new_weight(h_dst: float, h_src: float, mouth_w: float, alpha: float = 0.0) -> float:
+    """How much of the lit interior replaces the flat one: max(smoothstep((g - 0.15) / 0.2),
+    smoothstep((alpha - 1.5) / 0.5)) with ``g = (h_dst - h_src) / mouth_w`` the growth of the
+    opening's largest height (0 for a mouth that closes or barely parts, 1 once it has grown by
+    0.35 of the mouth's width) and ``alpha`` the edit's largest alpha (1 from alpha 2 on)."""
+    g = smoothstep(np.array((h_dst - h_src) / max(mouth_w, 1.0) - 0.15) / 0.2)
+    return float(max(g, smoothstep(np.array(alpha - 1.5) / 0.5)))
