@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..base.cli import ALPHAS_SYNTAX, add_alphas, add_out
+from ..base.errors import UserError
 
 _EDITOR_HELP = """\
 PixelSmile (Qwen-Image-Edit-2511 + LoRA). The default preset 'official' uses the values of the
@@ -161,16 +162,23 @@ def _run_rows(args: argparse.Namespace, rows: list[dict[str, float]]) -> int:
     return _each_image(args, work)
 
 
+def _rows_or_check(args: argparse.Namespace, alphas: list[float], check: Callable[[], Any]) -> tuple[list[dict[str, float]] | None, Any]:
+    """``(rows, None)`` for the editor's full-range path when some alpha is negative (never for a
+    blend), else ``(None, check())`` with ``check`` validating the ordinary controls. A bad
+    expression or alpha raises :class:`~facebench.base.errors.UserError` (one line, exit 2)."""
+    try:
+        rows = None if getattr(args, "blend", None) else _negative_rows(args.expression, alphas)
+        return rows, (None if rows else check())
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _run_edit(args: argparse.Namespace) -> int:
     from ..edit.base import ExpressionControl
 
-    try:
-        rows = None if args.blend else _negative_rows(args.expression, [args.alpha])
-        control = None if rows else (ExpressionControl.parse_blend(args.blend) if args.blend
-                                     else ExpressionControl.single(args.expression, args.alpha))
-    except ValueError as exc:
-        print(f"facebench pixelsmile edit: error: {exc}", file=sys.stderr)
-        return 2
+    rows, control = _rows_or_check(args, [args.alpha], lambda: (
+        ExpressionControl.parse_blend(args.blend) if args.blend
+        else ExpressionControl.single(args.expression, args.alpha)))
     if rows:
         return _run_rows(args, rows)
 
@@ -186,14 +194,8 @@ def _run_edit(args: argparse.Namespace) -> int:
 def _run_sweep(args: argparse.Namespace) -> int:
     from ..edit.base import sweep_controls
 
-    try:
-        alphas = list(args.alphas)
-        rows = _negative_rows(args.expression, alphas)
-        if rows is None:
-            sweep_controls(args.expression, alphas)
-    except ValueError as exc:
-        print(f"facebench pixelsmile sweep: error: {exc}", file=sys.stderr)
-        return 2
+    alphas = list(args.alphas)
+    rows, _ = _rows_or_check(args, alphas, lambda: sweep_controls(args.expression, alphas))
     if rows:
         return _run_rows(args, rows)
 
