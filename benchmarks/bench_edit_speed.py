@@ -45,7 +45,10 @@ def worker(args: argparse.Namespace) -> None:
     from facebench.edit import ExpressionControl, get_editor
     from facebench.edit.offline import expressions_supported
     from facebench.face import analyze
-    from facebench.imageio import load_image
+    try:
+        from facebench.base.imageio import load_image
+    except ImportError:  # a baseline from before the base layer
+        from facebench.imageio import load_image
     from facebench.samples import sample_paths
 
     img = load_image(sample_paths()[args.photo])
