@@ -9,10 +9,12 @@ A minimal file (relative paths start at the file's folder)::
     generate: {editor: offline, intensities: [0.5, 1.0]}
     annotate: {judges: [offline]}
 
-Every section and its defaults are the dataclasses below (:class:`CollectConfig`, ...). An unknown
-key, a wrong type, an unknown expression and an unknown editor, judge or recogniser name raise
-:class:`ConfigError` with one line ``<file>: <section.key>: <problem>`` (with "did you mean"
-suggestions from the registries).
+Every section and its defaults are the dataclasses below (:class:`CollectConfig`, ...), read by
+:func:`facebench.base.configfile.build_config`: their field types (strict numbers with ranges,
+choices, JSON options, and validators for expressions, intensity grids and registered component
+names) say what each key takes. An unknown key, a wrong type, an unknown expression and an unknown
+editor, judge or recogniser name raise :class:`ConfigError` with one line
+``<file>: <section.key>: <problem>`` (with "did you mean" suggestions from the registries).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Annotated, Any, Mapping
 
 from pydantic import BeforeValidator, ValidationInfo
 
-from ..base.configfile import FieldProblem, JsonOptions, build_config, check_number, check_options, number, one_of
+from ..base.configfile import (FieldProblem, JsonOptions, build_config, check_number, check_options, number,
+                               one_of)
 from ..base.errors import UserError
 from ..expressions import CONFUSING_PAIRS, EXPRESSIONS, normalize_expression
 

@@ -229,7 +229,8 @@ def _dimension(raw: Any, at: str) -> Dimension:
             raise FieldProblem(f"dimension name {name!r} must be lower-case letters, digits, _", at)
         if "description" not in raw:
             builtin = ", ".join(DIMENSIONS.names())
-            raise FieldProblem(f"custom dimension {name!r} needs a 'description' (built-in ones: {builtin})", at)
+            raise FieldProblem(
+                f"custom dimension {name!r} needs a 'description' (built-in ones: {builtin})", at)
         meta = {"label": name.replace("_", " ").capitalize(), "stimulus": "single",
                 "show_prompt": False}
     stimulus = str(raw.get("stimulus", meta["stimulus"])).lower()
