@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from facebench.base.configfile import build_config, read_config_file
+from facebench.base.configfile import StrictBool, build_config, number, one_of, read_config_file
 
 
 class BadConfig(ValueError):
@@ -52,3 +52,43 @@ def test_read_config_file_errors(tmp_path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("a: [1, 2]\n")
     assert read_config_file(good, BadConfig) == {"a": [1, 2]}
+
+
+@dataclass
+class StrictSection:
+    ratio: number(0.0, 1.0) = 0.5  # type: ignore[valid-type]
+    count: number(1, whole=True) = 1  # type: ignore[valid-type]
+    flag: StrictBool = False
+    mode: one_of("a", "b") = "a"  # type: ignore[valid-type]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"ratio": True}, "f.yaml: ratio: True is not a number"),  # lax float would read 1.0
+    ({"ratio": "0.5"}, "f.yaml: ratio: '0.5' is not a number"),
+    ({"ratio": 2}, "f.yaml: ratio: 2 is outside [0.0, 1.0]"),
+    ({"count": 2.5}, "f.yaml: count: 2.5 is not an integer"),
+    ({"count": True}, "f.yaml: count: True is not an integer"),
+    ({"flag": "yes"}, "f.yaml: flag = 'yes': Input should be a valid boolean"),  # lax bool would read True
+    ({"flag": 1}, "f.yaml: flag = 1: Input should be a valid boolean"),
+    ({"mode": "c"}, "f.yaml: mode: 'c' is not 'a' or 'b'"),
+])
+def test_strict_types_refuse_bool_number_confusion(data, message) -> None:
+    with pytest.raises(BadConfig) as err:
+        build_config(StrictSection, data, source="f.yaml", error=BadConfig)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_strict_types_accept_their_values() -> None:
+    s = build_config(StrictSection, {"ratio": 1, "count": 3.0, "flag": True, "mode": "b"}, source="f", error=BadConfig)
+    assert s == StrictSection(1.0, 3, True, "b") and isinstance(s.ratio, float) and isinstance(s.count, int)
+
+
+@dataclass
+class Outer:
+    inner: Section = field(default_factory=Section)
+
+
+def test_unknown_keys_inside_sections_are_named_with_the_section() -> None:
+    with pytest.raises(BadConfig, match=r"^f.yaml: inner.worker: unknown key; did you mean workers\?"):
+        build_config(Outer, {"inner": {"worker": 2}}, source="f.yaml", error=BadConfig)
+    assert build_config(Outer, {"inner": {"workers": 2}}, source="f.yaml", error=BadConfig).inner.workers == 2

@@ -42,12 +42,28 @@ def test_defaults_and_relative_paths(tmp_path):
     ({"filter": {"identity_calibration": "nope.json"}}, "filter.identity_calibration: "),
     ({"filter": {"identity_calibration": 3}}, "filter.identity_calibration: expected the path"),
     ({"seed": "abc"}, "seed: 'abc' is not an integer"),
+    # strict numbers: YAML's true/yes and quoted numbers are user errors, not 1 or 3
+    ({"collect": {"max_yaw": True}}, "collect.max_yaw: True is not a number"),
+    ({"seed": "3"}, "seed: '3' is not an integer"),
+    ({"generate": {"workers": 0}}, "generate.workers: 0 is outside [1, inf]"),
+    ({"generate": {"intensities": [0.5, True]}}, "generate.intensities[1]: True is not a number"),
+    ({"annotate": {"judges": [{"name": "offline", "option": {}}]}}, "annotate.judges[0].option: unknown key"),
+    ({"generate": {"options": [1]}}, "generate.options: expected a mapping of option -> value"),
+    ({"collect": 3}, "collect = 3: "),
 ])
 def test_mistakes_give_one_clear_line(tmp_path, extra, message):
     with pytest.raises(ConfigError) as err:
         parse_config(_cfg(tmp_path, **extra), tmp_path, "cfg.yaml")
     text = str(err.value)
     assert message in text and text.startswith("cfg.yaml: ") and "\n" not in text
+
+
+def test_empty_sections_take_the_defaults(tmp_path):
+    cfg = parse_config(_cfg(tmp_path, collect=None, generate={"workers": 2}), tmp_path, "cfg.yaml")
+    assert cfg.collect.max_yaw == 30.0 and cfg.generate.workers == 2 and cfg.generate.editor == "offline"
+    assert cfg.source == "cfg.yaml"
+    with pytest.raises(ConfigError, match="cfg.yaml: source: unknown key; did you mean sources"):
+        parse_config(_cfg(tmp_path, source="x"), tmp_path, "cfg.yaml")
 
 
 def test_missing_sources_and_files(tmp_path):

@@ -53,6 +53,12 @@ def test_json_study_file_is_equivalent(images):
         (lambda d: d["raters"].append({"name": "dave", "group": "Z"}), "group 'Z'"),
         (lambda d: d.update(raters=["x", "x"]), "duplicate names"),
         (lambda d: d.update(dimensions=[]), "at least one dimension"),
+        # strict types: YAML's true and "no" are user errors, not seed 1 or a true flag
+        (lambda d: d.update(seed=True), "bad.yaml: seed: True is not an integer"),
+        (lambda d: d["dimensions"].append({"name": "x", "description": "y", "show_prompt": "no"}),
+         "dimensions[3]: show_prompt 'no' is not true or false"),
+        (lambda d: d.update(instructions=["read"]), "bad.yaml: instructions = ['read']: "),
+        (lambda d: d.pop("dimensions"), "bad.yaml: dimensions: list at least one dimension"),
     ],
 )
 def test_invalid_study_files_name_the_problem(images, change, message):

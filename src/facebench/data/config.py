@@ -9,30 +9,183 @@ A minimal file (relative paths start at the file's folder)::
     generate: {editor: offline, intensities: [0.5, 1.0]}
     annotate: {judges: [offline]}
 
-Every section and its defaults are the dataclasses below (:class:`CollectConfig`, ...). An unknown
-key, a wrong type, an unknown expression and an unknown editor, judge or recogniser name raise
-:class:`ConfigError` with one line ``<file>: <section.key>: <problem>`` (with "did you mean"
-suggestions from the registries).
+Every section and its defaults are the dataclasses below (:class:`CollectConfig`, ...), read by
+:func:`facebench.base.configfile.build_config`: their field types (strict numbers with ranges,
+choices, JSON options, and validators for expressions, intensity grids and registered component
+names) say what each key takes. An unknown key, a wrong type, an unknown expression and an unknown
+editor, judge or recogniser name raise :class:`ConfigError` with one line
+``<file>: <section.key>: <problem>`` (with "did you mean" suggestions from the registries).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import json
-import math
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
-from ..expressions import CONFUSING_PAIRS, EXPRESSIONS, normalize_expression
+from pydantic import BeforeValidator, ValidationInfo
+
+from ..base.configfile import (FieldProblem, JsonOptions, build_config, check_number, check_options, number,
+                               one_of)
 from ..base.errors import UserError
+from ..expressions import CONFUSING_PAIRS, EXPRESSIONS, normalize_expression
 
 DOMAINS: tuple[str, ...] = ("human", "anime", "auto")
 
 
 class ConfigError(UserError, ValueError):
     """An invalid build configuration; ``str(err)`` is one line naming the file, key and problem."""
+
+
+def _expression(value: Any, at: str = "") -> str:
+    try:
+        return normalize_expression(str(value))
+    except ValueError as exc:
+        raise FieldProblem(str(exc), at) from None
+
+
+def _check_component(kind: str, name: Any, at: str = "") -> str:
+    """The canonical registered name of a ``kind`` (editor, judge, recogniser), with the registry's
+    suggestions when it is unknown."""
+    from ..base.registry import UnknownNameError
+    from ..bench.components import registry
+
+    if not isinstance(name, str) or not name.strip():
+        raise FieldProblem(f"expected the name of a registered {kind}", at)
+    try:
+        return registry(kind).entry(name).name
+    except UnknownNameError as exc:
+        raise FieldProblem(str(exc), at) from None
+
+
+def _component(kind: str) -> Any:
+    """A field type holding a registered ``kind``'s canonical name."""
+    return Annotated[str, BeforeValidator(functools.partial(_check_component, kind))]
+
+
+def _named_list(value: Any, key: str, allowed: tuple[str, ...], what: str) -> list[dict[str, Any]]:
+    """A list whose entries are ``key`` strings or mappings with ``key`` (only ``allowed`` keys)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for i, entry in enumerate(items):
+        entry = {key: entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, Mapping) or key not in entry:
+            raise FieldProblem(f"{what} is a {key} or a mapping with {key!r}", f"[{i}]")
+        for k in entry:
+            if k not in allowed:
+                raise FieldProblem(f"unknown key; known: {', '.join(allowed)}", f"[{i}].{k}")
+        out.append(dict(entry))
+    return out
+
+
+def _expressions(value: Any) -> tuple[str, ...]:
+    if value in ("all", "basic"):
+        return EXPRESSIONS if value == "all" else EXPRESSIONS[:6]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise FieldProblem("expected a list of expressions, 'all' or 'basic'")
+    return tuple(dict.fromkeys(_expression(x, f"[{i}]") for i, x in enumerate(value)))
+
+
+def _intensities(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise FieldProblem("expected a list of intensities, e.g. [0.5, 1.0]")
+    vals = tuple(sorted({round(check_number(x, 0.0, 3.0, at=f"[{i}]"), 10) for i, x in enumerate(value)}))
+    if len(vals) < 2 and vals != (1.0,):
+        raise FieldProblem("give at least two intensities (or just [1.0])")
+    return vals
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, (list, tuple)):
+        raise FieldProblem("expected a list of [expression, expression] pairs")
+    out = []
+    for i, p in enumerate(value):
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise FieldProblem(f"{p!r} is not a pair [expression, expression]", f"[{i}]")
+        a, b = _expression(p[0], f"[{i}]"), _expression(p[1], f"[{i}]")
+        if a == b:
+            raise FieldProblem("a pair needs two different expressions", f"[{i}]")
+        out.append((a, b))
+    return tuple(out)
+
+
+def _judges(value: Any) -> tuple[JudgeSpec, ...]:
+    entries = _named_list(value, "name", ("name", "options"), "a judge")
+    if not entries:
+        raise FieldProblem("name at least one judge")
+    return tuple(JudgeSpec(_check_component("judge", j["name"], f"[{i}].name"),
+                           check_options(j.get("options"), f"[{i}].options")) for i, j in enumerate(entries))
+
+
+def _executor(value: Any) -> str:
+    from ..bench.executors import EXECUTORS
+
+    if value not in EXECUTORS:
+        raise FieldProblem(f"{value!r} is not one of {', '.join(EXECUTORS)}")
+    return str(value)
+
+
+def _auto_or(check: Any) -> Any:
+    return lambda v: "auto" if v == "auto" else check(v)
+
+
+def _band(value: Any) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise FieldProblem("expected 'auto' or [low, high]")
+    lo, hi = (check_number(x, -1.0, 1.0) for x in value)
+    if lo > hi:
+        raise FieldProblem(f"low {lo} is above high {hi}")
+    return (lo, hi)
+
+
+def _calibration_path(value: Any) -> str:
+    if not isinstance(value, str):
+        raise FieldProblem("expected the path of an identity calibration JSON")
+    return value
+
+
+def _sources(value: Any, info: ValidationInfo) -> tuple[SourceSpec, ...]:
+    """Each source's path resolved against the config's folder (``info.context["base"]``); it must exist."""
+    if isinstance(value, (str, Mapping)):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise FieldProblem("list at least one folder or file of portraits")
+    base = Path((info.context or {}).get("base", "."))
+    out = []
+    for i, s in enumerate(_named_list(value, "path", ("path", "domain"), "a source")):
+        p = Path(str(s["path"])).expanduser()
+        p = p if p.is_absolute() else (base / p)
+        if not p.exists():
+            raise FieldProblem(f"{s['path']!r} does not exist ({p})", f"[{i}].path")
+        dom = str(s.get("domain", "auto")).lower()
+        if dom not in DOMAINS:
+            raise FieldProblem(f"{dom!r} is not one of {', '.join(DOMAINS)}", f"[{i}].domain")
+        out.append(SourceSpec(p.resolve(), dom))
+    return tuple(out)
+
+
+#: Field types (strict numbers: ``true`` or ``"3"`` is refused, see :func:`facebench.base.configfile.number`).
+Count = number(0, whole=True)
+AtLeastOne = number(1, whole=True)
+Seed = number(whole=True)
+NonNegative = number(0.0)
+CosineFloor = number(-1.0)
+Fraction = number(0.0, 1.0)
+Expressions = Annotated[tuple[str, ...], BeforeValidator(_expressions)]
+Intensities = Annotated[tuple[float, ...], BeforeValidator(_intensities)]
+Pairs = Annotated[tuple[tuple[str, str], ...], BeforeValidator(_pairs)]
+Judges = Annotated[tuple[Any, ...], BeforeValidator(_judges)]
+Executor = Annotated[str, BeforeValidator(_executor)]
+CosineOrAuto = Annotated[Any, BeforeValidator(_auto_or(lambda v: check_number(v, -1.0, 1.0)))]
+BandOrAuto = Annotated[Any, BeforeValidator(_auto_or(_band))]
+CalibrationPath = Annotated[str, BeforeValidator(_calibration_path)]
+Sources = Annotated[tuple[Any, ...], BeforeValidator(_sources)]
+Pairing = one_of("all", "same_alpha")
+Editor = _component("editor")
+Recogniser = _component("recogniser")
+OptionalOptions = Annotated[Any, BeforeValidator(lambda v: None if v is None else check_options(v))]
 
 
 @dataclass(frozen=True)
@@ -58,17 +211,17 @@ class CollectConfig:
     downscaled; ``min_anime_likelihood``: AnimeFace detector score.
     """
 
-    min_face_px: float = 64.0
-    min_sharpness: float = 15.0
-    max_yaw: float = 30.0
-    max_pitch: float = 25.0
-    max_roll: float = 25.0
-    dominant_ratio: float = 2.0
-    max_occlusion: float = 0.35
-    phash_distance: int = 6
-    identity_duplicate: Any = "auto"
-    max_side: int = 1024
-    min_anime_likelihood: float = 0.5
+    min_face_px: NonNegative = 64.0
+    min_sharpness: NonNegative = 15.0
+    max_yaw: NonNegative = 30.0
+    max_pitch: NonNegative = 25.0
+    max_roll: NonNegative = 25.0
+    dominant_ratio: NonNegative = 2.0
+    max_occlusion: NonNegative = 0.35
+    phash_distance: Count = 6
+    identity_duplicate: CosineOrAuto = "auto"
+    max_side: Count = 1024
+    min_anime_likelihood: NonNegative = 0.5
 
 
 @dataclass(frozen=True)
@@ -76,20 +229,20 @@ class ComposeConfig:
     """Prompt library (compose stage): expressions, how many prompts per expression, optional VLM check
     (``vlm: {base_url, model}``)."""
 
-    expressions: tuple[str, ...] = EXPRESSIONS
-    max_prompts_per_expression: int = 8
-    vlm: Mapping[str, Any] | None = None
+    expressions: Expressions = EXPRESSIONS
+    max_prompts_per_expression: Count = 8
+    vlm: OptionalOptions = None
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
     """Editing (generate stage): a registered editor, its options, the intensity grid, where it runs."""
 
-    editor: str = "offline"
-    options: Mapping[str, Any] = field(default_factory=dict)
-    intensities: tuple[float, ...] = (0.5, 1.0)
-    executor: str = "serial"
-    workers: int = 1
+    editor: Editor = "offline"
+    options: JsonOptions = field(default_factory=dict)
+    intensities: Intensities = (0.5, 1.0)
+    executor: Executor = "serial"
+    workers: AtLeastOne = 1
 
 
 @dataclass(frozen=True)
@@ -104,9 +257,9 @@ class JudgeSpec:
 class AnnotateConfig:
     """Scoring (annotate stage): judges (every one's scores are kept) and the spot-check study."""
 
-    judges: tuple[JudgeSpec, ...] = (JudgeSpec("offline"),)
-    spot_check: int = 12
-    spot_check_raters: int = 3
+    judges: Judges = (JudgeSpec("offline"),)
+    spot_check: Count = 12
+    spot_check_raters: Count = 3
 
 
 @dataclass(frozen=True)
@@ -123,14 +276,14 @@ class FilterConfig:
     ``min_target_score``: lowest accepted score of the target; ``pairs``: the confusing pairs.
     """
 
-    recogniser: str = "dlib"
-    recogniser_options: Mapping[str, Any] = field(default_factory=dict)
-    identity_calibration: str = ""
-    identity_band: Any = "auto"
-    identity_max: float = 1.0
-    pair_margin: float = 0.05
-    min_target_score: float = 0.0
-    pairs: tuple[tuple[str, str], ...] = CONFUSING_PAIRS
+    recogniser: Recogniser = "dlib"
+    recogniser_options: JsonOptions = field(default_factory=dict)
+    identity_calibration: CalibrationPath = ""
+    identity_band: BandOrAuto = "auto"
+    identity_max: CosineFloor = 1.0
+    pair_margin: NonNegative = 0.05
+    min_target_score: NonNegative = 0.0
+    pairs: Pairs = CONFUSING_PAIRS
 
 
 @dataclass(frozen=True)
@@ -138,8 +291,8 @@ class ExportConfig:
     """Splits and exported files: ``test_fraction`` of identity groups go to the test split;
     ``pairing``: ``all`` (every kept a x kept b of one source) or ``same_alpha``."""
 
-    test_fraction: float = 0.25
-    pairing: str = "all"
+    test_fraction: Fraction = 0.25
+    pairing: Pairing = "all"
 
 
 @dataclass(frozen=True)
@@ -147,8 +300,8 @@ class DataConfig:
     """A whole build configuration."""
 
     name: str
-    sources: tuple[SourceSpec, ...]
-    seed: int = 0
+    sources: Sources
+    seed: Seed = 0
     collect: CollectConfig = CollectConfig()
     compose: ComposeConfig = ComposeConfig()
     generate: GenerateConfig = GenerateConfig()
@@ -173,199 +326,17 @@ class DataConfig:
         return conv(self)
 
 
-_SECTIONS = {"collect": CollectConfig, "compose": ComposeConfig, "generate": GenerateConfig,
-             "annotate": AnnotateConfig, "filter": FilterConfig, "export": ExportConfig}
-_TOP = ("name", "seed", "sources") + tuple(_SECTIONS)
-
-
-def _unknown(src: str, where: str, keys: Any, known: tuple[str, ...]) -> None:
-    for k in keys:
-        if k not in known:
-            close = difflib.get_close_matches(str(k), known, n=2)
-            hint = f"; did you mean {' or '.join(close)}?" if close else f" (known: {', '.join(known)})"
-            raise ConfigError(f"{src}: {where}{k}: unknown key{hint}")
-
-
-def _number(v: Any, src: str, where: str, *, lo: float | None = None, hi: float | None = None,
-            integer: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-        raise ConfigError(f"{src}: {where}: {v!r} is not a {'whole ' if integer else ''}number")
-    if integer and float(v) != int(v):
-        raise ConfigError(f"{src}: {where}: {v!r} is not a whole number")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-        raise ConfigError(f"{src}: {where}: {v!r} is outside {rng}")
-    return int(v) if integer else float(v)
-
-
-def _expr(v: Any, src: str, where: str) -> str:
-    try:
-        return normalize_expression(str(v))
-    except ValueError as exc:
-        raise ConfigError(f"{src}: {where}: {exc}") from None
-
-
-def _check_component(kind: str, name: Any, src: str, where: str) -> str:
-    """The canonical registered name, or :class:`ConfigError` with the registry's suggestions."""
-    from ..bench.components import registry
-    from ..base.registry import UnknownNameError
-
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{src}: {where}: expected the name of a registered {kind}")
-    try:
-        return registry(kind).entry(name).name
-    except UnknownNameError as exc:
-        raise ConfigError(f"{src}: {where}: {exc}") from None
-
-
-def _options(v: Any, src: str, where: str) -> dict[str, Any]:
-    if v is None:
-        return {}
-    if not isinstance(v, Mapping):
-        raise ConfigError(f"{src}: {where}: expected a mapping of option -> value")
-    try:
-        json.dumps(dict(v))
-    except TypeError as exc:
-        raise ConfigError(f"{src}: {where}: options must be JSON values ({exc})") from None
-    return dict(v)
-
-
-def _section(cls: type, raw: Any, src: str, name: str) -> Any:
-    if raw is None:
-        return cls()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{src}: {name}: expected a mapping")
-    known = tuple(f.name for f in dataclasses.fields(cls))
-    _unknown(src, f"{name}.", raw, known)
-    defaults = cls()
-    vals: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in raw:
-            continue
-        v, w = raw[f.name], f"{name}.{f.name}"
-        default = getattr(defaults, f.name)
-        vals[f.name] = _value(cls, f.name, v, default, src, w)
-    return cls(**vals)
-
-
-def _value(cls: type, key: str, v: Any, default: Any, src: str, w: str) -> Any:  # noqa: C901 - one switch
-    if key in ("options", "recogniser_options", "vlm"):
-        return _options(v, src, w) if not (key == "vlm" and v is None) else None
-    if key == "expressions":
-        if v in ("all", "basic"):
-            return EXPRESSIONS if v == "all" else EXPRESSIONS[:6]
-        if not isinstance(v, (list, tuple)) or not v:
-            raise ConfigError(f"{src}: {w}: expected a list of expressions, 'all' or 'basic'")
-        return tuple(dict.fromkeys(_expr(x, src, f"{w}[{i}]") for i, x in enumerate(v)))
-    if key == "intensities":
-        if not isinstance(v, (list, tuple)) or not v:
-            raise ConfigError(f"{src}: {w}: expected a list of intensities, e.g. [0.5, 1.0]")
-        vals = tuple(sorted({round(_number(x, src, f"{w}[{i}]", lo=0.0, hi=3.0), 10) for i, x in enumerate(v)}))
-        if len(vals) < 2 and vals != (1.0,):
-            raise ConfigError(f"{src}: {w}: give at least two intensities (or just [1.0])")
-        return vals
-    if key == "pairs":
-        if not isinstance(v, (list, tuple)):
-            raise ConfigError(f"{src}: {w}: expected a list of [expression, expression] pairs")
-        out = []
-        for i, p in enumerate(v):
-            if not isinstance(p, (list, tuple)) or len(p) != 2:
-                raise ConfigError(f"{src}: {w}[{i}]: {p!r} is not a pair [expression, expression]")
-            a, b = _expr(p[0], src, f"{w}[{i}]"), _expr(p[1], src, f"{w}[{i}]")
-            if a == b:
-                raise ConfigError(f"{src}: {w}[{i}]: a pair needs two different expressions")
-            out.append((a, b))
-        return tuple(out)
-    if key == "judges":
-        items = v if isinstance(v, (list, tuple)) else [v]
-        if not items:
-            raise ConfigError(f"{src}: {w}: name at least one judge")
-        specs = []
-        for i, j in enumerate(items):
-            if isinstance(j, str):
-                j = {"name": j}
-            if not isinstance(j, Mapping) or "name" not in j:
-                raise ConfigError(f"{src}: {w}[{i}]: a judge is a name or a mapping with 'name'")
-            _unknown(src, f"{w}[{i}].", j, ("name", "options"))
-            specs.append(JudgeSpec(_check_component("judge", j["name"], src, f"{w}[{i}].name"),
-                                   _options(j.get("options"), src, f"{w}[{i}].options")))
-        return tuple(specs)
-    if key == "editor":
-        return _check_component("editor", v, src, w)
-    if key == "recogniser":
-        return _check_component("recogniser", v, src, w)
-    if key == "executor":
-        from ..bench.executors import EXECUTORS
-
-        if v not in EXECUTORS:
-            raise ConfigError(f"{src}: {w}: {v!r} is not one of {', '.join(EXECUTORS)}")
-        return v
-    if key == "pairing":
-        if v not in ("all", "same_alpha"):
-            raise ConfigError(f"{src}: {w}: {v!r} is not 'all' or 'same_alpha'")
-        return v
-    if key == "identity_calibration":
-        if not isinstance(v, str):
-            raise ConfigError(f"{src}: {w}: expected the path of an identity calibration JSON")
-        return v
-    if key in ("identity_duplicate",):
-        return "auto" if v == "auto" else _number(v, src, w, lo=-1.0, hi=1.0)
-    if key == "identity_band":
-        if v == "auto":
-            return v
-        if not isinstance(v, (list, tuple)) or len(v) != 2:
-            raise ConfigError(f"{src}: {w}: expected 'auto' or [low, high]")
-        lo, hi = (_number(x, src, w, lo=-1.0, hi=1.0) for x in v)
-        if lo > hi:
-            raise ConfigError(f"{src}: {w}: low {lo} is above high {hi}")
-        return (lo, hi)
-    if key in ("test_fraction",):
-        return _number(v, src, w, lo=0.0, hi=1.0)
-    if isinstance(default, bool):
-        if not isinstance(v, bool):
-            raise ConfigError(f"{src}: {w}: {v!r} is not true or false")
-        return v
-    if isinstance(default, int):
-        return _number(v, src, w, lo=0 if key != "workers" else 1, integer=True)
-    if isinstance(default, float):
-        lo = -1.0 if key in ("identity_max",) else 0.0
-        return _number(v, src, w, lo=lo)
-    raise ConfigError(f"{src}: {w}: unsupported value {v!r}")  # pragma: no cover
-
-
 def parse_config(data: Any, base: Path, source: str = "<dict>") -> DataConfig:
     """Validate a configuration mapping whose relative paths start at ``base``."""
-    src = source
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{src}: expected a mapping at the top level")
-    _unknown(src, "", data, _TOP)
-    raw_sources = data.get("sources")
-    if isinstance(raw_sources, (str, Mapping)):
-        raw_sources = [raw_sources]
-    if not isinstance(raw_sources, list) or not raw_sources:
-        raise ConfigError(f"{src}: sources: list at least one folder or file of portraits")
-    sources = []
-    for i, s in enumerate(raw_sources):
-        if isinstance(s, str):
-            s = {"path": s}
-        if not isinstance(s, Mapping) or "path" not in s:
-            raise ConfigError(f"{src}: sources[{i}]: expected a path or a mapping with 'path'")
-        _unknown(src, f"sources[{i}].", s, ("path", "domain"))
-        p = Path(str(s["path"])).expanduser()
-        p = p if p.is_absolute() else (base / p)
-        if not p.exists():
-            raise ConfigError(f"{src}: sources[{i}].path: {s['path']!r} does not exist ({p})")
-        dom = str(s.get("domain", "auto")).lower()
-        if dom not in DOMAINS:
-            raise ConfigError(f"{src}: sources[{i}].domain: {dom!r} is not one of {', '.join(DOMAINS)}")
-        sources.append(SourceSpec(p.resolve(), dom))
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"{src}: seed: {seed!r} is not an integer")
-    sections = {k: _section(cls, data.get(k), src, k) for k, cls in _SECTIONS.items()}
-    sections["filter"] = _resolve_calibration(sections["filter"], base, src)
-    name = str(data.get("name") or Path(source).stem or "dataset")
-    return DataConfig(name=name, sources=tuple(sources), seed=seed, source=src, **sections)
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    if "source" in data:
+        raise ConfigError(f"{source}: source: unknown key; did you mean sources?")
+    raw = {k: v for k, v in data.items() if v is not None or k == "sources"}  # an empty section: defaults
+    raw.update(name=str(data.get("name") or Path(source).stem or "dataset"), sources=data.get("sources"),
+               source=source)
+    cfg = build_config(DataConfig, raw, source=source, error=ConfigError, context={"base": base})
+    return dataclasses.replace(cfg, filter=_resolve_calibration(cfg.filter, base, source))
 
 
 def _resolve_calibration(f: FilterConfig, base: Path, src: str) -> FilterConfig:

@@ -37,12 +37,14 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from PIL import Image
+from pydantic import BeforeValidator
 
+from ..base.configfile import FieldProblem, build_config, number
 from ..base.errors import UserError
 from ..base.imageio import list_images
 from ..base.registry import Registry
@@ -207,14 +209,16 @@ def _fail(src: str, where: str, problem: str) -> StudyDefinitionError:
     return StudyDefinitionError(f"{src}: {where}: {problem}")
 
 
-def _dimension(raw: Any, src: str, where: str) -> Dimension:
+def _dimension(raw: Any, at: str) -> Dimension:
+    """One entry of ``dimensions``: a built-in name (or alias) or a mapping; a custom one needs a
+    description. Raises :class:`FieldProblem` (the key is added by ``build_config``)."""
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict) or "name" not in raw:
-        raise _fail(src, where, "a dimension is a name or a mapping with 'name'")
+        raise FieldProblem("a dimension is a name or a mapping with 'name'", at)
     unknown = set(raw) - {"name", "label", "description", "stimulus", "show_prompt"}
     if unknown:
-        raise _fail(src, where, f"unknown keys {sorted(unknown)}")
+        raise FieldProblem(f"unknown keys {sorted(unknown)}", at)
     name = str(raw["name"]).strip().lower()
     if name in DIMENSIONS:
         entry = DIMENSIONS.entry(name)
@@ -222,26 +226,57 @@ def _dimension(raw: Any, src: str, where: str) -> Dimension:
         name = entry.name
     else:
         if not _NAME_RE.match(name):
-            raise _fail(src, where, f"dimension name {name!r} must be lower-case letters, digits, _")
+            raise FieldProblem(f"dimension name {name!r} must be lower-case letters, digits, _", at)
         if "description" not in raw:
             builtin = ", ".join(DIMENSIONS.names())
-            raise _fail(
-                src,
-                where,
-                f"custom dimension {name!r} needs a 'description' (built-in ones: {builtin})",
-            )
+            raise FieldProblem(
+                f"custom dimension {name!r} needs a 'description' (built-in ones: {builtin})", at)
         meta = {"label": name.replace("_", " ").capitalize(), "stimulus": "single",
                 "show_prompt": False}
     stimulus = str(raw.get("stimulus", meta["stimulus"])).lower()
     if stimulus not in STIMULI:
-        raise _fail(src, where, f"stimulus {stimulus!r} is not one of {', '.join(STIMULI)}")
+        raise FieldProblem(f"stimulus {stimulus!r} is not one of {', '.join(STIMULI)}", at)
+    show_prompt = raw.get("show_prompt", meta["show_prompt"])
+    if not isinstance(show_prompt, bool):  # strict: "no" would read as true
+        raise FieldProblem(f"show_prompt {show_prompt!r} is not true or false", at)
     return Dimension(
         name=name,
         label=str(raw.get("label", meta["label"])),
         description=str(raw.get("description", meta.get("description", ""))),
         stimulus=stimulus,  # type: ignore[arg-type]
-        show_prompt=bool(raw.get("show_prompt", meta["show_prompt"])),
+        show_prompt=show_prompt,
     )
+
+
+def _dimensions(raw: Any) -> tuple[Dimension, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise FieldProblem("list at least one dimension, e.g. [quality]")
+    dims = tuple(_dimension(d, f"[{i}]") for i, d in enumerate(raw))
+    if len({d.name for d in dims}) != len(dims):
+        raise FieldProblem("a dimension is listed twice")
+    return dims
+
+
+#: A whole number; ``true`` or ``"7"`` is refused (see :func:`facebench.base.configfile.number`).
+Seed = number(whole=True)
+
+
+@dataclass(frozen=True)
+class _StudyFile:
+    """The top level of a study file as typed by :func:`build_config`; the items (whose paths and
+    scores depend on the folder and the dimensions) and raters (on the groups) are checked by
+    :func:`parse_study`."""
+
+    dimensions: Annotated[tuple[Dimension, ...], BeforeValidator(_dimensions)]
+    name: str | None = None
+    seed: Seed = 0
+    instructions: str | None = None
+    tutorial: list[Any] | str | None = None
+    practice: list[Any] | str | None = None
+    groups: dict[Any, Any] | None = None
+    items: list[Any] | str | None = None
+    n_groups: Any = 1
+    raters: Any = None
 
 
 def _path(value: Any, base: Path, src: str, where: str) -> Path:
@@ -383,36 +418,26 @@ def parse_study(data: dict[str, Any], base: Path, source: str = "<dict>") -> Stu
     src = source
     if not isinstance(data, dict):
         raise _fail(src, "top level", "expected a mapping")
-    unknown = set(data) - {
-        "name", "seed", "instructions", "dimensions", "tutorial", "practice", "groups", "items",
-        "n_groups", "raters",
-    }
+    unknown = set(data) - {f.name for f in fields(_StudyFile)}
     if unknown:
         raise _fail(src, "top level", f"unknown keys {sorted(unknown)}")
-    name = str(data.get("name") or Path(source).stem)
-    seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise _fail(src, "seed", f"{seed!r} is not an integer")
-    raw_dims = data.get("dimensions")
-    if not isinstance(raw_dims, list) or not raw_dims:
-        raise _fail(src, "dimensions", "list at least one dimension, e.g. [quality]")
-    dims = [_dimension(d, src, f"dimensions[{i}]") for i, d in enumerate(raw_dims)]
-    by_name = {d.name: d for d in dims}
-    if len(by_name) != len(dims):
-        raise _fail(src, "dimensions", "a dimension is listed twice")
+    top = build_config(_StudyFile, {"dimensions": None, **data}, source=src, error=StudyDefinitionError)
+    name = top.name or Path(source).stem
+    seed = top.seed
+    by_name = {d.name: d for d in top.dimensions}
     if "groups" in data and "items" in data:
         raise _fail(src, "top level", "give either 'groups' or 'items' (+ 'n_groups'), not both")
     groups: dict[str, list[ItemSpec]] = {}
-    if "groups" in data:
-        if not isinstance(data["groups"], dict) or not data["groups"]:
+    if top.groups is not None:
+        if not top.groups:
             raise _fail(src, "groups", "expected a mapping group name -> items")
-        for g, raw in data["groups"].items():
+        for g, raw in top.groups.items():
             groups[str(g)] = _items(raw, base, by_name, src, f"groups.{g}")
             if not groups[str(g)]:
                 raise _fail(src, f"groups.{g}", "group is empty")
-    elif "items" in data:
-        items = _items(data["items"], base, by_name, src, "items")
-        n = data.get("n_groups", 1)
+    elif top.items is not None:
+        items = _items(top.items, base, by_name, src, "items")
+        n = top.n_groups
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= max(1, len(items)):
             raise _fail(src, "n_groups", f"{n!r} must be an integer between 1 and the item count")
         order = list(range(len(items)))
@@ -422,21 +447,21 @@ def parse_study(data: dict[str, Any], base: Path, source: str = "<dict>") -> Stu
             groups[f"G{k + 1:0{width}d}"] = [items[i] for i in order[k::n]]
     else:
         raise _fail(src, "top level", "needs 'groups' or 'items'")
-    tutorial = _items(data.get("tutorial") or [], base, by_name, src, "tutorial")
-    practice = _items(data.get("practice") or [], base, by_name, src, "practice")
+    tutorial = _items(top.tutorial or [], base, by_name, src, "tutorial")
+    practice = _items(top.practice or [], base, by_name, src, "practice")
     keys = [i.key for part in ([tutorial, practice] + list(groups.values())) for i in part]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
         raise _fail(src, "items", f"duplicate item keys {dup[:5]} (give each item a unique 'key')")
     return StudyDefinition(
         name=name,
-        dimensions=tuple(dims),
+        dimensions=top.dimensions,
         groups={g: tuple(v) for g, v in groups.items()},
         tutorial=tuple(tutorial),
         practice=tuple(practice),
-        raters=_raters(data.get("raters"), list(groups), src),
+        raters=_raters(top.raters, list(groups), src),
         seed=seed,
-        instructions=str(data.get("instructions") or ""),
+        instructions=top.instructions or "",
         source=source,
     )
 
