@@ -87,7 +87,7 @@ def test_studio_in_chromium(browser, tmp_path):
         page.screenshot(path=str(shots / "studio-happy.png"))
 
         # mouse drag: the picture follows while dragging, and requests never pile up
-        sent0, shown0 = page.evaluate("() => [window.studio.seq, window.studio.renders]")
+        sent0, shown0 = page.evaluate("() => [window.studio.renderRequests, window.studio.renders]")
         y = box["y"] + box["height"] / 2
         page.mouse.move(box["x"] + box["width"] / 3, y)
         page.mouse.down()
@@ -98,9 +98,11 @@ def test_studio_in_chromium(browser, tmp_path):
         v = float(page.locator("#s_happy").input_value())
         assert 0.25 <= v <= 0.55, v
         _settled(page, f"happy:{v:g}")
-        sent, shown = page.evaluate("() => [window.studio.seq, window.studio.renders]")
+        sent, shown = page.evaluate("() => [window.studio.renderRequests, window.studio.renders]")
         assert shown - shown0 >= 3, (shown0, shown)  # several pictures while the mouse moved
-        assert sent - sent0 <= 12 + 2  # at most one render per move (+ the read-out)
+        # at most one render request per move (+ the settle): requests never pile up. Read-outs
+        # are not counted: a loaded machine leaves gaps > 150 ms between moves, each may start one
+        assert sent - sent0 <= 12 + 1, (sent0, sent)
         assert 0 < _bar(page, "happy") and _shown(page) not in (neutral_img, kb_img, mouse_img)
         v_drag = v
 

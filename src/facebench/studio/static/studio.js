@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const S = {
     photo: null, face: 0, client: Math.random().toString(36).slice(2, 12), seq: 0,
     inflight: false, pending: false, t0: null, active: sliders[0].dataset.e,
-    latencies: [], renders: 0, readoutTimer: null, readoutAbort: null, debounce: null, url: null,
+    latencies: [], renders: 0, renderRequests: 0, readoutTimer: null, readoutAbort: null, debounce: null, url: null,
     job: null,
   };
   window.studio = S; // read by the browser test and the benchmark
@@ -78,6 +78,7 @@ document.addEventListener("DOMContentLoaded", () => {
     S.t0 = null;
     const c = controlText();
     try {
+      S.renderRequests += 1;
       const resp = await fetch("/api/render?" + query({ client: S.client, seq: String(++S.seq) }));
       if (resp.status === 200) {
         await show(await resp.blob(), c);
