@@ -62,3 +62,46 @@ def test_a_planted_back_edge_breaks_the_contract(tmp_path: Path, module: str, pl
     assert "BROKEN" in out
     importer = "facebench." + module[:-3].replace("/", ".")
     assert importer in out, out
+
+
+def _layer_ranks() -> dict[str, int]:
+    """Top-level module of facebench -> its layer's rank in the contract (0 = the highest layer)."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = conf["tool"]["importlinter"]["contracts"]
+    return {name.strip(): rank for rank, layer in enumerate(contract["layers"]) for name in layer.split("|")}
+
+
+def _names_by_string(path: Path) -> list[str]:
+    """Module paths ``facebench.x.y`` written as string constants in ``path`` (imports by name,
+    e.g. a registry's provider list, which lint-imports cannot see)."""
+    import ast
+    import re
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and re.fullmatch(r"facebench(\.\w+)+", n.value)]
+
+
+def test_no_lower_layer_names_a_higher_module_by_string() -> None:
+    """The contract holds at run time too: a module never imports a higher layer by name (editors of
+    higher layers register through the "facebench.editors" entry points instead)."""
+    ranks = _layer_ranks()
+    found = []
+    for path in sorted((SRC / "facebench").rglob("*.py")):
+        rel = path.relative_to(SRC / "facebench")
+        own = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        for name in _names_by_string(path):
+            other = name.split(".")[1]
+            if other in ranks and own in ranks and ranks[other] < ranks[own]:
+                found.append(f"{rel}: {name!r} ({own} is below {other})")
+    assert not found, "\n".join(found)
+    assert "facebench.pixelsmile.editor" not in (SRC / "facebench" / "edit" / "base.py").read_text()
+
+
+def test_higher_layer_editors_register_through_entry_points() -> None:
+    from facebench.edit.base import load_editors
+
+    names = {e.name for e in load_editors()}
+    assert {"offline", "folder", "http", "command", "pixelsmile", "pixelsmile-gallery"} <= names

@@ -4,7 +4,10 @@ A :class:`Registry` maps a name to a factory plus free-form metadata (licence, d
 so the metadata lives next to the name. Unknown names raise :class:`UnknownNameError` with
 "did you mean" suggestions. A registry may name *provider modules* whose import registers its
 entries; they are imported on the first lookup (lazily, so ``import facebench`` stays light), and
-optional providers may be missing from an install.
+optional providers may be missing from an install. Providers from a *higher* layer (or another
+package) are not named in the registry's code: they declare themselves as entry points of the
+registry's ``entry_point_group`` in their package metadata (pyproject ``[project.entry-points]``),
+so the lower layer never names the higher one and the layer contract stays true at run time too.
 """
 
 from __future__ import annotations
@@ -39,21 +42,30 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """A named collection of pluggable parts of one kind (e.g. ``"editor"``)."""
 
-    def __init__(self, kind: str, providers: tuple[tuple[str, bool], ...] = ()) -> None:
+    def __init__(self, kind: str, providers: tuple[tuple[str, bool], ...] = (),
+                 entry_point_group: str | None = None) -> None:
         """``providers``: ``(module, required)`` pairs imported on first lookup; a missing optional
-        module is skipped, a required one (or an import error inside any of them) is raised."""
+        module is skipped, a required one (or an import error inside any of them) is raised.
+        ``entry_point_group``: every installed entry point of that group names a provider module
+        too (optional: one whose module is missing from the install is skipped)."""
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
         self._providers = providers
-        self._loaded = not providers
+        self._group = entry_point_group
+        self._loaded = not providers and not entry_point_group
 
     def load(self) -> "Registry[T]":
         """Import the provider modules once (they register their entries) and return ``self``."""
         if self._loaded:
             return self
         self._loaded = True  # set first: providers register into this registry while importing
-        for mod, required in self._providers:
+        plugins: tuple[tuple[str, bool], ...] = ()
+        if self._group:
+            from importlib.metadata import entry_points
+
+            plugins = tuple((ep.module, False) for ep in entry_points(group=self._group))
+        for mod, required in (*self._providers, *plugins):
             try:
                 importlib.import_module(mod)
             except ModuleNotFoundError as exc:

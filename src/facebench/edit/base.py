@@ -203,12 +203,13 @@ def sweep_controls(expression: "str | ExpressionControl", alphas: Sequence[float
 #: ``description``, ``alpha_semantics``.
 EDITORS: Registry[Any] = Registry(
     "editor",
-    # Modules whose import registers editors: (module, required); imported on first lookup.
+    # Modules whose import registers editors: (module, required); imported on first lookup. Editors
+    # of higher layers (PixelSmile) and other packages are entry points of "facebench.editors".
     providers=(
         ("facebench.edit.offline", True),
         ("facebench.edit.external", True),
-        ("facebench.pixelsmile.editor", False),
     ),
+    entry_point_group="facebench.editors",
 )
 
 
