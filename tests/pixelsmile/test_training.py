@@ -16,7 +16,7 @@ from facebench.pixelsmile.train.precompute import precompute, sample_path
 from facebench.pixelsmile.train.trainer import PixelSmileTrainer
 
 ENCODERS = Path(__file__).parent / "tiny_encoders.py"
-STEPS = 4
+STEPS = 8
 
 
 def _config(model: Path, data: Path, root: Path, name: str, **kw) -> TrainConfig:
