@@ -45,7 +45,7 @@ def study(tmp_path_factory):
     # a bias and a scale, each rating noise; each face a small content offset.
     n_sub = 15
     bias, scale = rng.normal(0, 0.4, n_sub), rng.uniform(0.8, 1.2, n_sub)
-    content = {k: rng.normal(0, 0.2) for k in set(face_of.values())}
+    content = {k: rng.normal(0, 0.2) for k in sorted(set(face_of.values()))}  # sorted: a set's order changes with PYTHONHASHSEED
     rows = []
     for item, lv in level.items():
         q = 4.6 - 0.7 * lv + content[face_of[item]]
