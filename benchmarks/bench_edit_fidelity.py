@@ -4,10 +4,10 @@ offline editor's edits? One row per expression, over the bundled single-face por
 
 - **identity**: the calibrated identity score (dlib cosine of source and edit on the source's face
   box, mapped by the shipped calibration, :mod:`facebench.face.calibration`) at alphas 0.5, 1 and
-  1.5: the lowest over the photos, and how many photos stay the same person (score >= 0.5, i.e.
-  not in the paper's "identity lost" band);
+  1.5: the mean and the lowest over the photos, and how many photos stay the same person (score
+  >= 0.5, i.e. not in the paper's "identity lost" band);
 - **judge v2 top**: on how many photos judge v2's most probable class (``info["top"]``) is the target
-  expression, at 0.5 / 1 / 1.5;
+  expression, at 0 (the source: a photo that already shows it) and at 0.5 / 1 / 1.5;
 - **judge v2 intensity**: the mean of judge v2's graded target intensity ``I_c(edit | source)``
   over the photos at 0.5 / 1 / 1.5;
 - **CLS**: the control linearity score (Pearson r of alpha against that intensity within each
@@ -96,22 +96,26 @@ def main() -> int:
           f"graded relative to the source; CLS over alphas {', '.join(f'{a:g}' for a in alphas)} "
           f"({time.perf_counter() - t0:.0f} s)\n")
     shown = " / ".join(f"{a:g}" for a in SHOWN)
-    print(f"| expression | identity, lowest (a = {shown}) | same person (photos) | judge v2 top = target "
-          f"(photos) | judge v2 target intensity, mean | CLS (judge v2) |")
-    print("|---|---|---|---|---|---|")
+    print(f"| expression | identity mean (lowest), a = {shown} | same person (of {len(photos)}) | judge v2 top = "
+          f"target on the source (of {len(photos)}) | ... on the edit, a = {shown} | judge v2 target intensity, "
+          f"mean | CLS (judge v2) |")
+    print("|---|---|---|---|---|---|---|")
     for e in expressions:
         ids = [[got[e, n, a][0] for n in photos] for a in SHOWN]
-        low = " / ".join(f"{min(v):.2f}" for v in ids)
-        same = " / ".join(f"{sum(s >= SAME_PERSON for s in v)}/{len(v)}" for v in ids)
+        low = " / ".join(f"{np.mean(v):.2f} ({min(v):.2f})" for v in ids)
+        same = " / ".join(f"{sum(s >= SAME_PERSON for s in v)}" for v in ids)
         if e in judge.judged:
-            tops = " / ".join(f"{sum(got[e, n, a][1] == e for n in photos)}/{len(photos)}" for a in SHOWN)
+            at0 = sum(got[e, n, a][1] == e for n in photos for a in alphas if a == 0)
+            tops = (f"{at0} | " if 0.0 in alphas else "- | ") + " / ".join(
+                f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN)
             inten = " / ".join(f"{np.mean([got[e, n, a][2] for n in photos]):.2f}" for a in SHOWN)
             xs = [a for n in photos for a in alphas]
             ys = [got[e, n, a][2] for n in photos for a in alphas]
             c = cls(xs, ys, [n for n in photos for _ in alphas])
             linear = f"{c.pearson:.2f}" + (f" ({c.n_constant} constant)" if c.n_constant else "")
         else:
-            tops = inten = linear = "not judged"
+            tops = "not judged | not judged"
+            inten = linear = "not judged"
         print(f"| {e} | {low} | {same} | {tops} | {inten} | {linear} |")
     return 0
 
