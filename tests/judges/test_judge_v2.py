@@ -108,6 +108,27 @@ def test_group_folds_keep_persons_together():
     assert set(folds) == {0, 1, 2, 3}
 
 
+def test_person_from_file_name_where_labels_csv_leaves_it_empty(tmp_path):
+    """Film stills named after their actor (faces-in-the-wild's ``Dwarakish_71.jpg``) are one person
+    when labels.csv gives none; without labels.csv every photo stays its own group."""
+    from facebench.judges.dataset import labelled_images, person_from_name
+
+    assert person_from_name("Dwarakish_71.jpg") == "Dwarakish"
+    assert person_from_name("George_W_Bush_0001.jpg") == "George_W_Bush"
+    assert person_from_name("facial-expressions_2868588k.jpg") == "" and person_from_name("0001.jpg") == ""
+    src = portrait_paths()["feat_happy"]
+    for rel in ("disgust/Actor_1.jpg", "disgust/Actor_2.jpg", "sadness/Actor_3.jpg", "neutral/Al_Gore_0001.jpg",
+                "neutral/0001.jpg"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / rel)
+    assert len({g for _, _, g in labelled_images(tmp_path)}) == 5  # no labels.csv: one group per photo
+    (tmp_path / "labels.csv").write_text("path,expression,person\nneutral/Al_Gore_0001.jpg,neutral,Al_Gore\n"
+                                         "disgust/Actor_1.jpg,disgust,\n")
+    groups = {Path(p).name: g for p, _, g in labelled_images(tmp_path)}
+    assert groups["Actor_1.jpg"] == groups["Actor_2.jpg"] == groups["Actor_3.jpg"] == "Actor"
+    assert groups["Al_Gore_0001.jpg"] == "Al_Gore" and groups["0001.jpg"].startswith("photo:")
+
+
 def test_unmeasured_photos_count_as_wrong_in_recall():
     from facebench.judges.card import confusion_markdown
     from facebench.judges.evaluate import class_report
