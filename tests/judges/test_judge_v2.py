@@ -194,3 +194,16 @@ def test_cli_train_on_a_small_labelled_folder(tmp_path):
     assert "ensemble-v1" in r.stdout and "balanced acc." in r.stdout
     j = get_judge("offline", path=str(out))
     assert j.judge(load_image(portrait_paths()["feat_happy"])).info["top"] == "happy"
+
+
+def test_within_person_pairs_and_auc():
+    """Pairs join each person's neutral photos to that person's expressive ones (never across
+    persons or photo-groups); the AUC counts ties half."""
+    from facebench.judges.pairs import auc, neutral_pairs
+
+    labels = ["neutral", "happy", "sad", "neutral", "happy", "neutral", "disgust", "happy"]
+    groups = ["a", "a", "a", "b", "b", "photo:x", "photo:y", "c"]
+    assert sorted(neutral_pairs(labels, groups)) == [(1, 0), (2, 0), (4, 3)]
+    assert auc([2.0, 3.0], [1.0]) == 1.0 and auc([1.0], [2.0, 3.0]) == 0.0
+    assert auc([1.0, 2.0], [1.0, 2.0]) == pytest.approx(0.5)
+    assert np.isnan(auc([], [1.0]))
