@@ -40,9 +40,14 @@ import numpy as np
 #: up and together, corners down); angry AU4+5+7+23 (brows lowered and drawn together); fear
 #: AU1+2+4+5+20+26 (brows up, eyes wide, lips stretched, jaw drop); surprised AU1+2+5+26 (brows up,
 #: eyes wide, jaw drop); disgust AU9+10+15 (upper lip raised / nose wrinkled, corners down).
+#: Happy's AU6 (cheek raise) is read as narrower eyes (``eye_aperture`` down; since feature version
+#: 2.4): within-person changes from a neutral photo on faces-in-the-wild (304 happy pairs, 76
+#: persons) separate happy from the other expressions' pairs at AUC 0.863 with it vs 0.861
+#: without (intensity I_happy), the AU score alone at 0.763 vs 0.772, and across persons happy vs
+#: the rest at 0.876 vs 0.898; gallery happy slider CLS 0.852 vs 0.848 (model card).
 #: expression -> [(derived measurement, sign)]; see :func:`basic_au`.
 BASIC_PROTOTYPES: dict[str, list[tuple[str, float]]] = {
-    "happy": [("lip_corner_lift", 1), ("mouth_width", 1)],
+    "happy": [("lip_corner_lift", 1), ("mouth_width", 1), ("eye_aperture", -1)],
     "sad": [("brow_raise_inner", 1), ("lip_corner_lift", -1), ("brow_furrow", 1)],
     "angry": [("brow_furrow", 1), ("brow_raise_outer", -1), ("brow_raise_inner", -1)],
     "fear": [("brow_raise_inner", 1), ("eye_aperture", 1), ("mouth_width", 1), ("mouth_open", 1)],
