@@ -1,0 +1,396 @@
+"""Skin detail that follows the expression: folds and wrinkles as luminance shading.
+
+Moving the mesh carries the skin's texture but not the creases an expression makes, and it
+drags the photo's own creases into places where they no longer belong (the cheek folds of a
+smile, pressed back to neutral, stay as grey patches). This module shades, on the warped
+canvas, the creases the action units make (FACS, Ekman, Friesen & Hager 2002, the "appearance
+changes" of each unit):
+
+- nasolabial fold (AU12 lip-corner puller, AU6 cheek raiser, AU9 nose wrinkler, AU10/AU11
+  upper-lip raiser / nasolabial deepener), with the cheek raised into a bulge on its outer side
+  (AU6, AU12);
+- horizontal forehead lines (AU1 inner brow raiser in the middle of the forehead, AU2 outer
+  brow raiser at its sides);
+- vertical furrows between the brows (AU4 brow lowerer);
+- transverse lines across the root of the nose (AU9 nose wrinkler).
+
+Each crease is a curve through points placed by the moved 478-point mesh (so it travels with the
+warp), with a cross profile ``bump(u) = (1 - u^2)^3`` for ``|u| < 1`` and 0 beyond (``u`` the
+signed distance from the curve over the crease's half-width): smooth, and exactly zero past its
+support, so nothing changes far from a crease and no edge is drawn. The shading is a
+multiplicative change of the canvas, ``I' = I * (1 + M)`` with
+
+    M = sum_creases A * taper(t) * (bump(u) - K_LIGHT * (l . n) * bump'(u))
+
+``A`` the crease's signed strength (a valley darkens, a bulge brightens), ``t`` the position
+along the curve, ``n`` the curve's normal and ``l`` the face's own light direction (the gradient
+of the log luma of the photo's face, fitted as a plane: the wall of a valley that faces the light
+brightens, the other one darkens, as a Lambertian surface does). Multiplying keeps the skin's
+colour and texture; ``M`` is clipped to [-0.5, 0.5] and set to zero outside the face mask.
+
+Strengths follow the action units' amounts at the given alpha (``A = depth *
+tint_strength(amount)``, :func:`facebench.edit.limits.tint_strength`: linear up to 1.5, then
+saturating). Units that relax what the photo shows (``R12`` a smile, ``R6`` raised cheeks) make
+the photo's own fold fade instead: in a band around the fold the canvas's mid-scale shading (the
+ratio of each colour channel blurred at :data:`FINE` and at :data:`COARSE` x the eye-corner
+distance, so a fold's redness goes with its shadow) is divided out by the relaxed fraction,
+``I' = I * (G_COARSE(I) / G_FINE(I)) ** (f * w)``, so the
+fold and the bulge flatten to the skin around them while the fine texture stays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import cv2
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from ..base.pixels import luma
+from .landmarks import FACE_OVAL, LIPS_OUTER, MOUTH_CORNERS
+from .limits import tint_strength
+
+#: How much the wall of a crease facing the light brightens (and the other darkens), relative to
+#: the crease's strength, for a face lit fully from one side.
+K_LIGHT = 0.6
+
+#: The largest change of luminance the shading may make (fraction, either way).
+M_MAX = 0.5
+
+#: The scales (fraction of the eye-corner distance) between which a relaxed fold's shading is
+#: flattened: detail finer than FINE (pores, freckles) is kept, shading broader than COARSE
+#: (the face's lighting) too.
+FINE, COARSE = 0.015, 0.15
+
+
+def bump(u: np.ndarray) -> np.ndarray:
+    """``(1 - u^2)^3`` for ``|u| < 1``, else 0: a smooth bell with compact support."""
+    v = np.clip(1.0 - u * u, 0.0, None)
+    return v * v * v
+
+
+def bump_slope(u: np.ndarray) -> np.ndarray:
+    """``d bump / du = -6 u (1 - u^2)^2`` for ``|u| < 1``, else 0."""
+    v = np.clip(1.0 - u * u, 0.0, None)
+    return -6.0 * u * v * v
+
+
+def _taper(t: np.ndarray, start: float, end: float) -> np.ndarray:
+    """1 along the middle of a curve, easing to 0 over the first ``start`` and last ``end`` of it."""
+    a = np.clip(t / max(start, 1e-6), 0, 1)
+    b = np.clip((1 - t) / max(end, 1e-6), 0, 1)
+    return (a * a * (3 - 2 * a)) * (b * b * (3 - 2 * b))
+
+
+@dataclass(frozen=True)
+class Crease:
+    """One shaded line: ``points`` (image pixels, along the line, smoothed by a spline), signed
+    ``strength`` (negative: a valley, positive: a bulge), half-widths on the ``-``/``+`` side of
+    the curve (pixels; ``+`` is the side ``outward`` points to), ``offset`` of the profile's
+    centre from the curve toward ``+`` (pixels), the taper's ``ends`` (fractions of the length),
+    ``ripple``: how much the strength varies along the line (0: constant), with ``phase``, and
+    ``profile``: factors of the strength at evenly spaced positions along the line (empty: 1)."""
+
+    points: np.ndarray
+    strength: float
+    half_widths: tuple[float, float]
+    outward: np.ndarray
+    offset: float = 0.0
+    ends: tuple[float, float] = (0.2, 0.3)
+    ripple: float = 0.0
+    phase: float = 0.0
+    profile: tuple[float, ...] = ()
+
+
+def smooth_curve(points: np.ndarray, step: float) -> np.ndarray:
+    """A natural cubic spline through ``points`` (parametrised by chord length), sampled every
+    ``step`` pixels or so."""
+    p = np.asarray(points, np.float64)
+    chord = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))]
+    keep = np.r_[True, np.diff(chord) > 1e-6]
+    p, chord = p[keep], chord[keep]
+    if len(p) < 2:
+        return p
+    if len(p) == 2:
+        s = np.linspace(0, chord[-1], max(2, int(chord[-1] / step) + 1))
+        return p[0] + (s / chord[-1])[:, None] * (p[1] - p[0])
+    spline = CubicSpline(chord, p, bc_type="natural")
+    return spline(np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
+
+
+def _nearest_on_curve(curve: np.ndarray, gx: np.ndarray, gy: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each pixel: distance to the polyline ``curve``, the position along it (0..1), and the
+    unit normal (x, y) of the nearest segment (rotated +90 degrees from its direction)."""
+    a, b = curve[:-1], curve[1:]
+    seg = b - a
+    length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
+    cum = np.r_[0.0, np.cumsum(length)]
+    best = np.full(gx.shape, np.inf)
+    along = np.zeros(gx.shape)
+    nx = np.zeros(gx.shape)
+    ny = np.zeros(gx.shape)
+    for i in range(len(seg)):
+        px, py = gx - a[i, 0], gy - a[i, 1]
+        t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
+        d2 = (px - t * seg[i, 0]) ** 2 + (py - t * seg[i, 1]) ** 2
+        closer = d2 < best
+        best = np.where(closer, d2, best)
+        along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
+        nx = np.where(closer, -seg[i, 1] / length[i], nx)
+        ny = np.where(closer, seg[i, 0] / length[i], ny)
+    return np.sqrt(best), along, nx, ny
+
+
+def crease_shading(crease: Crease, gx: np.ndarray, gy: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """The crease's term of ``M`` (module docstring) on the pixel grid ``gx``, ``gy``."""
+    curve = smooth_curve(crease.points, 1.0)
+    dist, t, nx, ny = _nearest_on_curve(curve, gx, gy)
+    # the normal pointing to the + side, and the signed distance from the profile's centre
+    mid = curve[len(curve) // 2] - curve[len(curve) // 2 - 1] if len(curve) > 1 else np.array([1.0, 0.0])
+    flip = 1.0 if (-mid[1] * crease.outward[0] + mid[0] * crease.outward[1]) >= 0 else -1.0
+    nx, ny = nx * flip, ny * flip
+    # signed distance: the side of the nearest segment's normal (beyond the ends too)
+    cx, cy = np.interp(t, np.linspace(0, 1, len(curve)), curve[:, 0]), np.interp(t, np.linspace(0, 1, len(curve)), curve[:, 1])
+    side = np.where((gx - cx) * nx + (gy - cy) * ny >= 0, 1.0, -1.0)
+    d = side * dist - crease.offset
+    w_minus, w_plus = crease.half_widths
+    u = np.where(d < 0, d / w_minus, d / w_plus)
+    along = _taper(t, *crease.ends)
+    if crease.ripple:
+        length = float(np.linalg.norm(np.diff(curve, axis=0), axis=1).sum())
+        waves = max(1.0, length / (4.0 * max(w_minus, w_plus)))
+        along = along * (1.0 - crease.ripple * 0.5 * (1 + np.sin(2 * np.pi * waves * t + crease.phase)))
+    if crease.profile:
+        along = along * np.interp(t, np.linspace(0, 1, len(crease.profile)), crease.profile)
+    facing = light[0] * nx + light[1] * ny
+    return crease.strength * along * (bump(u) - K_LIGHT * facing * bump_slope(u))
+
+
+def face_light(image: np.ndarray, mask: np.ndarray, iod: float) -> np.ndarray:
+    """The face's light direction in the image plane: the gradient (per eye-corner distance) of
+    the log luma over the face mask, fitted as a plane after blurring away the texture, scaled
+    by ``|g| / (|g| + 0.5)`` so a face lit from the front gets a short vector (length < 1)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 50:
+        return np.zeros(2)
+    step = max(1, int(len(xs) // 4000))
+    ys, xs = ys[::step], xs[::step]
+    small = cv2.GaussianBlur(luma(image, np.float32), (0, 0), max(1.0, 0.08 * iod))
+    y = np.log(np.maximum(small[ys, xs], 1.0))
+    a = np.c_[np.ones(len(xs)), (xs - xs.mean()) / iod, (ys - ys.mean()) / iod]
+    g = np.linalg.lstsq(a, y, rcond=None)[0][1:]
+    n = float(np.linalg.norm(g))
+    return g / (n + 0.5) if n > 0 else np.zeros(2)
+
+
+# --- where the creases are on the mesh ---------------------------------------------------------
+
+#: Nasolabial fold, subject's right then left: from beside the nose wing, past the mouth corner
+#: (its first point is taken halfway between the wing vertex and the cheek vertex beside it).
+NASOLABIAL = (((64, 203), 206, (216, 186), (212, 57)), ((294, 423), 426, (436, 410), (432, 287)))
+
+#: The outer cheek vertex of each side (which way the cheek bulge lies from the fold).
+CHEEK_OUT = (50, 280)
+
+#: Forehead rows, subject's right to left: brow tops, a middle row, the upper forehead row.
+FOREHEAD_ROWS = ((63, 105, 66, 107, 9, 336, 296, 334, 293),
+                 (68, 104, 69, 108, 151, 337, 299, 333, 298),
+                 (54, 103, 67, 109, 10, 338, 297, 332, 284))
+
+#: Where forehead lines run, as a position between the rows (0 brow tops, 1 middle row, 2 upper row).
+FOREHEAD_LINES = (0.45, 0.8, 1.15, 1.5)
+
+#: Inner brow ends (lower, upper) and the glabella's lower and upper vertices: the brow furrows
+#: run up from between the inner brow ends.
+GLABELLA = ((55, 107), (285, 336), (8, 9, 151))
+
+#: The root of the nose: between the eyes (168) down the bridge (6), with the inner eye corners.
+NOSE_ROOT = (168, 6, 133, 362)
+
+#: Strength (fraction of luminance at the valley, or of added brightness on a bulge) of each crease
+#: at amount 1, and its half-width (fraction of the eye-corner distance, the -/+ sides).
+DEPTH = {"nasolabial": 0.15, "cheek": 0.05, "forehead": 0.12, "furrow": 0.08, "nose": 0.07}
+
+#: Which action units deepen each crease, and by how much per unit of their amount.
+DRIVERS: Mapping[str, Mapping[str, float]] = {
+    "nasolabial": {"AU12": 1.0, "AU6": 0.5, "AU9": 0.5, "AU10": 0.6, "AU11": 1.0, "AU13": 0.5},
+    "cheek": {"AU6": 1.0, "AU12": 0.4, "AU13": 0.4},
+    "forehead_inner": {"AU1": 1.0},
+    "forehead_outer": {"AU2": 1.0},
+    "furrow": {"AU4": 1.0},
+    "nose": {"AU9": 1.0},
+}
+
+#: Units that relax what the photo shows, and the creases whose photo shading they fade.
+RELAXERS: Mapping[str, Mapping[str, float]] = {"nasolabial": {"R12": 1.0, "R6": 0.5}}
+
+
+def amount(aus: Mapping[str, float], drivers: Mapping[str, float], side: str = "") -> float:
+    """``sum_AU weight_AU * (amount_AU + amount_AU<side>)``: a one-sided unit (``AU4L``) adds to
+    its side only (``side`` "R" or "L", the subject's)."""
+    total = 0.0
+    for au, w in drivers.items():
+        total += w * (aus.get(au, 0.0) + (aus.get(au + side, 0.0) if side else 0.0))
+    return total
+
+
+def _lerp(mesh: np.ndarray, spec: "int | tuple[int, int]", f: float = 0.5) -> np.ndarray:
+    if isinstance(spec, tuple):
+        return (1 - f) * mesh[spec[0]] + f * mesh[spec[1]]
+    return mesh[spec]
+
+
+def nasolabial_curves(mesh: np.ndarray, iod: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per side (right, left): the fold's points (from the nose wing down past the mouth corner,
+    continued a little beyond the last vertex) and the unit vector toward the cheek."""
+    out = []
+    for spec, cheek in zip(NASOLABIAL, CHEEK_OUT):
+        pts = np.array([_lerp(mesh, s) for s in spec])
+        tail = pts[-1] + 0.35 * (pts[-1] - pts[-2])
+        pts = np.vstack([pts, tail])
+        toward = mesh[cheek] - pts.mean(0)
+        out.append((pts, toward / max(float(np.linalg.norm(toward)), 1e-9)))
+    return out
+
+
+def creases(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[Crease]:
+    """The creases an expression with action-unit amounts ``aus`` makes on the (moved) ``mesh``
+    (image pixels), each with strength ``DEPTH * tint_strength(amount)``."""
+    m = np.asarray(mesh, np.float64)[:, :2]
+    out: list[Crease] = []
+    thin = max(0.016 * iod, 1.2)
+    for (pts, toward), side in zip(nasolabial_curves(m, iod), "RL"):
+        a = tint_strength(max(amount(aus, DRIVERS["nasolabial"], side), 0.0))
+        if a > 0:
+            out.append(Crease(pts, -DEPTH["nasolabial"] * a, (0.03 * iod, 0.06 * iod), toward,
+                              ends=(0.15, 0.45)))
+        b = tint_strength(max(amount(aus, DRIVERS["cheek"], side), 0.0))
+        if b > 0:
+            out.append(Crease(pts, DEPTH["cheek"] * b, (0.08 * iod, 0.12 * iod), toward,
+                              offset=0.13 * iod, ends=(0.25, 0.45)))
+    up = m[10] - m[152]
+    up = up / max(float(np.linalg.norm(up)), 1e-9)
+    rows = np.array([[m[i] for i in row] for row in FOREHEAD_ROWS])  # (3, 9, 2)
+    across = np.linspace(0, 1, rows.shape[1])  # subject's right (0) to left (1)
+    sides = {s: (tint_strength(max(amount(aus, DRIVERS["forehead_inner"], s), 0.0)),
+                 tint_strength(max(amount(aus, DRIVERS["forehead_outer"], s), 0.0))) for s in "RL"}
+    # the middle of the forehead folds with the inner brow raiser, its sides with the outer one
+    right = np.clip((0.6 - across) / 0.2, 0, 1)  # how much each point belongs to the right side
+    inner = right * sides["R"][0] + (1 - right) * sides["L"][0]
+    outer = right * sides["R"][1] + (1 - right) * sides["L"][1]
+    profile = (inner * bump((across - 0.5) / 0.42)
+               + outer * (bump((across - 0.12) / 0.38) + bump((across - 0.88) / 0.38)))
+    if profile.max() > 0:
+        for k, v in enumerate(FOREHEAD_LINES):
+            lo = int(min(np.floor(v), 1))
+            row = (1 - (v - lo)) * rows[lo] + (v - lo) * rows[lo + 1]
+            out.append(Crease(row, -DEPTH["forehead"], (thin, 1.3 * thin), up, ends=(0.04, 0.04),
+                              ripple=0.5, phase=1.7 * k, profile=tuple(profile)))
+    for side, (lower, upper) in zip("RL", GLABELLA[:2]):
+        a = tint_strength(max(amount(aus, DRIVERS["furrow"], side), 0.0))
+        if a <= 0:
+            continue
+        g_lo, g_mid, g_up = (m[i] for i in GLABELLA[2])
+        bottom = 0.55 * g_lo + 0.45 * m[lower]
+        top = 0.6 * (0.7 * g_mid + 0.3 * m[upper]) + 0.4 * (0.75 * g_up + 0.25 * m[upper] + 0.0)
+        pts = np.array([bottom, 0.5 * (bottom + top) + 0.03 * (m[upper] - g_mid), top])
+        across = m[upper] - g_mid
+        out.append(Crease(pts, -DEPTH["furrow"] * a, (2.0 * thin, 2.0 * thin), across / max(float(np.linalg.norm(across)), 1e-9),
+                          ends=(0.3, 0.35), ripple=0.2, phase=0.6 if side == "R" else 2.2))
+    a = tint_strength(max(amount(aus, DRIVERS["nose"]), 0.0))
+    if a > 0:
+        root, bridge, eye_r, eye_l = (m[i] for i in NOSE_ROOT)
+        half = 0.32 * (eye_l - eye_r)
+        for k, f in enumerate((0.15, 0.45, 0.75)):
+            c = (1 - f) * root + f * bridge
+            sag = 0.06 * float(np.linalg.norm(eye_l - eye_r)) * up
+            pts = np.array([c - half + sag, c, c + half + sag])
+            out.append(Crease(pts, -DEPTH["nose"] * a * (1.0 - 0.2 * k), (thin, 1.3 * thin), up,
+                              ends=(0.3, 0.3), ripple=0.3, phase=1.1 * k))
+    return out
+
+
+def relax_bands(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[Crease]:
+    """Bands (as creases of strength = the relaxed fraction in [0, 1]) around the photo's folds
+    that relaxing units fade: along each nasolabial fold, and around each mouth corner, where a
+    smile bunches the cheek into a shadow."""
+    m = np.asarray(mesh, np.float64)[:, :2]
+    out = []
+    centre = m[list(MOUTH_CORNERS)].mean(0)
+    for (pts, toward), side, corner in zip(nasolabial_curves(m, iod), "RL", MOUTH_CORNERS[:2]):
+        f = float(np.clip(amount(aus, RELAXERS["nasolabial"], side), 0.0, 1.0))
+        if f > 0:
+            out.append(Crease(pts, f, (0.06 * iod, 0.18 * iod), toward, offset=0.02 * iod, ends=(0.1, 0.3)))
+            outward = m[corner] - centre
+            outward = outward / max(float(np.linalg.norm(outward)), 1e-9)
+            stub = np.array([m[corner], m[corner] + 0.1 * iod * outward])
+            normal = np.array([-outward[1], outward[0]])
+            out.append(Crease(stub, f, (0.1 * iod, 0.1 * iod), normal, ends=(0.0, 0.0)))
+    return out
+
+
+def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``img`` that only averages pixels where ``keep`` is 1 (normalised
+    convolution: ``G(img * keep) / G(keep)``), so the lips do not bleed into the skin."""
+    num = cv2.GaussianBlur(img * keep[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(keep, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3)
+
+
+def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> np.ndarray:
+    """The face mask on the crop ``box``, its edge eased in over about 0.03 x the eye-corner
+    distance inside (exactly 0 outside the mask)."""
+    x0, y0, x1, y1 = box
+    hard = mask[y0:y1, x0:x1].astype(np.float32)
+    return cv2.GaussianBlur(hard, (0, 0), max(0.5, 0.015 * iod)) * hard
+
+
+def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None", moved: np.ndarray,
+          aus: Mapping[str, float], iod: float) -> dict[str, int]:
+    """In place on the float32 ``canvas`` (the warped face): fade the photo's folds that the
+    relaxing units take away, then shade the creases the acting units make (module docstring).
+    ``photo`` (the unedited image) gives the light's direction, ``face_mask`` (bool, image-sized;
+    None: the moved mesh's outline) bounds every change, ``moved`` is the edited mesh in pixels.
+    Returns how many creases and relaxed bands were drawn."""
+    folds = creases(moved, aus, iod)
+    bands = relax_bands(moved, aus, iod)
+    if not folds and not bands:
+        return {"creases": 0, "relaxed": 0}
+    h, w = canvas.shape[:2]
+    if face_mask is None:
+        face_mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+    reach = 0.35 * iod
+    pts = np.vstack([c.points for c in folds + bands])
+    x0, y0 = np.maximum(np.floor(pts.min(0) - reach).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0) + reach).astype(int) + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return {"creases": 0, "relaxed": 0}
+    box = (int(x0), int(y0), int(x1), int(y1))
+    inside = _soft_mask(face_mask, box, iod)
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    sub = canvas[y0:y1, x0:x1]
+    if bands:
+        level = np.maximum(sub, 1.0)
+        # the lips (and the mouth inside them) are neither flattened nor averaged into the skin
+        lips = np.zeros(gx.shape, np.float32)
+        cv2.fillPoly(lips, [np.round(np.asarray(moved)[list(LIPS_OUTER), :2] - [x0, y0]).astype(np.int32)], 1.0)
+        lips = np.clip(cv2.GaussianBlur(lips, (0, 0), max(0.5, 0.01 * iod)) * 2.0, 0, 1)
+        skin = 1.0 - lips
+        ratio = (_blur_outside(level, skin, COARSE * iod)
+                 / _blur_outside(level, skin, max(0.5, FINE * iod)))
+        ratio = np.clip(ratio, 0.7, 1.4)
+        weight = np.zeros(gx.shape)
+        for band in bands:
+            weight = np.maximum(weight, crease_shading(band, gx, gy, np.zeros(2)))
+        weight *= skin
+        sub *= (ratio ** (weight * inside)[..., None]).astype(np.float32)
+    if folds:
+        light = face_light(photo, face_mask, iod)
+        total = np.zeros(gx.shape)
+        for c in folds:
+            total += crease_shading(c, gx, gy, light)
+        sub *= (1.0 + np.clip(total, -M_MAX, M_MAX) * inside)[..., None].astype(np.float32)
+    return {"creases": len(folds), "relaxed": len(bands)}
