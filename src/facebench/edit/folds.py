@@ -380,7 +380,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
         lips = np.clip(cv2.GaussianBlur(lips, (0, 0), max(0.5, 0.01 * iod)) * 2.0, 0, 1)
         skin = 1.0 - lips
         ratio = (_blur_outside(level, skin, COARSE * iod)
-                 / _blur_outside(level, skin, max(0.5, FINE * iod)))
+                 / np.maximum(_blur_outside(level, skin, max(0.5, FINE * iod)), 1e-3))
         ratio = np.clip(ratio, 0.7, 1.4)
         weight = np.zeros(gx.shape)
         for band in bands:
