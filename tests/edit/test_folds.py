@@ -54,7 +54,7 @@ def test_a_smile_darkens_the_fold_and_brightens_the_cheek(portraits, faces, name
     before = fold_profile(img, mesh, (0.0, 0.13))
     after = fold_profile(canvas, mesh, (0.0, 0.13))
     print(name, "fold, cheek luma before", before.round(1), "after", after.round(1))
-    assert after[0] < 0.9 * before[0]
+    assert after[0] < 0.93 * before[0]
     assert after[1] > 1.01 * before[1]
 
 

@@ -26,7 +26,8 @@ multiplicative change of the canvas, ``I' = I * (1 + M)`` with
 along the curve, ``n`` the curve's normal and ``l`` the face's own light direction (the gradient
 of the log luma of the photo's face, fitted as a plane: the wall of a valley that faces the light
 brightens, the other one darkens, as a Lambertian surface does). Multiplying keeps the skin's
-colour and texture; ``M`` is clipped to [-0.5, 0.5] and set to zero outside the face mask.
+colour and texture (per channel, ``M`` is weighted by :func:`channel_gain`, so a shadow on skin
+is warm, not grey); ``M`` is clipped to [-0.5, 0.5] and set to zero outside the face mask.
 
 Strengths follow the action units' amounts at the given alpha (``A = depth *
 tint_strength(amount)``, :func:`facebench.edit.limits.tint_strength`: linear up to 1.5, then
@@ -185,11 +186,22 @@ def face_light(image: np.ndarray, mask: np.ndarray, iod: float) -> np.ndarray:
     return g / (n + 0.5) if n > 0 else np.zeros(2)
 
 
+def channel_gain(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per colour channel, how strongly a shading change acts: ``(c / Y) ** -0.5`` for the face's
+    median colour ``c`` (luma ``Y``), scaled so that its luma-weighted mean is 1. Skin's red
+    channel, above its luma, changes least: a crease's shadow on skin is warmer than grey, as
+    light scattered under the skin is mostly red."""
+    skin = np.median(np.asarray(image)[mask], axis=0).astype(np.float64) if mask.any() else np.ones(3)
+    skin = np.maximum(skin, 1.0)
+    k = (skin / float(luma(skin[None, None], np.float64)[0, 0])) ** -0.5
+    return k / float(luma(k[None, None], np.float64)[0, 0])
+
+
 # --- where the creases are on the mesh ---------------------------------------------------------
 
 #: Nasolabial fold, subject's right then left: from beside the nose wing, past the mouth corner
-#: (its first point is taken halfway between the wing vertex and the cheek vertex beside it).
-NASOLABIAL = (((64, 203), 206, (216, 186), (212, 57)), ((294, 423), 426, (436, 410), (432, 287)))
+#: (a pair ``(a, b[, f])`` is the point the fraction ``f``, default 0.5, of the way from a to b).
+NASOLABIAL = (((64, 203, 0.3), 206, (216, 186), (212, 57)), ((294, 423, 0.3), 426, (436, 410), (432, 287)))
 
 #: The outer cheek vertex of each side (which way the cheek bulge lies from the fold).
 CHEEK_OUT = (50, 280)
@@ -211,7 +223,7 @@ NOSE_ROOT = (168, 6, 133, 362)
 
 #: Strength (fraction of luminance at the valley, or of added brightness on a bulge) of each crease
 #: at amount 1, and its half-width (fraction of the eye-corner distance, the -/+ sides).
-DEPTH = {"nasolabial": 0.15, "cheek": 0.05, "forehead": 0.12, "furrow": 0.08, "nose": 0.07}
+DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.12, "furrow": 0.08, "nose": 0.07}
 
 #: Which action units deepen each crease, and by how much per unit of their amount.
 DRIVERS: Mapping[str, Mapping[str, float]] = {
@@ -236,8 +248,10 @@ def amount(aus: Mapping[str, float], drivers: Mapping[str, float], side: str = "
     return total
 
 
-def _lerp(mesh: np.ndarray, spec: "int | tuple[int, int]", f: float = 0.5) -> np.ndarray:
+def _lerp(mesh: np.ndarray, spec: "int | tuple") -> np.ndarray:
+    """A vertex, or ``(a, b[, f])``: the point the fraction ``f`` (default 0.5) of the way from a to b."""
     if isinstance(spec, tuple):
+        f = spec[2] if len(spec) > 2 else 0.5
         return (1 - f) * mesh[spec[0]] + f * mesh[spec[1]]
     return mesh[spec]
 
@@ -264,7 +278,7 @@ def creases(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[Crea
     for (pts, toward), side in zip(nasolabial_curves(m, iod), "RL"):
         a = tint_strength(max(amount(aus, DRIVERS["nasolabial"], side), 0.0))
         if a > 0:
-            out.append(Crease(pts, -DEPTH["nasolabial"] * a, (0.03 * iod, 0.06 * iod), toward,
+            out.append(Crease(pts, -DEPTH["nasolabial"] * a, (0.025 * iod, 0.07 * iod), toward,
                               ends=(0.15, 0.45)))
         b = tint_strength(max(amount(aus, DRIVERS["cheek"], side), 0.0))
         if b > 0:
@@ -362,6 +376,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
     if face_mask is None:
         face_mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+    face_mask = np.asarray(face_mask, bool)
     reach = 0.35 * iod
     pts = np.vstack([c.points for c in folds + bands])
     x0, y0 = np.maximum(np.floor(pts.min(0) - reach).astype(int), 0)
@@ -392,5 +407,6 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
         total = np.zeros(gx.shape)
         for c in folds:
             total += crease_shading(c, gx, gy, light)
-        sub *= (1.0 + np.clip(total, -M_MAX, M_MAX) * inside)[..., None].astype(np.float32)
+        gain = channel_gain(photo, face_mask)
+        sub *= (1.0 + (np.clip(total, -M_MAX, M_MAX) * inside)[..., None] * gain).astype(np.float32)
     return {"creases": len(folds), "relaxed": len(bands)}
