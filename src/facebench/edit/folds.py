@@ -78,9 +78,10 @@ def bump_slope(u: np.ndarray) -> np.ndarray:
 
 
 def _taper(t: np.ndarray, start: float, end: float) -> np.ndarray:
-    """1 along the middle of a curve, easing to 0 over the first ``start`` and last ``end`` of it."""
-    a = np.clip(t / max(start, 1e-6), 0, 1)
-    b = np.clip((1 - t) / max(end, 1e-6), 0, 1)
+    """1 along the middle of a curve, easing to 0 over the first ``start`` and last ``end`` of it
+    (0: no easing; past that end the crease's profile then fades with the distance alone)."""
+    a = np.clip(t / start, 0, 1) if start > 0 else np.ones_like(t)
+    b = np.clip((1 - t) / end, 0, 1) if end > 0 else np.ones_like(t)
     return (a * a * (3 - 2 * a)) * (b * b * (3 - 2 * b))
 
 
