@@ -123,41 +123,51 @@ def smooth_curve(points: np.ndarray, step: float) -> np.ndarray:
 
 def _nearest_on_curve(curve: np.ndarray, gx: np.ndarray, gy: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each pixel: distance to the polyline ``curve``, the position along it (0..1), and the
-    unit normal (x, y) of the nearest segment (rotated +90 degrees from its direction)."""
+    """For each pixel: the signed distance to the polyline ``curve`` (positive on the side its
+    nearest segment's normal points to), the position along it (0..1), and that unit normal
+    (x, y), the segment's direction rotated by +90 degrees."""
     a, b = curve[:-1], curve[1:]
     seg = b - a
     length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
     cum = np.r_[0.0, np.cumsum(length)]
     best = np.full(gx.shape, np.inf)
+    signed = np.zeros(gx.shape)
     along = np.zeros(gx.shape)
     nx = np.zeros(gx.shape)
     ny = np.zeros(gx.shape)
     for i in range(len(seg)):
         px, py = gx - a[i, 0], gy - a[i, 1]
         t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
-        d2 = (px - t * seg[i, 0]) ** 2 + (py - t * seg[i, 1]) ** 2
+        ex, ey = px - t * seg[i, 0], py - t * seg[i, 1]
+        d2 = ex * ex + ey * ey
         closer = d2 < best
         best = np.where(closer, d2, best)
+        n = np.array([-seg[i, 1], seg[i, 0]]) / length[i]
+        side = np.where(ex * n[0] + ey * n[1] >= 0, 1.0, -1.0)
+        signed = np.where(closer, side * np.sqrt(d2), signed)
         along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
-        nx = np.where(closer, -seg[i, 1] / length[i], nx)
-        ny = np.where(closer, seg[i, 0] / length[i], ny)
-    return np.sqrt(best), along, nx, ny
+        nx = np.where(closer, n[0], nx)
+        ny = np.where(closer, n[1], ny)
+    return signed, along, nx, ny
+
+
+def support(crease: Crease) -> tuple[np.ndarray, np.ndarray]:
+    """The corners (x0, y0), (x1, y1) of the box outside which the crease changes nothing."""
+    reach = abs(crease.offset) + max(crease.half_widths) + 1.0
+    p = np.asarray(crease.points, np.float64)
+    return p.min(0) - reach, p.max(0) + reach
 
 
 def crease_shading(crease: Crease, gx: np.ndarray, gy: np.ndarray, light: np.ndarray) -> np.ndarray:
     """The crease's term of ``M`` (module docstring) on the pixel grid ``gx``, ``gy``."""
-    curve = smooth_curve(crease.points, 1.0)
-    dist, t, nx, ny = _nearest_on_curve(curve, gx, gy)
-    # the normal pointing to the + side, and the signed distance from the profile's centre
-    mid = curve[len(curve) // 2] - curve[len(curve) // 2 - 1] if len(curve) > 1 else np.array([1.0, 0.0])
-    flip = 1.0 if (-mid[1] * crease.outward[0] + mid[0] * crease.outward[1]) >= 0 else -1.0
-    nx, ny = nx * flip, ny * flip
-    # signed distance: the side of the nearest segment's normal (beyond the ends too)
-    cx, cy = np.interp(t, np.linspace(0, 1, len(curve)), curve[:, 0]), np.interp(t, np.linspace(0, 1, len(curve)), curve[:, 1])
-    side = np.where((gx - cx) * nx + (gy - cy) * ny >= 0, 1.0, -1.0)
-    d = side * dist - crease.offset
     w_minus, w_plus = crease.half_widths
+    curve = smooth_curve(crease.points, max(1.0, 0.5 * min(w_minus, w_plus)))
+    signed, t, nx, ny = _nearest_on_curve(curve, gx, gy)
+    # orient the normals toward the + side (``outward``), judged on the middle segment
+    k = max(len(curve) // 2, 1)
+    mid = curve[k] - curve[k - 1]
+    flip = 1.0 if (-mid[1] * crease.outward[0] + mid[0] * crease.outward[1]) >= 0 else -1.0
+    d = flip * signed - crease.offset
     u = np.where(d < 0, d / w_minus, d / w_plus)
     along = _taper(t, *crease.ends)
     if crease.ripple:
@@ -166,8 +176,30 @@ def crease_shading(crease: Crease, gx: np.ndarray, gy: np.ndarray, light: np.nda
         along = along * (1.0 - crease.ripple * 0.5 * (1 + np.sin(2 * np.pi * waves * t + crease.phase)))
     if crease.profile:
         along = along * np.interp(t, np.linspace(0, 1, len(crease.profile)), crease.profile)
-    facing = light[0] * nx + light[1] * ny
+    facing = flip * (light[0] * nx + light[1] * ny)
     return crease.strength * along * (bump(u) - K_LIGHT * facing * bump_slope(u))
+
+
+def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: np.ndarray,
+                combine: str = "sum") -> np.ndarray:
+    """The creases' terms on the crop ``box``, each computed only over its :func:`support`,
+    summed (``"sum"``) or their maximum taken (``"max"``)."""
+    x0, y0, x1, y1 = box
+    total = np.zeros((y1 - y0, x1 - x0))
+    for c in creases_:
+        lo, hi = support(c)
+        cx0, cy0 = max(x0, int(np.floor(lo[0]))), max(y0, int(np.floor(lo[1])))
+        cx1, cy1 = min(x1, int(np.ceil(hi[0])) + 1), min(y1, int(np.ceil(hi[1])) + 1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        gy, gx = np.mgrid[cy0:cy1, cx0:cx1].astype(np.float64)
+        part = crease_shading(c, gx, gy, light)
+        view = total[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        if combine == "max":
+            np.maximum(view, part, out=view)
+        else:
+            view += part
+    return total
 
 
 def face_light(image: np.ndarray, mask: np.ndarray, iod: float) -> np.ndarray:
@@ -308,11 +340,13 @@ def creases(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[Crea
         if a <= 0:
             continue
         g_lo, g_mid, g_up = (m[i] for i in GLABELLA[2])
+        # from between the lower inner brow ends up past the upper ones, a little nearer the middle
         bottom = 0.55 * g_lo + 0.45 * m[lower]
-        top = 0.6 * (0.7 * g_mid + 0.3 * m[upper]) + 0.4 * (0.75 * g_up + 0.25 * m[upper] + 0.0)
-        pts = np.array([bottom, 0.5 * (bottom + top) + 0.03 * (m[upper] - g_mid), top])
-        across = m[upper] - g_mid
-        out.append(Crease(pts, -DEPTH["furrow"] * a, (2.0 * thin, 2.0 * thin), across / max(float(np.linalg.norm(across)), 1e-9),
+        top = 0.42 * g_mid + 0.3 * g_up + 0.28 * m[upper]
+        sideways = m[upper] - g_mid
+        pts = np.array([bottom, 0.5 * (bottom + top) + 0.03 * sideways, top])
+        out.append(Crease(pts, -DEPTH["furrow"] * a, (2.0 * thin, 2.0 * thin),
+                          sideways / max(float(np.linalg.norm(sideways)), 1e-9),
                           ends=(0.3, 0.35), ripple=0.2, phase=0.6 if side == "R" else 2.2))
     a = tint_strength(max(amount(aus, DRIVERS["nose"]), 0.0))
     if a > 0:
@@ -386,28 +420,22 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
         return {"creases": 0, "relaxed": 0}
     box = (int(x0), int(y0), int(x1), int(y1))
     inside = _soft_mask(face_mask, box, iod)
-    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     sub = canvas[y0:y1, x0:x1]
     if bands:
         level = np.maximum(sub, 1.0)
         # the lips (and the mouth inside them) are neither flattened nor averaged into the skin
-        lips = np.zeros(gx.shape, np.float32)
+        lips = np.zeros(sub.shape[:2], np.float32)
         cv2.fillPoly(lips, [np.round(np.asarray(moved)[list(LIPS_OUTER), :2] - [x0, y0]).astype(np.int32)], 1.0)
         lips = np.clip(cv2.GaussianBlur(lips, (0, 0), max(0.5, 0.01 * iod)) * 2.0, 0, 1)
         skin = 1.0 - lips
         ratio = (_blur_outside(level, skin, COARSE * iod)
                  / np.maximum(_blur_outside(level, skin, max(0.5, FINE * iod)), 1e-3))
         ratio = np.clip(ratio, 0.7, 1.4)
-        weight = np.zeros(gx.shape)
-        for band in bands:
-            weight = np.maximum(weight, crease_shading(band, gx, gy, np.zeros(2)))
-        weight *= skin
+        weight = _accumulate(bands, box, np.zeros(2), combine="max") * skin
         sub *= (ratio ** (weight * inside)[..., None]).astype(np.float32)
     if folds:
         light = face_light(photo, face_mask, iod)
-        total = np.zeros(gx.shape)
-        for c in folds:
-            total += crease_shading(c, gx, gy, light)
+        total = _accumulate(folds, box, light)
         gain = channel_gain(photo, face_mask)
         sub *= (1.0 + (np.clip(total, -M_MAX, M_MAX) * inside)[..., None] * gain).astype(np.float32)
     return {"creases": len(folds), "relaxed": len(bands)}
