@@ -6,8 +6,8 @@ smile, pressed back to neutral, stay as grey patches). This module shades, on th
 canvas, the creases the action units make (FACS, Ekman, Friesen & Hager 2002, the "appearance
 changes" of each unit):
 
-- nasolabial fold (AU12 lip-corner puller, AU6 cheek raiser, AU9 nose wrinkler, AU10/AU11
-  upper-lip raiser / nasolabial deepener), with the cheek raised into a bulge on its outer side
+- nasolabial fold (AU12 lip-corner puller, AU6 cheek raiser, AU11 nasolabial deepener; see
+  :data:`DRIVERS` for why not AU9/AU10), with the cheek raised into a bulge on its outer side
   (AU6, AU12);
 - horizontal forehead lines (AU1 inner brow raiser in the middle of the forehead, AU2 outer
   brow raiser at its sides);
@@ -31,12 +31,16 @@ is warm, not grey); ``M`` is clipped to [-0.5, 0.5] and set to zero outside the 
 
 Strengths follow the action units' amounts at the given alpha (``A = depth *
 tint_strength(amount)``, :func:`facebench.edit.limits.tint_strength`: linear up to 1.5, then
-saturating). Units that relax what the photo shows (``R12`` a smile, ``R6`` raised cheeks) make
-the photo's own fold fade instead: in a band around the fold the canvas's mid-scale shading (the
-ratio of each colour channel blurred at :data:`FINE` and at :data:`COARSE` x the eye-corner
-distance, so a fold's redness goes with its shadow) is divided out by the relaxed fraction,
-``I' = I * (G_COARSE(I) / G_FINE(I)) ** (f * w)``, so the
-fold and the bulge flatten to the skin around them while the fine texture stays.
+saturating). The units that relax a smile the photo shows (``R12``, and ``R6`` the raised
+cheeks) make the photo's own fold fade instead (by up to :data:`RELAX_MAX`): in bands along the fold and around the mouth corner
+(where a smile bunches the cheek into a shadow) the canvas's mid-scale shading -- the ratio of
+each colour channel blurred at :data:`FINE` and at :data:`COARSE` x the eye-corner distance, the
+lips left out of both blurs, so a fold's redness goes with its shadow -- is divided out by the
+relaxed fraction, ``I' = I * (G_COARSE(I) / G_FINE(I)) ** (f * w)``: the fold and the bulge
+flatten toward the skin around them while the fine texture stays.
+
+:func:`shade` is the offline editor's hook (:meth:`facebench.edit.offline.OfflineEditor.render`,
+after the retouching, before the canvas is pasted into the photo).
 """
 
 from __future__ import annotations
@@ -258,9 +262,13 @@ NOSE_ROOT = (168, 6, 133, 362)
 #: at amount 1, and its half-width (fraction of the eye-corner distance, the -/+ sides).
 DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.12, "furrow": 0.08, "nose": 0.07}
 
-#: Which action units deepen each crease, and by how much per unit of their amount.
+#: Which action units deepen each crease, and by how much per unit of their amount. FACS also
+#: has the nose wrinkler and upper-lip raiser (AU9, AU10) deepen the upper nasolabial furrow, but
+#: the shipped classifiers read a deeper fold as a smile: with them, angry on ``feat_disgust``
+#: peaked at p = 0.13 instead of 0.28 and stopped rising (tests/edit/test_classifier_response.py),
+#: so only the smile's units (and AU11, the nasolabial deepener) drive the fold here.
 DRIVERS: Mapping[str, Mapping[str, float]] = {
-    "nasolabial": {"AU12": 1.0, "AU6": 0.5, "AU9": 0.5, "AU10": 0.6, "AU11": 1.0, "AU13": 0.5},
+    "nasolabial": {"AU12": 1.0, "AU6": 0.5, "AU11": 1.0, "AU13": 0.5},
     "cheek": {"AU6": 1.0, "AU12": 0.4, "AU13": 0.4},
     "forehead_inner": {"AU1": 1.0},
     "forehead_outer": {"AU2": 1.0},
@@ -268,7 +276,14 @@ DRIVERS: Mapping[str, Mapping[str, float]] = {
     "nose": {"AU9": 1.0},
 }
 
-#: Units that relax what the photo shows, and the creases whose photo shading they fade.
+#: How much of the photo's fold shading a fully relaxed fold loses. Half, not all: flattening it
+#: whole made the shipped classifiers' disgust and surprise on the smiling ``feat_happy`` dip past
+#: alpha 1 (tests/edit/test_classifier_response.py; at 0.5 its disgust series rises again).
+RELAX_MAX = 0.5
+
+#: Units that relax what the photo shows, and the creases whose photo shading they fade: the
+#: smile's R12, and at half weight R6 (the cheeks' push on the lower lids relaxed). Without R6,
+#: angry on ``feat_disgust`` stopped rising past alpha 1 (tests/edit/test_classifier_response.py).
 RELAXERS: Mapping[str, Mapping[str, float]] = {"nasolabial": {"R12": 1.0, "R6": 0.5}}
 
 
@@ -369,7 +384,7 @@ def relax_bands(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[
     out = []
     centre = m[list(MOUTH_CORNERS)].mean(0)
     for (pts, toward), side, corner in zip(nasolabial_curves(m, iod), "RL", MOUTH_CORNERS[:2]):
-        f = float(np.clip(amount(aus, RELAXERS["nasolabial"], side), 0.0, 1.0))
+        f = RELAX_MAX * float(np.clip(amount(aus, RELAXERS["nasolabial"], side), 0.0, 1.0))
         if f > 0:
             out.append(Crease(pts, f, (0.06 * iod, 0.18 * iod), toward, offset=0.02 * iod, ends=(0.1, 0.3)))
             outward = m[corner] - centre
