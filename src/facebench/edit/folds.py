@@ -54,6 +54,7 @@ from scipy.interpolate import CubicSpline
 
 from ..base.pixels import luma
 from .landmarks import FACE_OVAL, LIPS_OUTER, MOUTH_CORNERS
+from .actions import SMILE_HEADROOM_MIN, smile_headroom
 from .limits import tint_strength
 
 #: How much the wall of a crease facing the light brightens (and the other darkens), relative to
@@ -259,8 +260,10 @@ GLABELLA = ((55, 107), (285, 336), (8, 9, 151))
 NOSE_ROOT = (168, 6, 133, 362)
 
 #: Strength (fraction of luminance at the valley, or of added brightness on a bulge) of each crease
-#: at amount 1, and its half-width (fraction of the eye-corner distance, the -/+ sides).
-DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.12, "furrow": 0.08, "nose": 0.07}
+#: at amount 1. The lines of the brows and nose are faint: at 0.12, 0.08 and 0.07 they moved the
+#: re-analysed mesh of anxious (PixelSmile's gallery, tests/edit/test_motion.py) from a motion
+#: ratio of 0.70 to 0.80 and the 12 expressions' mean past its bound of 0.66.
+DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.06, "furrow": 0.05, "nose": 0.05}
 
 #: Which action units deepen each crease, and by how much per unit of their amount. FACS also
 #: has the nose wrinkler and upper-lip raiser (AU9, AU10) deepen the upper nasolabial furrow, but
@@ -285,6 +288,15 @@ RELAX_MAX = 0.5
 #: smile's R12, and at half weight R6 (the cheeks' push on the lower lids relaxed). Without R6,
 #: angry on ``feat_disgust`` stopped rising past alpha 1 (tests/edit/test_classifier_response.py).
 RELAXERS: Mapping[str, Mapping[str, float]] = {"nasolabial": {"R12": 1.0, "R6": 0.5}}
+
+
+#: The units of a smile, whose motion (and folds) :func:`facebench.edit.actions.smile_headroom` limits.
+SMILE_UNITS = ("AU6", "AU12", "AU13")
+
+
+def _unit(au: str) -> str:
+    """The action unit without its side suffix (``AU12R`` -> ``AU12``)."""
+    return au[:-1] if au[-1:] in ("R", "L") and au[-2:-1].isdigit() else au
 
 
 def amount(aus: Mapping[str, float], drivers: Mapping[str, float], side: str = "") -> float:
@@ -317,10 +329,13 @@ def nasolabial_curves(mesh: np.ndarray, iod: float) -> list[tuple[np.ndarray, np
     return out
 
 
-def creases(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[Crease]:
+def creases(mesh: np.ndarray, aus: Mapping[str, float], iod: float, headroom: float = 1.0) -> list[Crease]:
     """The creases an expression with action-unit amounts ``aus`` makes on the (moved) ``mesh``
-    (image pixels), each with strength ``DEPTH * tint_strength(amount)``."""
+    (image pixels), each with strength ``DEPTH * tint_strength(amount)``; the smile's units count
+    ``headroom`` of their amount (:func:`facebench.edit.actions.smile_headroom`: a smile the photo
+    already shows deepens its folds only as much as its corners still rise)."""
     m = np.asarray(mesh, np.float64)[:, :2]
+    aus = {k: v * headroom if _unit(k) in SMILE_UNITS else v for k, v in aus.items()}
     out: list[Crease] = []
     thin = max(0.016 * iod, 1.2)
     for (pts, toward), side in zip(nasolabial_curves(m, iod), "RL"):
@@ -411,14 +426,26 @@ def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> 
     return cv2.GaussianBlur(hard, (0, 0), max(0.5, 0.015 * iod)) * hard
 
 
+def fold_headroom(own: np.ndarray) -> float:
+    """How much new fold a smile may add to a face (``own``: its mesh in the canonical frame):
+    ``(h - SMILE_HEADROOM_MIN) / (1 - SMILE_HEADROOM_MIN)`` of its smile headroom ``h``
+    (:func:`facebench.edit.actions.smile_headroom`), so 1 on a neutral face and 0 on one that
+    already smiles at the apex -- its folds are the photo's own, carried by the warp. (Adding
+    them anyway, at ``h``, moved the re-analysed mesh of PixelSmile's smiling happy source away
+    from its frame 27: tests/edit/test_motion.py's happy ratio went from 0.95 to 1.03.)"""
+    h = smile_headroom(own)
+    return float(np.clip((h - SMILE_HEADROOM_MIN) / (1.0 - SMILE_HEADROOM_MIN), 0.0, 1.0))
+
+
 def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None", moved: np.ndarray,
-          aus: Mapping[str, float], iod: float) -> dict[str, int]:
+          aus: Mapping[str, float], iod: float, *, own: "np.ndarray | None" = None) -> dict[str, int]:
     """In place on the float32 ``canvas`` (the warped face): fade the photo's folds that the
     relaxing units take away, then shade the creases the acting units make (module docstring).
     ``photo`` (the unedited image) gives the light's direction, ``face_mask`` (bool, image-sized;
     None: the moved mesh's outline) bounds every change, ``moved`` is the edited mesh in pixels.
-    Returns how many creases and relaxed bands were drawn."""
-    folds = creases(moved, aus, iod)
+    ``own``: the person's mesh in the canonical frame, whose :func:`fold_headroom` limits the
+    smile's folds (None: no limit). Returns how many creases and relaxed bands were drawn."""
+    folds = creases(moved, aus, iod, fold_headroom(own) if own is not None else 1.0)
     bands = relax_bands(moved, aus, iod)
     if not folds and not bands:
         return {"creases": 0, "relaxed": 0}

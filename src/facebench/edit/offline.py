@@ -277,7 +277,7 @@ class OfflineEditor:
                 retouch.composite(out, *brow)
         acting = {au: w * info["capped_aus"].get(au, 1.0) for au, w in aus.items()}
         self._retouch(prep, source, out, src, moved, control, acting)
-        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px)
+        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh)
         res = prep.warp.finish(prep.image, out)  # outside the region: the input, bit for bit
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
                     mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,
