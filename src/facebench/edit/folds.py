@@ -260,10 +260,11 @@ GLABELLA = ((55, 107), (285, 336), (8, 9, 151))
 NOSE_ROOT = (168, 6, 133, 362)
 
 #: Strength (fraction of luminance at the valley, or of added brightness on a bulge) of each crease
-#: at amount 1. The lines of the brows and nose are faint: at 0.12, 0.08 and 0.07 they moved the
-#: re-analysed mesh of anxious (PixelSmile's gallery, tests/edit/test_motion.py) from a motion
-#: ratio of 0.70 to 0.80 and the 12 expressions' mean past its bound of 0.66.
-DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.06, "furrow": 0.05, "nose": 0.05}
+#: at amount 1. The forehead lines are faint: at 0.12 they moved the re-analysed mesh of anxious
+#: (PixelSmile's gallery, tests/edit/test_motion.py) from a motion ratio of 0.70 to 0.80 and the
+#: 12 expressions' mean past its bound of 0.66; the brow furrows keep 0.08, as at 0.05 sad on
+#: ``feat_surprise`` stopped rising past alpha 1.25 (tests/edit/test_classifier_response.py).
+DEPTH = {"nasolabial": 0.12, "cheek": 0.05, "forehead": 0.06, "furrow": 0.08, "nose": 0.07}
 
 #: Which action units deepen each crease, and by how much per unit of their amount. FACS also
 #: has the nose wrinkler and upper-lip raiser (AU9, AU10) deepen the upper nasolabial furrow, but
