@@ -49,6 +49,7 @@ from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vert
 from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, soft_limit, thin
 from .expression_table import EXPRESSION_TABLE, recipe
+from .folds import shade as shade_folds
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .limits import capped_field, tint_strength
@@ -88,7 +89,7 @@ SETUP_CACHE = 4
 
 
 #: The modules whose code decides the offline editor's pixels.
-_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "iris", "landmarks",
+_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "folds", "iris", "landmarks",
                    "limits", "meshops", "mouth", "offline", "retouch", "warp")
 
 
@@ -287,6 +288,7 @@ class OfflineEditor:
                 retouch.composite(out, *brow)
         acting = {au: w * info["capped_aus"].get(au, 1.0) for au, w in aus.items()}
         self._retouch(prep, source, out, src, moved, control, acting)
+        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh)
         res = prep.warp.finish(prep.image, out)  # outside the region: the input, bit for bit
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
                     mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,

@@ -1,0 +1,157 @@
+"""Skin folds that follow the expression (facebench.edit.folds), on the bundled photos: a smile
+darkens the nasolabial fold and brightens the cheek beside it, relaxing a smile fades the
+photo's own fold, strengths follow the action units' amounts, nothing changes outside the face
+mask, and alpha 0 changes nothing."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from facebench.base.pixels import luma
+from facebench.edit import ExpressionControl
+from facebench.edit.expression_table import recipe
+from facebench.edit.folds import creases, nasolabial_curves, shade, smooth_curve
+from facebench.expressions import EXPRESSIONS
+
+SMILING = ("astronaut", "feat_single", "feat_happy")
+
+
+def _iod(mesh: np.ndarray) -> float:
+    return float(np.linalg.norm(mesh[33, :2] - mesh[263, :2]))
+
+
+def fold_profile(image: np.ndarray, mesh: np.ndarray, offsets: tuple[float, ...]) -> np.ndarray:
+    """Mean luma (lightly blurred) at ``offsets`` (fractions of the eye-corner distance, + toward
+    the cheek) across the middle third of both nasolabial folds placed by ``mesh``."""
+    iod = _iod(mesh)
+    lum = cv2.GaussianBlur(luma(np.asarray(image, np.float32), np.float32), (0, 0), 0.6)
+    rows = []
+    for pts, toward in nasolabial_curves(np.asarray(mesh, float)[:, :2], iod):
+        curve = smooth_curve(pts, 1.0)
+        n = len(curve)
+        for i in range(int(0.3 * n), int(0.6 * n)):
+            tangent = curve[min(i + 1, n - 1)] - curve[max(i - 1, 0)]
+            normal = np.array([-tangent[1], tangent[0]]) / max(float(np.linalg.norm(tangent)), 1e-9)
+            normal *= 1.0 if normal @ toward >= 0 else -1.0
+            at = np.array([curve[i] + o * iod * normal for o in offsets], np.float32)
+            rows.append(cv2.remap(lum, at[:, :1], at[:, 1:], cv2.INTER_LINEAR)[:, 0])
+    return np.mean(rows, axis=0)
+
+
+def _amounts(expression: str, alpha: float) -> dict[str, float]:
+    return {au: alpha * w for au, w in recipe(expression).aus.items()}
+
+
+@pytest.mark.parametrize("name", ["astronaut", "feat_single", "feat_anger", "feat_surprise", "feat_disgust"])
+def test_a_smile_darkens_the_fold_and_brightens_the_cheek(portraits, faces, name):
+    """Shading alone (the photo and its mesh, happy's amounts at alpha 1): the luma in the fold
+    drops and on the cheek beside it rises."""
+    img, mesh = portraits[name], faces[name].mesh
+    canvas = img.astype(np.float32)
+    shade(canvas, img, faces[name].mask, mesh[:468, :2], _amounts("happy", 1.0), _iod(mesh))
+    before = fold_profile(img, mesh, (0.0, 0.13))
+    after = fold_profile(canvas, mesh, (0.0, 0.13))
+    print(name, "fold, cheek luma before", before.round(1), "after", after.round(1))
+    assert after[0] < 0.93 * before[0]
+    assert after[1] > 1.01 * before[1]
+
+
+def test_the_happy_edit_shows_a_deeper_fold_than_the_photo(editor, portraits, faces):
+    """The whole editor at happy alpha 1: across the fold (placed by each image's own mesh) the
+    cheek-minus-fold luma contrast of the edit exceeds the photo's, on every portrait that does
+    not smile (those that do keep their own folds: see the next test)."""
+    rows = []
+    for name in ("feat_anger", "feat_surprise", "feat_disgust"):
+        img, face = portraits[name], faces[name]
+        res = editor.edit(img, ExpressionControl.single("happy", 1.0), face=face)
+        src = fold_profile(img, face.mesh, (0.0, 0.13))
+        out = fold_profile(res.image, res.info["mesh_moved"], (0.0, 0.13))
+        rows.append((name, float(src[1] - src[0]), float(out[1] - out[0])))
+    print("cheek - fold luma (photo, happy 1):", [(n, round(a, 1), round(b, 1)) for n, a, b in rows])
+    assert all(b > a + 3.0 for _, a, b in rows), rows
+
+
+def test_a_face_smiling_at_the_apex_gets_no_new_smile_folds(editor, portraits, faces):
+    """The astronaut smiles at the apex (smile headroom at its minimum): happy adds no nasolabial
+    fold or cheek bulge to it (the warp carries its own); feat_single, smiling a little less,
+    gets a small part of them, and a face that does not smile the whole."""
+    from facebench.edit.folds import fold_headroom
+
+    room = {n: fold_headroom(editor.prepare(portraits[n], faces[n]).builder.mesh)
+            for n in ("astronaut", "feat_single", "feat_anger")}
+    print("fold headroom:", {n: round(r, 3) for n, r in room.items()})
+    assert room["astronaut"] == 0.0 and 0.0 < room["feat_single"] < 0.3 and room["feat_anger"] == 1.0
+    mesh = faces["astronaut"].mesh[:468, :2]
+    assert creases(mesh, _amounts("happy", 1.0), _iod(faces["astronaut"].mesh), room["astronaut"]) == []
+
+
+@pytest.mark.parametrize("name", SMILING)
+def test_relaxing_a_smile_fades_the_photos_fold(portraits, faces, name):
+    """R12 (a smile taken away) at full strength: the cheek-minus-fold contrast of a smiling
+    photo shrinks by at least 15 % (RELAX_MAX = 0.5 removes about a fifth of it)."""
+    img, mesh = portraits[name], faces[name].mesh
+    canvas = img.astype(np.float32)
+    info = shade(canvas, img, faces[name].mask, mesh[:468, :2], {"R12": 1.0}, _iod(mesh))
+    assert info == {"creases": 0, "relaxed": 4}
+    before = fold_profile(img, mesh, (0.0, 0.13))
+    after = fold_profile(canvas, mesh, (0.0, 0.13))
+    print(name, "contrast before", round(float(before[1] - before[0]), 2), "after", round(float(after[1] - after[0]), 2))
+    assert before[1] - before[0] > 2.0  # the photo does show a fold there
+    assert after[1] - after[0] < 0.85 * (before[1] - before[0])
+
+
+def test_strength_follows_the_amount(faces):
+    """Below alpha 1.5 a crease's strength is linear in alpha; past it, it saturates (less than
+    linear, still growing)."""
+    mesh = faces["feat_single"].mesh[:468, :2]
+    iod = _iod(faces["feat_single"].mesh)
+    for expr in ("happy", "surprised", "angry", "disgust", "fear", "confused"):
+        s = {a: [c.strength * max(c.profile or (1.0,)) for c in creases(mesh, _amounts(expr, a), iod)]
+             for a in (0.5, 1.0, 2.0, 3.0)}
+        assert s[1.0], expr  # each of these makes creases
+        assert np.allclose(s[1.0], 2 * np.array(s[0.5])), expr
+        assert all(abs(b) <= 2 * abs(a) + 1e-12 and abs(c) > abs(b) for a, b, c in zip(s[1.0], s[2.0], s[3.0])), expr
+
+
+def test_nothing_changes_outside_the_face_mask(portraits, faces):
+    for name in ("astronaut", "feat_single", "feat_anger"):
+        img, face = portraits[name], faces[name]
+        for expr in EXPRESSIONS:
+            canvas = img.astype(np.float32)
+            for aus in (_amounts(expr, 2.0), {"R12": 1.0, **_amounts(expr, 2.0)}):
+                shade(canvas, img, face.mask, face.mesh[:468, :2], aus, _iod(face.mesh))
+            assert np.array_equal(canvas[~face.mask], img[~face.mask].astype(np.float32)), (name, expr)
+        assert not np.array_equal(canvas, img.astype(np.float32))
+
+
+def test_no_action_changes_nothing(editor, portraits, faces):
+    img, face = portraits["feat_single"], faces["feat_single"]
+    canvas = img.astype(np.float32)
+    assert shade(canvas, img, face.mask, face.mesh[:468, :2], {}, _iod(face.mesh)) == {"creases": 0, "relaxed": 0}
+    assert shade(canvas, img, face.mask, face.mesh[:468, :2], {"AU12": 0.0, "R12": 0.0}, _iod(face.mesh))["creases"] == 0
+    assert np.array_equal(canvas, img.astype(np.float32))
+    assert np.array_equal(editor.edit(img, ExpressionControl.single("happy", 0.0), face=face).image, img)
+
+
+def test_folds_travel_with_the_mesh(portraits, faces):
+    """The shading is placed by the mesh it is given: moving the mesh by (dx, dy) moves the
+    change made by the same amount."""
+    img, face = portraits["feat_single"], faces["feat_single"]
+    mesh = face.mesh[:468, :2]
+    full = np.ones(img.shape[:2], bool)
+    grey = np.full(img.shape, 150.0, np.float32)
+    a, b = grey.copy(), grey.copy()
+    shade(a, img, full, mesh, _amounts("angry", 1.0), _iod(face.mesh))
+    shade(b, img, full, mesh + [7.0, 4.0], _amounts("angry", 1.0), _iod(face.mesh))
+    assert np.abs(a - grey).max() > 5
+    assert np.abs(b[24:, 27:] - a[20:-4, 20:-7]).max() < 1.0
+
+
+def test_strength_saturates_past_the_knee(faces):
+    """A smile's nasolabial fold at alpha 3 (amounts near 3) is well under 3x its alpha-1 depth."""
+    mesh = faces["feat_single"].mesh[:468, :2]
+    iod = _iod(faces["feat_single"].mesh)
+    one, three = (creases(mesh, _amounts("happy", a), iod)[0].strength for a in (1.0, 3.0))
+    assert 1.2 * abs(one) < abs(three) < 2.2 * abs(one)
