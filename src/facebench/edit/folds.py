@@ -429,13 +429,14 @@ def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> 
 
 def fold_headroom(own: np.ndarray) -> float:
     """How much new fold a smile may add to a face (``own``: its mesh in the canonical frame):
-    ``(h - SMILE_HEADROOM_MIN) / (1 - SMILE_HEADROOM_MIN)`` of its smile headroom ``h``
+    ``(h - m) / (1 - m)`` of its cheek raise's (AU6) smile headroom ``h`` (floor ``m = SMILE_HEADROOM_MIN['AU6']``)
     (:func:`facebench.edit.actions.smile_headroom`), so 1 on a neutral face and 0 on one that
     already smiles at the apex -- its folds are the photo's own, carried by the warp. (Adding
     them anyway, at ``h``, moved the re-analysed mesh of PixelSmile's smiling happy source away
     from its frame 27: tests/edit/test_motion.py's happy ratio went from 0.95 to 1.03.)"""
-    h = smile_headroom(own)
-    return float(np.clip((h - SMILE_HEADROOM_MIN) / (1.0 - SMILE_HEADROOM_MIN), 0.0, 1.0))
+    h = smile_headroom(own, "AU6")  # the cheek raise's (linear) headroom: the fold rises with the cheek
+    floor = SMILE_HEADROOM_MIN["AU6"]
+    return float(np.clip((h - floor) / (1.0 - floor), 0.0, 1.0))
 
 
 def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None", moved: np.ndarray,
