@@ -123,7 +123,7 @@ class OfflineJudgeV2:
         inten = self.head.score(x, geo, src_x, src_geo)
         scores = {c: float(inten[i]) for i, c in enumerate(self.head.classes) if c != "neutral"}
         scores["neutral"] = float(proba[self.head.classes.index("neutral")])
-        ext = extended_scores(geo, src_geo)
+        ext = extended_scores(blocks, source)
         scores.update({e: ext[e] for e in EXTENDED_JUDGED})
         info = {"probabilities": {c: float(p) for c, p in zip(self.head.classes, proba)},
                 "top": self.head.classes[int(np.argmax(proba))],
