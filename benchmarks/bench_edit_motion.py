@@ -3,7 +3,7 @@ PixelSmile's gallery, the aligned 478-point mesh distance (inter-ocular units, s
 :mod:`facebench.edit.motion`) from the offline edit of ``slider/<e>/00.avif`` at alpha 1 to
 PixelSmile's full-strength frame ``27.avif``, against the source's distance to it. Prints a table;
 the goal is ratio < 1 for every expression and a mean ratio <= 0.6 (the recipes that also keep
-the classifiers rising measure 0.655: see facebench.edit.expression_table). With ``--identity`` it also
+the classifiers rising measure 0.591: see facebench.edit.expression_table). With ``--identity`` it also
 prints, per expression, the identity similarity to the source (dlib, cosine) of the edit and of
 PixelSmile's frame 27, and the offline classifier ensemble's top class (neutral + 6 basic) of both.
 

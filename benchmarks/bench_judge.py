@@ -13,6 +13,7 @@ other loads.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -53,6 +54,8 @@ def main() -> None:
             classify(img, face.box[None])
             tv.append(time.perf_counter() - t0)
         rows.append((name, t_an * 1e3, np.median(ts) * 1e3, np.median(tc) * 1e3, np.median(tv) * 1e3))
+    load = os.getloadavg()
+    print(f"machine load (1/5/15 min averages) {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
     print(f"| photo | analysis (detection + mesh) ms | judge v2 on top, ms (median of {args.repeat}) "
           "| judge v2 on top, CPU ms | ensemble-v1 on top, ms |")
     print("|---|---|---|---|---|")

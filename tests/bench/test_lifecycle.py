@@ -84,7 +84,8 @@ def slow_run(tmp_path, faces_dir, fake_openai):
 
 
 def _start_and_wait_for_workers(cmd: list[str], out: Path) -> tuple[subprocess.Popen, set[int]]:
-    env = {**os.environ, "PYTHONPATH": SRC}
+    # TMPDIR inside the test's folder: the killed run's command editor cannot clean its temp folders
+    env = {**os.environ, "PYTHONPATH": SRC, "TMPDIR": str(out.parent)}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 240
     kids: set[int] = set()
@@ -117,7 +118,7 @@ def test_sigkill_leaves_no_worker_behind(slow_run, tmp_path):
 
 def test_sigterm_stops_cleanly_and_a_second_run_is_refused(slow_run, tmp_path):
     proc, kids = _start_and_wait_for_workers(slow_run, tmp_path / "run")
-    env = {**os.environ, "PYTHONPATH": SRC}
+    env = {**os.environ, "PYTHONPATH": SRC, "TMPDIR": str(tmp_path)}
     second = subprocess.run(slow_run, capture_output=True, text=True, timeout=180, env=env)
     assert proc.poll() is None, "the first run ended before the second was tried"
     assert second.returncode == 2

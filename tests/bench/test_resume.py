@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -88,7 +89,9 @@ def test_sigkill_half_way_then_rerun_gives_the_same_table(tasks, tmp_path, comma
            "--judge", "vlm", "--judge-opt", f"base_url={fake_openai.base_url}", "--judge-opt", "model=fake-vl",
            "--no-identity", "--no-progress", "--no-html", "--out", str(tmp_path / "run")]
     db = tmp_path / "run" / "cache.sqlite"
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # TMPDIR inside tmp_path: the killed process cannot clean its command editor's temp folder
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
     deadline = time.time() + 240
     while _count(db, "edit") < 3 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)

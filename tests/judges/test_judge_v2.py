@@ -108,6 +108,27 @@ def test_group_folds_keep_persons_together():
     assert set(folds) == {0, 1, 2, 3}
 
 
+def test_person_from_file_name_where_labels_csv_leaves_it_empty(tmp_path):
+    """Film stills named after their actor (faces-in-the-wild's ``Dwarakish_71.jpg``) are one person
+    when labels.csv gives none; without labels.csv every photo stays its own group."""
+    from facebench.judges.dataset import labelled_images, person_from_name
+
+    assert person_from_name("Dwarakish_71.jpg") == "Dwarakish"
+    assert person_from_name("George_W_Bush_0001.jpg") == "George_W_Bush"
+    assert person_from_name("facial-expressions_2868588k.jpg") == "" and person_from_name("0001.jpg") == ""
+    src = portrait_paths()["feat_happy"]
+    for rel in ("disgust/Actor_1.jpg", "disgust/Actor_2.jpg", "sadness/Actor_3.jpg", "neutral/Al_Gore_0001.jpg",
+                "neutral/0001.jpg"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / rel)
+    assert len({g for _, _, g in labelled_images(tmp_path)}) == 5  # no labels.csv: one group per photo
+    (tmp_path / "labels.csv").write_text("path,expression,person\nneutral/Al_Gore_0001.jpg,neutral,Al_Gore\n"
+                                         "disgust/Actor_1.jpg,disgust,\n")
+    groups = {Path(p).name: g for p, _, g in labelled_images(tmp_path)}
+    assert groups["Actor_1.jpg"] == groups["Actor_2.jpg"] == groups["Actor_3.jpg"] == "Actor"
+    assert groups["Al_Gore_0001.jpg"] == "Al_Gore" and groups["0001.jpg"].startswith("photo:")
+
+
 def test_unmeasured_photos_count_as_wrong_in_recall():
     from facebench.judges.card import confusion_markdown
     from facebench.judges.evaluate import class_report
@@ -173,3 +194,16 @@ def test_cli_train_on_a_small_labelled_folder(tmp_path):
     assert "ensemble-v1" in r.stdout and "balanced acc." in r.stdout
     j = get_judge("offline", path=str(out))
     assert j.judge(load_image(portrait_paths()["feat_happy"])).info["top"] == "happy"
+
+
+def test_within_person_pairs_and_auc():
+    """Pairs join each person's neutral photos to that person's expressive ones (never across
+    persons or photo-groups); the AUC counts ties half."""
+    from facebench.judges.pairs import auc, neutral_pairs
+
+    labels = ["neutral", "happy", "sad", "neutral", "happy", "neutral", "disgust", "happy"]
+    groups = ["a", "a", "a", "b", "b", "photo:x", "photo:y", "c"]
+    assert sorted(neutral_pairs(labels, groups)) == [(1, 0), (2, 0), (4, 3)]
+    assert auc([2.0, 3.0], [1.0]) == 1.0 and auc([1.0], [2.0, 3.0]) == 0.0
+    assert auc([1.0, 2.0], [1.0, 2.0]) == pytest.approx(0.5)
+    assert np.isnan(auc([], [1.0]))

@@ -80,3 +80,21 @@ def mouth_opening(mesh: np.ndarray) -> tuple[float, float]:
     """(area of the inner-lip polygon, mouth width), pixels."""
     inner = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
     return polygon_area(mesh[inner, :2]), float(np.linalg.norm(mesh[61, :2] - mesh[291, :2]))
+
+
+def soft_limit(moves: np.ndarray, room: np.ndarray, knee: float, cap: float) -> np.ndarray:
+    """Each row of ``moves`` (N, 2) shortened so that its length stays below ``cap * room`` (one
+    ``room`` per row), smoothly: with ``q = |m| / room``, rows with ``q <= knee`` are returned
+    unchanged and the others get length ``room * (knee + (cap - knee) tanh((q - knee) / (cap - knee)))``
+    (continuous with slope 1 at the knee, approaching ``cap`` from below), same direction."""
+    m = np.asarray(moves, np.float64)
+    r = np.maximum(np.asarray(room, np.float64), 1e-9)
+    q = np.linalg.norm(m, axis=1) / r
+    over = q > knee
+    if not over.any():
+        return m
+    span = cap - knee
+    q2 = knee + span * np.tanh((q[over] - knee) / span)
+    out = m.copy()
+    out[over] *= (q2 / q[over])[:, None]
+    return out

@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from ..face.types import Face
@@ -46,7 +47,7 @@ from .base import (
 )
 from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vertices
 from .colours import face_colours
-from .meshops import mouth_opening, no_crossing, thin
+from .meshops import mouth_opening, no_crossing, soft_limit, thin
 from .expression_table import EXPRESSION_TABLE, recipe
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
@@ -73,6 +74,12 @@ OPEN = 0.02
 #: How much of the face outline's motion the halfway ring between the outline and the fixed
 #: anchors follows.
 FOLLOW = 0.5
+
+#: ...but never more than FOLLOW_CAP of its distance to the fixed ring, approached smoothly past
+#: FOLLOW_KNEE of it (:func:`facebench.edit.meshops.soft_limit`): the band next to the fixed ring
+#: is then compressed or stretched by at most that share at every alpha, so the displacement falls
+#: off to zero at the warp's edge without a seam (tests/edit/test_seams.py, alpha 1 to 3).
+FOLLOW_KNEE, FOLLOW_CAP = 0.15, 0.25
 
 
 #: How many faces' set-ups (:meth:`OfflineEditor.prepare`) one editor keeps, most recent first:
@@ -121,6 +128,7 @@ class _Prepared:
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
     brows: BrowCut | None = None  # the photo with its brows filled in, and their regions
+    follow_room: np.ndarray | None = None  # each halfway-ring point's distance to the fixed ring
 
     def au_parts(self, au: str) -> AUParts:
         """The action unit's field on this face (computed once, then cached)."""
@@ -215,6 +223,8 @@ class OfflineEditor:
         closed = retouch.inpaint_mouth(img, mesh[inside, :2], width) if area > OPEN * width ** 2 else None
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
         prep.brows = cut_brows(img, mesh, iod)
+        ring = anchors.astype(np.float32).reshape(-1, 1, 2)
+        prep.follow_room = np.array([abs(cv2.pointPolygonTest(ring, (float(x), float(y)), True)) for x, y in follow])
         prep.setup_s = time.perf_counter() - t0
         with self._setups_lock:
             self._setups[key] = prep
@@ -257,7 +267,8 @@ class OfflineEditor:
         target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
         follow = prep.warp.points[len(vis):]
-        moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + FOLLOW * moved_by[prep.follow_of]]))
+        follow_by = soft_limit(FOLLOW * moved_by[prep.follow_of], prep.follow_room, FOLLOW_KNEE, FOLLOW_CAP)
+        moved_all, clamped = prep.warp.unfold(np.vstack([target[vis], follow + follow_by]))
         moved = prep.warp.forward(src, moved_all)  # every vertex, including those left out
         moved[vis] = moved_all[: len(vis)]
         # brows that move are layers over skin filled in where they were (facebench.edit.brows);

@@ -8,13 +8,17 @@ reported as failed (never silently dropped: callers count it). Results are cache
 
 Labelled folder layout: ``<root>/<label>/*.jpg`` with labels among neutral + the 12 expressions
 (aliases like ``happiness`` accepted); an optional ``labels.csv`` with ``path,expression,person``
-gives the person of each photo for person-grouped cross-validation (photos without a person are
-their own group).
+gives the person of each photo for person-grouped cross-validation. Where that file leaves the
+person empty, the name part of a ``Name_NNN.jpg`` file name is the person (:func:`person_from_name`:
+faces-in-the-wild's film stills, e.g. ``Dwarakish_71.jpg``, 83 of its 165 disgust photos, carry their
+actor only in the file name, and leaving them as one group per photo put the same actor on both
+sides of a split); without ``labels.csv``, or when no name part is found, a photo is its own group.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -95,6 +99,17 @@ class Table:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+_NAME_PART = re.compile(r"^([A-Za-z][A-Za-z_-]*?)_\d+$")
+
+
+def person_from_name(filename: str) -> str:
+    """The person of a ``Name_NNN.<ext>`` file name (``"Dwarakish_71.jpg"`` -> ``"Dwarakish"``,
+    ``"George_W_Bush_0001.jpg"`` -> ``"George_W_Bush"``); ``""`` when the stem is not a name made
+    of letters followed by ``_`` and a number."""
+    m = _NAME_PART.match(Path(filename).stem)
+    return m.group(1) if m else ""
+
+
 def labelled_images(root: str | os.PathLike) -> list[tuple[str, str, str]]:
     """``(path, label, person)`` for every image of a labelled folder (see the module docstring).
 
@@ -118,7 +133,8 @@ def labelled_images(root: str | os.PathLike) -> list[tuple[str, str, str]]:
         for f in sorted(sub.iterdir()):
             if f.suffix.lower() in IMAGE_SUFFIXES:
                 rel = os.path.normpath(f.relative_to(root))
-                out.append((str(f), label, persons.get(rel, "") or f"photo:{rel}"))
+                person = persons.get(rel, "") or (person_from_name(f.name) if persons else "")
+                out.append((str(f), label, person or f"photo:{rel}"))
     if not out:
         raise DatasetError(f"{root}: no labelled images (expected <label>/*.jpg with labels such as "
                            "neutral, happy, sad, angry, fear, surprised, disgust)")

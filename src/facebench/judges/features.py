@@ -16,14 +16,18 @@ from models shipped in installed packages (licences in :mod:`facebench.face.mode
   frontalize`) minus the reference neutral face at the landmarks of lips, eyes, brows, nose and
   chin, divided by the reference inter-ocular distance.
 
-Test-time views (CNN blocks only, ``tta=True``): facex averages the crop and its mirror image; fer
-averages its logits and embedding over the crop, a 15% looser crop and the crop shifted up by 6% of
-the box height (:data:`FER_VIEWS`), each with its mirror image, 6 crops in one batch. Person-split
-cross-validated balanced accuracy, mean over 5 shuffles of the person folds (head with the
-embedding at weight 0.1, C = 0.1): crop + mirror only 0.586 (feature version 2.1), these 3 views
-0.604, 5 views (also a 12% tighter crop and a downward shift) 0.601, 3 shifts 0.600, 3 scales
-0.597. Cost, measured as CPU time on the loaded 2-core build machine: fer takes 9 ms for 2 crops and
-32 ms for 10, facex 33 ms for its mirror pair, which is why facex gets no further views.
+Test-time views (fer only, ``tta=True``): fer averages its logits and embedding over the crop, a
+15% looser crop and the crop shifted up by 6% of the box height (:data:`FER_VIEWS`), each with its
+mirror image, 6 crops in one batch; facex reads the plain crop alone. Person-split cross-validated
+balanced accuracy, mean over 5 shuffles of the person folds (head with the embedding at weight 0.1,
+C = 0.1; groups as in feature version 2.3, i.e. before :func:`.dataset.person_from_name`): fer
+crop + mirror only 0.586 (feature version 2.1), these 3 views 0.604, 5 views (also a 12% tighter
+crop and a downward shift) 0.601, 3 shifts 0.600, 3 scales 0.597. facex's mirror view (feature
+version 2.3) added 0.012 to that mean (0.604 vs 0.592 with the plain crop) and 0.004 with the
+actors of the film stills grouped (0.566 vs 0.562, within the 0.015 spread over the shuffles),
+for 13 of the judge's then 42-52 ms per face, so feature version 2.4 drops it. Cost, CPU time on
+the loaded 2-core build machine: fer takes 7 ms for 2 crops and 14 ms for the 6 views, facex 13-15
+ms per crop (26-29 ms for a mirror pair), which is why facex gets no views.
 The geometry is mirror-symmetric by construction of its measurements. Crops follow :func:`facebench.face.expression.square_crop` with
 the classifiers' default :class:`~facebench.face.expression.CropSpec` (view 0).
 
@@ -41,7 +45,7 @@ import numpy as np
 from ..expressions import BASIC7
 
 #: Version of the feature vector; stored in every head file (see :mod:`.head`).
-FEATURE_VERSION = "2.3"
+FEATURE_VERSION = "2.4"
 
 #: Mesh landmarks of the ``shape`` block: lips (outer, inner), eyes, brows, nose, chin.
 SHAPE_POINTS: tuple[int, ...] = (
@@ -96,21 +100,16 @@ class _Fer:
 
 class _Facex:
     """facex's MobileNetV2 log-probabilities (``log p`` of its softmax output: the logits up to a
-    per-row constant) for gray crops. With ``mirror=True`` each crop's mirror image is scored too
-    (rows 2i, 2i+1): the resized input is mirrored instead of resizing the mirrored crop again
-    (resizing commutes with a horizontal flip; max difference ~1e-6), which halves the
-    preprocessing, the larger part of facex's cost."""
+    per-row constant) for gray crops (no test-time views: see the module docstring)."""
 
     def __init__(self) -> None:
         from ..face.expression import get_model
 
         self.model = get_model("facex")
 
-    def __call__(self, crops: Sequence[np.ndarray], mirror: bool = False) -> tuple[np.ndarray, None]:
+    def __call__(self, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
         m = self.model
         x = m.preprocess(crops)
-        if mirror:
-            x = np.stack([v for one in x for v in (one, one[:, ::-1])])
         p = m.run(x)
         return np.log(np.clip(np.asarray(p, np.float64)[:, m.order], 1e-12, None)), None
 
@@ -145,7 +144,7 @@ def cnn_blocks(image: np.ndarray, box: Sequence[float], *, tta: bool = True) -> 
             crops += [c, np.ascontiguousarray(c[:, ::-1])]
     out: dict[str, np.ndarray] = {}
     for name in ("fer", "facex"):
-        logits, emb = _net(name)(crops) if name == "fer" else _net(name)([crop], mirror=tta)
+        logits, emb = _net(name)(crops) if name == "fer" else _net(name)([crop])
         out[f"{name}_logits"] = logits.mean(0)
         out[f"{name}_logits_plain"] = logits[0]
         if emb is not None:

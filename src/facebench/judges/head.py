@@ -35,7 +35,10 @@ The judge's score (:meth:`Head.score`) weights the intensity by the class's prob
 to the most probable basic expression, ``S_c = I_c(x | r) * p_c / max_k p_k`` (k over the 6 basic
 ones), so the top-scoring expression agrees with the classifier: the unweighted intensities'
 argmax reached a 6-way balanced accuracy of only 0.58 on the training photos against 0.78 for
-``S_c`` and 0.82 for the probabilities themselves (in-sample, same head).
+``S_c`` and 0.82 for the probabilities themselves (in-sample, same head). CLS and the benchmarks
+read ``S_c``; the intensity ``I_c`` alone is validated as a source-relative measure on real photos
+by :mod:`.pairs` (each person's neutral photo as the source of their expressive ones), and the
+model card lists, per gallery slider, the CLS of ``S_c``, of ``I_c`` and of its two terms.
 
 Files are ``.npz`` read with ``allow_pickle=False``; the metadata (classes, blocks, feature
 version, training facts) is a JSON string inside. A file fitted on another feature version is

@@ -1,7 +1,7 @@
 """Judge v2, the default ``offline`` judge: trained head over classifier embeddings + mesh geometry.
 
 For the face in ``box`` (or the largest face found) it computes the feature blocks of
-:mod:`.features` (fer and facex outputs with test-time views, mesh geometry), reads them with the
+:mod:`.features` (fer outputs with test-time views, facex outputs, mesh geometry), reads them with the
 shipped head (:mod:`.head`; its model card ``data/judge_v2.md`` has the cross-validated numbers)
 and returns:
 

@@ -1,0 +1,124 @@
+"""Do facebench's own instruments still see the same person, and the target expression, in the
+offline editor's edits? One row per expression, over the bundled single-face portraits
+(``facebench.samples.portrait_paths``), printed as a Markdown table:
+
+- **identity**: the calibrated identity score (dlib cosine of source and edit on the source's face
+  box, mapped by the shipped calibration, :mod:`facebench.face.calibration`) at alphas 0.5, 1 and
+  1.5: the mean and the lowest over the photos, and how many photos stay the same person (score
+  >= 0.5, i.e. not in the paper's "identity lost" band);
+- **judge v2 top**: on how many photos judge v2's most probable class (``info["top"]``) is the target
+  expression, at 0 (the source: a photo that already shows it) and at 0.5 / 1 / 1.5;
+- **judge v2 intensity**: the mean of judge v2's graded target intensity ``I_c(edit | source)``
+  over the photos at 0.5 / 1 / 1.5;
+- **CLS**: the control linearity score (Pearson r of alpha against that intensity within each
+  photo's sweep over ``--alphas``, averaged over the photos; :func:`facebench.metrics.ffe.cls`).
+
+Judge v2 grades the six basic expressions; the extended six are "not judged" by it (its
+``judged`` tuple), so their judge columns say so instead of showing a number.
+
+    python benchmarks/bench_edit_fidelity.py [--alphas 0:1.5:7] [--photos astronaut,feat_single]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from facebench.base.cli import parse_alphas
+from facebench.expressions import EXPRESSIONS
+
+#: The alphas the table reports (the sweep must contain them).
+SHOWN = (0.5, 1.0, 1.5)
+#: A calibrated identity score below this is the paper's "identity lost" band.
+SAME_PERSON = 0.5
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--alphas", default="0:1.5:7", help="the sweep (must include 0.5, 1 and 1.5)")
+    ap.add_argument("--photos", default="", help="comma list of sample names (default: every portrait)")
+    ap.add_argument("--expressions", default=",".join(EXPRESSIONS), help="comma list")
+    args = ap.parse_args()
+
+    from facebench.base.imageio import load_image
+    from facebench.edit import ExpressionControl, get_editor
+    from facebench.face import analyze
+    from facebench.face.calibration import load_calibration
+    from facebench.face.identity import embed, similarity
+    from facebench.judges.v2 import OfflineJudgeV2
+    from facebench.metrics.ffe import cls
+    from facebench.samples import portrait_paths
+
+    alphas = [float(a) for a in parse_alphas(args.alphas)]
+    missing = [a for a in SHOWN if not any(abs(a - b) < 1e-9 for b in alphas)]
+    if missing:
+        print(f"--alphas {args.alphas}: must include {', '.join(f'{a:g}' for a in missing)}", file=sys.stderr)
+        return 2
+    paths = portrait_paths()
+    names = [n for n in args.photos.split(",") if n] or list(paths)
+    unknown = [n for n in names if n not in paths]
+    bad_e = [e for e in args.expressions.split(",") if e not in EXPRESSIONS]
+    if unknown or bad_e:
+        print(f"unknown photo(s) {unknown} or expression(s) {bad_e}; photos: {', '.join(paths)}", file=sys.stderr)
+        return 2
+    expressions = args.expressions.split(",")
+
+    t0 = time.perf_counter()
+    editor, judge, cal = get_editor("offline"), OfflineJudgeV2(), load_calibration("dlib")
+    # (expression, photo, alpha) -> (identity score, judge top or None, target intensity or None)
+    got: dict[tuple[str, str, float], tuple[float, str | None, float | None]] = {}
+    for name in names:
+        img = load_image(paths[name])
+        faces = analyze(img, parts=("detection", "mesh", "mask"))
+        if not faces:
+            print(f"{paths[name]}: no face found; left out of every row", file=sys.stderr)
+            continue
+        face = faces[0]
+        box = np.asarray(face.detection.box, np.float64)
+        e_src = embed(img, box[None])[0]
+        prep = editor.prepare(img, face)
+        for e in expressions:
+            judged = e in judge.judged
+            for a in alphas:
+                out = editor.render(prep, ExpressionControl.single(e, a)).image
+                ident = float(cal.score(similarity(e_src, embed(out, box[None])[0])))
+                top = inten = None
+                if judged:
+                    j = judge.judge(out, box=box.tolist(), source=img)
+                    top, inten = str(j.info["top"]), float(j.scores[e])
+                got[e, name, a] = (ident, top, inten)
+    photos = sorted({n for _, n, _ in got})
+    print(f"offline editor on {len(photos)} bundled portraits ({', '.join(photos)}); identity: calibrated dlib "
+          f"score ({cal.recogniser}, same person = score >= {SAME_PERSON:g}); judge v2 ({judge.judge_id()}) "
+          f"graded relative to the source; CLS over alphas {', '.join(f'{a:g}' for a in alphas)} "
+          f"({time.perf_counter() - t0:.0f} s)\n")
+    shown = " / ".join(f"{a:g}" for a in SHOWN)
+    print(f"| expression | identity mean (lowest), a = {shown} | same person (of {len(photos)}) | judge v2 top = "
+          f"target on the source (of {len(photos)}) | ... on the edit, a = {shown} | judge v2 target intensity, "
+          f"mean | CLS (judge v2) |")
+    print("|---|---|---|---|---|---|---|")
+    for e in expressions:
+        ids = [[got[e, n, a][0] for n in photos] for a in SHOWN]
+        low = " / ".join(f"{np.mean(v):.2f} ({min(v):.2f})" for v in ids)
+        same = " / ".join(f"{sum(s >= SAME_PERSON for s in v)}" for v in ids)
+        if e in judge.judged:
+            at0 = sum(got[e, n, a][1] == e for n in photos for a in alphas if a == 0)
+            tops = (f"{at0} | " if 0.0 in alphas else "- | ") + " / ".join(
+                f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN)
+            inten = " / ".join(f"{np.mean([got[e, n, a][2] for n in photos]):.2f}" for a in SHOWN)
+            xs = [a for n in photos for a in alphas]
+            ys = [got[e, n, a][2] for n in photos for a in alphas]
+            c = cls(xs, ys, [n for n in photos for _ in alphas])
+            linear = f"{c.pearson:.2f}" + (f" ({c.n_constant} constant)" if c.n_constant else "")
+        else:
+            tops = "not judged | not judged"
+            inten = linear = "not judged"
+        print(f"| {e} | {low} | {same} | {tops} | {inten} | {linear} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
