@@ -43,11 +43,13 @@ def judge_agreement(results: pd.DataFrame) -> pd.DataFrame:
         top_same = np.argmax(sa, axis=1) == np.argmax(sb, axis=1) if len(m) else np.zeros(0, bool)
         for e in common:
             sel = (m["expression"] == e).to_numpy()
+            if not sel.any():  # no edit toward e in this run: nothing to compare
+                continue
             x, y = m.loc[sel, f"score_{e}_a"].to_numpy(), m.loc[sel, f"score_{e}_b"].to_numpy()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 r = plcc(x, y) if len(x) >= 2 else float("nan")
                 rho = srcc(x, y) if len(x) >= 2 else float("nan")
             rows.append({"judge_a": a, "judge_b": b, "expression": e, "n": int(sel.sum()), "pearson": r,
-                         "spearman": rho, "same_top": float(top_same[sel].mean()) if sel.any() else float("nan")})
+                         "spearman": rho, "same_top": float(top_same[sel].mean())})
     return pd.DataFrame(rows, columns=cols)

@@ -103,3 +103,68 @@ def validation_markdown(labelled: dict[str, Any] | None, sliders: dict[str, Any]
 FEATURES_MARKDOWN = "\n".join(
     f"- `{name}` ({n} values)" for name, n in BLOCKS.items()
 )
+
+
+def extended_markdown(sliders: dict[str, Any], stats: dict[str, Any] | None = None,
+                      notes: dict[str, str] | None = None) -> str:
+    """The extended expressions' part of the card: each prototype's facial actions and cited
+    source (:data:`.prototypes.PROTOTYPES`), its slider validation (:func:`.validate.validate_sliders`),
+    how often it fires between ordinary photos of one person and whether it is judged (with the
+    reason when not); ``stats``: :func:`.validate.action_statistics`; ``notes``: what each slider
+    shows, per expression."""
+    from .prototypes import ACTIONS, EXTENDED, EXTENDED_JUDGED, NEUTRAL_ACTIONS, PROTOTYPES, WITHIN_PERSON_SPREAD
+    from .validate import EXT_MIN_CLS
+
+    def acts(items: tuple[tuple[str, float], ...]) -> str:
+        return " + ".join(f"{a}" + (f" x{w:g}" if w != 1 else "") for a, w in items)
+
+    out = ["## The six extended expressions", "",
+           "Scored from facial-action prototypes on the mesh, relative to the source face, each action in "
+           "units of its within-person spread (`facebench.judges.prototypes`: `z = max(s (m(x) - m(r)) / "
+           "sigma_m, 0)`, `A = mean of the present actions' z - sum of the excluded actions' z`, "
+           "`I = A / (A + 1)`). An expression is judged only when its slider validation passes: CLS >= "
+           f"{EXT_MIN_CLS} on its own slider, the top extended prototype at frame 27, and higher at frame 27 "
+           "of its own slider than at frame 27 of every other slider (specificity).", "",
+           "| expression | with | without | source | CLS | top at frame 27 | own / highest other slider "
+           "(frame 27) | fires between same-person photos | judged |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for e in EXTENDED:
+        p, r = PROTOTYPES[e], sliders.get(e, {})
+        reasons = []
+        if "error" in r or not r:
+            reasons.append("slider not measured")
+        else:
+            if not r["cls"] >= EXT_MIN_CLS:
+                reasons.append(f"CLS {_f(r['cls'])} < {EXT_MIN_CLS}")
+            if r["top_last"] != e:
+                reasons.append(f"{r['top_last']} tops it at frame 27")
+            if r.get("note"):
+                reasons.append(r["note"])
+        own = r.get("extended_last", {}).get(e) if r else None
+        others = {o: q["extended_last"][e] for o, q in sliders.items() if o != e and q.get("extended_last")}
+        worst = max(others, key=others.get) if others else None
+        vs = f"{own:.2f} / {others[worst]:.2f} ({worst})" if own is not None and worst else "n/a"
+        rate = _f((stats or {}).get("pair_rate", {}).get(e))
+        judged = "**yes**" if e in EXTENDED_JUDGED else "not judged"
+        if e in EXTENDED_JUDGED and reasons:
+            judged = "**yes, but its validation fails now**: " + "; ".join(reasons)
+        elif e not in EXTENDED_JUDGED:
+            judged += ": " + ("; ".join(reasons) if reasons else "passes now; add it to EXTENDED_JUDGED")
+        out.append(f"| {e} | {acts(p.with_)} | {acts(p.without) or '-'} | {p.source} | {_f(r.get('cls'))} | "
+                   f"{r.get('top_last', 'n/a')} | {vs} | {rate} | {judged} |")
+    out += ["", "Actions (FACS numbers; measured on the frontalised mesh, heights against the eye-corner line):", ""]
+    out += [f"- {a}: {desc} (`{m}`, within-person spread {WITHIN_PERSON_SPREAD[m]:.4g})"
+            for a, (m, _, desc) in ACTIONS.items()]
+    if stats:
+        rel = max(abs(stats["spread"][k] / WITHIN_PERSON_SPREAD[k] - 1) for k in WITHIN_PERSON_SPREAD)
+        med = max(abs(stats["neutral"].get(k, v) - v) / WITHIN_PERSON_SPREAD[k] for k, v in NEUTRAL_ACTIONS.items())
+        out += ["", f"Within-person spreads from {stats['persons']} faces-in-the-wild persons with two or more "
+                f"photos ({stats['photos']} photos); recomputed in this run they differ from the shipped "
+                f"constants by at most {rel:.1%} (neutral medians by {med:.2f} spreads). 'Fires between "
+                f"same-person photos': share of the {stats['pairs']} ordered pairs of one person's photos "
+                "(the first as source, any labelled expressions) where the prototype reaches 0.5."]
+    if notes:
+        out += ["", "What each extended slider shows (frames 00, 09, 18, 27 looked at) and why a prototype "
+                "does or does not follow it:", ""]
+        out += [f"- **{e}**: {notes[e]}" for e in EXTENDED if e in notes]
+    return "\n".join(out) + "\n"

@@ -98,9 +98,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``facebench judge validate``."""
-    from .card import validation_markdown
+    from .card import extended_markdown, validation_markdown
     from .dataset import DatasetError, build_table, default_cache_dir, labelled_images
     from .head import HeadError
+    from .prototypes import EXTENDED
     from .validate import slider_series, validate_labelled, validate_sliders
 
     if not args.labelled and not args.sliders:
@@ -118,6 +119,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     labelled = validate_labelled(judge, build_table(items, cache)) if items else None
     sliders = validate_sliders(judge, args.sliders, cache) if args.sliders else None
     text = validation_markdown(labelled, sliders, str(judge.path))
+    if sliders and any(e in EXTENDED for e in sliders):
+        text += "\n" + extended_markdown(sliders)
     print(text)
     if args.card:
         try:

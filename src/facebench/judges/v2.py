@@ -37,7 +37,7 @@ from .head import Head, HeadError
 from .prototypes import EXTENDED_JUDGED, extended_scores
 
 #: Bump when the judge's answers for the same image could change (with the same head file).
-JUDGE_V2_VERSION = "2"
+JUDGE_V2_VERSION = "3"  # 3: extended prototypes v2 (sleepy judged)
 
 
 def default_head_path() -> Path:
@@ -63,7 +63,7 @@ class OfflineJudgeV2:
         self._lock = threading.Lock()
 
     def judge_id(self) -> str:
-        """``offline:v2:<head digest>:f<feature version>:<facebench version>``."""
+        """``offline:v<JUDGE_V2_VERSION>:<head digest>:f<feature version>:tta<0/1>:<facebench version>``."""
         from .. import __version__
 
         digest = str(self.head.meta.get("digest", "")) or _file_digest(self.path)
@@ -123,7 +123,7 @@ class OfflineJudgeV2:
         inten = self.head.score(x, geo, src_x, src_geo)
         scores = {c: float(inten[i]) for i, c in enumerate(self.head.classes) if c != "neutral"}
         scores["neutral"] = float(proba[self.head.classes.index("neutral")])
-        ext = extended_scores(geo, src_geo)
+        ext = extended_scores(blocks, source)
         scores.update({e: ext[e] for e in EXTENDED_JUDGED})
         info = {"probabilities": {c: float(p) for c, p in zip(self.head.classes, proba)},
                 "top": self.head.classes[int(np.argmax(proba))],

@@ -21,8 +21,8 @@ import numpy as np
 from ..expressions import BASIC6, BASIC7, normalize_expression
 from .dataset import IMAGE_SUFFIXES, DatasetError, Table, extract
 from .evaluate import class_report, slider_cls
-from .prototypes import EXTENDED, extended_scores
-from .features import geometry_dict, split
+from .prototypes import EXTENDED, extended_scores, facial_actions
+from .features import split
 
 EXT_MIN_CLS = 0.7
 BASIC_MIN_CLS = 0.85
@@ -59,8 +59,7 @@ def validate_sliders(judge: Any, root: str | os.PathLike, cache_dir: str | None 
             continue
         src = feats[0]
         rows = [judge.score_features(f, src) if not isinstance(f, str) else None for f in feats[1:]]
-        ext = [extended_scores(geometry_dict(f["geometry"]), geometry_dict(src["geometry"]))
-               if not isinstance(f, str) else None for f in feats[1:]]
+        ext = [extended_scores(f, src) if not isinstance(f, str) else None for f in feats[1:]]
         ok = [i for i, r in enumerate(rows) if r is not None]
         last = rows[-1]
         r: dict[str, Any] = {"frames": len(rows), "failed": bad, "extended_last": ext[-1]}
@@ -121,6 +120,35 @@ def extended_cross_table(root: str | os.PathLike, cache_dir: str | None = None) 
         if isinstance(src, str) or isinstance(last, str):
             lines.append(f"| {e} | " + " | ".join("not measured" for _ in EXTENDED) + " |")
             continue
-        s = extended_scores(geometry_dict(last["geometry"]), geometry_dict(src["geometry"]))
+        s = extended_scores(last, src)
         lines.append(f"| {e} | " + " | ".join(f"{s[x]:.2f}" for x in EXTENDED) + " |")
     return "\n".join(lines) + "\n"
+
+
+def action_statistics(table: Table) -> dict[str, Any]:
+    """Reproduce :data:`.prototypes.WITHIN_PERSON_SPREAD` (pooled within-person standard deviation
+    ``sqrt(sum_p sum_i (m_i - mean_p)^2 / (N - P))`` over the persons with two or more photos) and
+    :data:`.prototypes.NEUTRAL_ACTIONS` (medians over neutral photos) from a labelled table, and the
+    rate at which each extended prototype fires (``I_e >= 0.5``) between two ordinary photos of one
+    person (every ordered pair, the first as source): its false-alarm rate on real photos."""
+    from collections import Counter
+
+    rows = [facial_actions(split(x)) for x in table.X]
+    keys = sorted(rows[0])
+    M = np.array([[r[k] for k in keys] for r in rows])
+    groups = np.asarray(table.groups, dtype=object)
+    count = Counter(table.groups)
+    persons = sorted(g for g, n in count.items() if n > 1)
+    ss, dof, pairs = np.zeros(len(keys)), 0, []
+    for g in persons:
+        idx = np.flatnonzero(groups == g)
+        ss += ((M[idx] - M[idx].mean(0)) ** 2).sum(0)
+        dof += len(idx) - 1
+        pairs += [(i, j) for i in idx for j in idx if i != j]
+    neutral = np.array([l == "neutral" for l in table.labels])
+    blocks = [split(x) for x in table.X]
+    fired = np.array([[v >= 0.5 for v in extended_scores(blocks[j], blocks[i]).values()] for i, j in pairs])
+    return {"spread": dict(zip(keys, np.sqrt(ss / max(dof, 1)).tolist())),
+            "neutral": dict(zip(keys, np.median(M[neutral], axis=0).tolist())) if neutral.any() else {},
+            "persons": len(persons), "photos": int(sum(count[g] for g in persons)), "pairs": len(pairs),
+            "pair_rate": dict(zip(EXTENDED, fired.mean(0).tolist())) if pairs else {}}
