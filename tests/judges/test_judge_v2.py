@@ -207,3 +207,44 @@ def test_within_person_pairs_and_auc():
     assert auc([2.0, 3.0], [1.0]) == 1.0 and auc([1.0], [2.0, 3.0]) == 0.0
     assert auc([1.0, 2.0], [1.0, 2.0]) == pytest.approx(0.5)
     assert np.isnan(auc([], [1.0]))
+
+
+def test_fit_logreg_variants_move_the_fit_the_way_they_claim():
+    """Tempered class weights favour the majority class, label smoothing lowers confidence."""
+    from facebench.judges.head import fit_logreg, softmax
+
+    rng = np.random.default_rng(1)
+    y = np.array([0] * 90 + [1] * 10)
+    Z = rng.normal(size=(100, 2)) + np.array([[0.0, 0.0], [1.0, 1.0]])[y]
+    mean_p1 = {}
+    for power in (0.0, 1.0):
+        W, b = fit_logreg(Z, y, 2, 10.0, class_power=power)
+        mean_p1[power] = softmax(Z @ W.T + b)[:, 1].mean()
+    assert mean_p1[1.0] > mean_p1[0.0] + 0.1  # balanced weights push class 1 up, unweighted do not
+    sharp = softmax(Z @ np.array(fit_logreg(Z, y, 2, 10.0)[0]).T).max(1).mean()
+    W, b = fit_logreg(Z, y, 2, 10.0, smoothing=0.3)
+    assert softmax(Z @ W.T).max(1).mean() < sharp
+    W0, _ = fit_logreg(Z, y, 2, 10.0)
+    W1, _ = fit_logreg(Z, y, 2, 10.0, sample_weight=np.ones(100))
+    assert np.allclose(W0, W1, atol=1e-4)  # uniform sample weights change nothing
+
+
+def test_train_ranks_candidates_on_the_mean_over_select_seeds():
+    from facebench.judges.dataset import Table
+    from facebench.judges.train import train
+
+    rng = np.random.default_rng(2)
+    n = 140
+    y = [i % 7 for i in range(n)]
+    X = rng.normal(size=(n, sum(BLOCKS.values())))
+    start = sum(n_ for b, n_ in BLOCKS.items() if b in ("fer_logits", "fer_embed", "facex_logits"))
+    X[:, start:start + 7] += 3 * np.eye(7)[y]  # only the geometry block carries the label
+    labels = [BASIC7[i] for i in y]
+    extra = {"fer_logits_plain": rng.normal(size=(n, 7)), "facex_logits_plain": rng.normal(size=(n, 7)),
+             "fallback": np.zeros(n, bool)}
+    table = Table(X, labels, [f"p{i // 2}" for i in range(n)], [f"{i}.jpg" for i in range(n)], extra, [])
+    sets = {"noise": {"fer_logits": 1.0}, "geo": {"geometry": 1.0}}
+    head, rep = train(table, block_sets=sets, Cs=(0.1,), k=3, select_seeds=(0, 1, 2), spread_seeds=(1, 2))
+    assert rep["blocks"] == "geo" and head.blocks == ("geometry",)
+    assert rep["select_seeds"] == [0, 1, 2] and set(rep["seed_spread"]) == {0, 1, 2}
+    assert rep["tried"]["geo"]["0.1"] > 0.8 > rep["tried"]["noise"]["0.1"]

@@ -44,7 +44,8 @@ def _spread_lines(rep: dict[str, Any]) -> list[str]:
     return [f"The same blocks and C cross-validated on {len(vals)} shuffles of the person folds (seeds "
             + ", ".join(str(s) for s in spread) + f"): balanced accuracy "
             + ", ".join(_f(v) for v in vals) + f"; mean {_f(sum(vals) / len(vals))}, range "
-            f"{_f(min(vals))}-{_f(max(vals))} (the table above is seed 0, the split the head was chosen on).", ""]
+            f"{_f(min(vals))}-{_f(max(vals))} (the table above is seed {next(iter(spread))}; blocks and C were chosen on "
+            f"the mean over seeds {', '.join(str(s) for s in rep.get('select_seeds', [0]))}).", ""]
 
 
 def training_markdown(rep: dict[str, Any]) -> str:
@@ -66,7 +67,8 @@ def training_markdown(rep: dict[str, Any]) -> str:
                           "fer alone": rep["fer_alone"]}), "",
            *_spread_lines(rep),
            "Confusion of judge v2 (out of fold):", "", confusion_markdown(rep["v2"]), "",
-           "Balanced accuracy of every candidate tried:", "",
+           "Balanced accuracy of every candidate tried (photos measured; mean over the person-fold shuffles "
+           f"with seeds {', '.join(str(s) for s in rep.get('select_seeds', [0]))}):", "",
            "| blocks | " + " | ".join(f"C={c}" for c in next(iter(rep["tried"].values()))) + " |",
            "|---" * (1 + len(next(iter(rep["tried"].values())))) + "|"]
     for name, s in rep["tried"].items():

@@ -179,16 +179,24 @@ def block_columns(blocks: Sequence[str]) -> np.ndarray:
     return np.concatenate([np.arange(*starts[b]) for b in blocks])
 
 
-def fit_logreg(Z: np.ndarray, y: np.ndarray, n_classes: int, C: float) -> tuple[np.ndarray, np.ndarray]:
+def fit_logreg(Z: np.ndarray, y: np.ndarray, n_classes: int, C: float, *, class_power: float = 1.0,
+               smoothing: float = 0.0, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minimise the class-balanced L2 multinomial NLL of the module docstring on standardised
-    ``Z`` (N, D) with integer labels ``y``; returns ``(W, b)``."""
+    ``Z`` (N, D) with integer labels ``y``; returns ``(W, b)``.
+
+    Variants compared by ``benchmarks/judge_head_candidates.py`` (the shipped head uses the
+    defaults): ``class_power`` tempers the balanced weights to ``w_i = (n / (K n_{y_i}))^power``;
+    ``smoothing`` eps replaces the one-hot targets by ``(1 - eps) onehot + eps / K`` (label-noise
+    robust); ``sample_weight`` multiplies ``w_i``."""
     from scipy.optimize import minimize
 
     n, d = Z.shape
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    w = n / (n_classes * np.maximum(counts, 1))[y]
+    w = (n / (n_classes * np.maximum(counts, 1)))[y] ** class_power
+    if sample_weight is not None:
+        w = w * np.asarray(sample_weight, np.float64)
     w /= w.sum()
-    Y = np.eye(n_classes)[y]
+    Y = np.eye(n_classes)[y] * (1.0 - smoothing) + smoothing / n_classes
     lam = 1.0 / (C * n)
 
     def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
