@@ -245,6 +245,7 @@ class OfflineEditor:
             for au, w in recipe(expr).aus.items():
                 aus[au] = aus.get(au, 0.0) + alpha * w
         info["aus"] = {k: round(v, 4) for k, v in sorted(aus.items())}
+        prep.builder.prefetch(au for au, w in sorted(aus.items()) if w and au not in prep.fields)
         disp_c, closure = combine([(w, prep.au_parts(au)) for au, w in sorted(aus.items()) if w])
         info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
