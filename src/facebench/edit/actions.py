@@ -338,6 +338,12 @@ def _crosses_monotone(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.nda
     return hit
 
 
+def _beyond(pts: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per point, 4 bits: strictly left of, right of, above and below the box ``lo`` .. ``hi``."""
+    x, y = pts[:, 0], pts[:, 1]
+    return ((x < lo[0]) * 1 + (x > hi[0]) * 2 + (y < lo[1]) * 4 + (y > hi[1]) * 8).astype(np.uint8)
+
+
 def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15,
                     bits: tuple[_Bits, _Bits] | None = None, need: np.ndarray | None = None) -> np.ndarray:
     """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
@@ -368,7 +374,10 @@ def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: in
             nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
             shared = box_p[:, None] & box_q[None, :]  # both points beyond the same side of a box
             maybe &= ~((shared | shared >> 1 | shared >> 2 | shared >> 3) & nib.sum())
-        flat = np.flatnonzero((maybe != 0) & todo)
+        # and the pair's box meets the line's (both points beyond one side of it: no crossing)
+        lo, hi = line.min(axis=(0, 1)), line.max(axis=(0, 1))
+        beyond_p, beyond_q = _beyond(p, lo, hi), _beyond(q, lo, hi)
+        flat = np.flatnonzero((maybe != 0) & todo & ((beyond_p[:, None] & beyond_q[None, :]) == 0))
         if not len(flat):
             continue
         i, j = np.divmod(flat, n_q)
