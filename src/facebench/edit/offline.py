@@ -316,7 +316,8 @@ class OfflineEditor:
         # the warp's source fades to closed lips (else its dark corners would stay as slivers)
         closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
         gate = 1.0 - closing if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
-        jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
+        w_jaw = aus.get("AU26", 0.0)  # the jaw's field is built only for controls that move it
+        jaw_c = w_jaw * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0) if w_jaw else np.zeros(3)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
             layer = mouth_layer(source, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
