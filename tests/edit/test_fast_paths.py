@@ -155,3 +155,17 @@ def test_set_up_cache_reuses_a_source_and_keeps_its_own_copy(portraits):
     for k in NAMES[1:]:
         ed.prepare(portraits[k])
     assert len(ed._setups) == SETUP_CACHE and ed.prepare(portraits["astronaut"]) is not prep
+
+
+def test_the_jaw_field_is_built_only_for_controls_that_move_it(portraits):
+    """The jaw's field (AU26) is the costliest; an expression without it (sad) never builds it,
+    and its edit is the same whether or not the field is already there."""
+    ed = get_editor("offline")
+    prep = ed.prepare(portraits["astronaut"])
+    sad = ExpressionControl.single("sad", 1.0)
+    assert "AU26" not in recipe("sad").aus
+    first = ed.render(prep, sad).image
+    assert "AU26" not in prep.fields
+    ed.render(prep, ExpressionControl.single("surprised", 1.0))
+    assert "AU26" in prep.fields
+    assert np.array_equal(ed.render(prep, sad).image, first)
