@@ -122,6 +122,13 @@ class _Prepared:
     setup_s: float = 0.0
     brows: BrowCut | None = None  # the photo with its brows filled in, and their regions
 
+    @cached_property
+    def image_f32(self) -> np.ndarray:
+        """The photo as float32 (read-only), converted once for every render's eye layers."""
+        out = self.image.astype(np.float32)
+        out.flags.writeable = False
+        return out
+
     def au_parts(self, au: str) -> AUParts:
         """The action unit's field on this face (computed once, then cached)."""
         if au not in self.fields:
@@ -335,7 +342,7 @@ class OfflineEditor:
             mesh = prep.face.mesh
             centre = np.asarray(mesh[iris[0], :2], float)
             radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
-            layer = eye_layer(prep.image, src[e], moved[e], shift, centre, radius, ecol)
+            layer = eye_layer(prep.image_f32, src[e], moved[e], shift, centre, radius, ecol)
             if layer is not None:
                 retouch.composite(out, *layer)
         # colour: blush and under-eye shadows, proportional to alpha
