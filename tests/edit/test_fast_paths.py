@@ -169,3 +169,16 @@ def test_the_jaw_field_is_built_only_for_controls_that_move_it(portraits):
     ed.render(prep, ExpressionControl.single("surprised", 1.0))
     assert "AU26" in prep.fields
     assert np.array_equal(ed.render(prep, sad).image, first)
+
+
+def test_brows_and_the_filled_mouth_are_made_only_when_an_edit_needs_them(portraits):
+    """Cutting the brows out (layers only past alpha 1.5) and filling an open mouth's inside
+    (only when an edit presses it shut) are left out of the set-up until a render asks."""
+    ed = get_editor("offline")
+    prep = ed.prepare(portraits["feat_happy"])
+    assert prep.mouth_open
+    ed.render(prep, ExpressionControl.single("happy", 1.0))
+    assert "brows" not in vars(prep) and "closed_mouth" not in vars(prep)
+    res = ed.render(prep, ExpressionControl.single("sad", 2.0))  # brows drawn in, lips pressed
+    assert res.info["brow_layer"] > 0 and "brows" in vars(prep)
+    assert res.info["mouth_closing"] > 0 and "closed_mouth" in vars(prep)
