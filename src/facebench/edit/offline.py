@@ -48,6 +48,7 @@ from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vert
 from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, thin
 from .expression_table import EXPRESSION_TABLE, recipe
+from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .limits import capped_field, tint_strength
@@ -259,7 +260,9 @@ class OfflineEditor:
             for au, w in recipe(expr).aus.items():
                 aus[au] = aus.get(au, 0.0) + alpha * w
         info["aus"] = {k: round(v, 4) for k, v in sorted(aus.items())}
-        prep.builder.prefetch(au for au, w in sorted(aus.items()) if w and au not in prep.fields)
+        missing = [au for au, w in sorted(aus.items()) if w and au not in prep.fields]
+        if missing:  # their opening-crossing questions answered in one go
+            prep.builder.prefetch(missing)
         disp_c, closure = combine([(w, prep.au_parts(au)) for au, w in sorted(aus.items()) if w])
         info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
@@ -277,7 +280,7 @@ class OfflineEditor:
         moved[vis] = moved_all[: len(vis)]
         # brows that move are layers over skin filled in where they were (facebench.edit.brows);
         # pressing an open mouth shut: the warp samples its inside faded toward closed lips
-        brow_w = brow_weight(src, moved, alpha)
+        brow_w = brow_weight(src, moved, alpha) if alpha > BROW_ALPHA_START else 0.0  # 0 up to there
         if brow_w > 0 and prep.brows is None:
             brow_w = 0.0
         source, closing = (bare_mix(prep.image, prep.brows, brow_w) if brow_w > 0 else prep.image), 0.0
