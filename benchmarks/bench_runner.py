@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 WILD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "faces-in-the-wild"
+FFE_SOURCES = 200  # FFE-Bench's linear track: about 200 sources x 12 expressions x 5 alphas
 
 
 def _sources(args: argparse.Namespace) -> list[Path]:
@@ -107,6 +108,13 @@ def main() -> int:
           f"{len(tasks) * len(alphas)} edits; {os.cpu_count()} CPUs (shared: compare ratios within this run)")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(pd.DataFrame(rows).to_string(index=False))
+    if args.ffe_size:  # the targets: N = 40 in <= 10 minutes, FFE's full size well under an hour
+        for r in rows:
+            if r["stage"] == "whole run incl. report" and r["run"] == "first run":
+                full = r["seconds"] * FFE_SOURCES / len(sources)
+                print(f"{r['executor']}: whole first run {r['seconds'] / 60:.1f} min for {len(sources)} sources "
+                      f"(target at 40: <= 10 min); FFE's linear track ({FFE_SOURCES} sources, "
+                      f"{FFE_SOURCES * len(exprs) * len(alphas):,} edits) at this rate: {full / 60:.0f} min")
     if len(tables) > 1:
         names = list(tables)
         ref = tables[names[0]]  # the runner sorts its table by model, judge, task, alpha

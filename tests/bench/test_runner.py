@@ -117,6 +117,15 @@ def test_report_numbers_equal_metrics_from_the_results_table(main_run):
     assert float(happy["target score"]) == pytest.approx(top["target_score"].mean(), abs=1e-12)
 
 
+def test_report_states_the_cache_sizes(main_run):
+    res, data, paths, out = main_run
+    cache = json.loads(paths["run.json"].read_text())["cache"]
+    # 2 photos x 6 expressions x 3 alphas; alpha 0 returns the source's pixels: stored once
+    assert cache["edits"] == 2 * 6 * 3 and cache["images"] == 2 * 6 * 2 + 2
+    assert 0 < cache["image_bytes"] <= cache["file_bytes"]
+    assert f"{cache['images']} images stored once each for {cache['edits']} edits" in paths["report.html"].read_text()
+
+
 def test_judge_agreement_per_expression(main_run):
     res, data, paths, out = main_run
     agree = pd.read_csv(paths["agreement.csv"])

@@ -91,6 +91,10 @@ def test_edits_are_stored_once_per_pixels_as_lossless_residuals(tmp_path):
     assert len(data) * 8 < len(encode_png(edit, compress_level=3))  # measured ~15 KB vs ~450 KB
     with pytest.raises(KeyError):
         s.edit_image("nope")
+    z = s.sizes()  # what a run's report states about its cache
+    full = imagecodec.encode(src)
+    assert z == {"edits": 2, "images": 2, "image_bytes": len(data) + len(full), "file_bytes": s.size_bytes()}
+    assert z["file_bytes"] >= z["image_bytes"]
 
 
 def test_legacy_png_blob_still_reads_and_prune_drops_unused_images(tmp_path):

@@ -235,6 +235,12 @@ class Store:
         """Bytes of the cache file plus its write-ahead log."""
         return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
 
+    def sizes(self) -> dict[str, int]:
+        """What the cache holds: ``edits`` (records), ``images`` (stored once per pixel hash),
+        ``image_bytes`` (their encoded data, residuals included) and ``file_bytes``."""
+        n, data = self._con().execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM images").fetchone()
+        return {"edits": self.count("edit"), "images": int(n), "image_bytes": int(data), "file_bytes": self.size_bytes()}
+
     def mapping(self, kind: str) -> "SqliteMapping":
         """A str -> str mapping over the records of ``kind`` (e.g. a VLM response cache)."""
         return SqliteMapping(self.path, table=kind, store=self)

@@ -164,6 +164,15 @@ def _strips(data: ReportData, store: Any, per_model: int = 12) -> list[str]:
     return figs
 
 
+def _cache_sizes(store: Any) -> str:
+    """`` (file MB; images stored for edits, MB)`` of the run's cache, or nothing without one."""
+    if store is None:
+        return ""
+    z = store.sizes()
+    return (f" ({z['file_bytes'] / 1e6:.1f} MB; {z['images']} images stored once each for {z['edits']} edits, "
+            f"{z['image_bytes'] / 1e6:.1f} MB)")
+
+
 def render_html(data: ReportData, *, store: Any = None) -> str:
     """The whole page as one string."""
     cfg = data.config
@@ -184,7 +193,7 @@ def render_html(data: ReportData, *, store: Any = None) -> str:
     jdl = ", ".join(f"{j['label']} [{j.get('id', '')}; judges {len(j.get('judged', []))} of 12]" for j in cfg.get("judges", []))
     body.append(f"<p class='small'>editors: {_esc(edl)}<br>judges: {_esc(jdl)}<br>identity: "
                 f"{_esc(', '.join(cfg.get('recognisers', [])) or 'none')}<br>manifest: {_esc(cfg.get('manifest') or '(built in memory)')}"
-                f" &middot; cache: {_esc(cfg.get('cache'))}</p>")
+                f" &middot; cache: {_esc(cfg.get('cache'))}{_cache_sizes(store)}</p>")
     if data.stats is not None and not data.stats.empty:
         body.append("<h3>What the run did</h3>" + _table(data.stats, digits=2))
 

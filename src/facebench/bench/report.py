@@ -91,7 +91,8 @@ def write_report(out: str | Path, data: ReportData, *, store: Any = None, html: 
         paths["agreement.csv"] = o / "agreement.csv"
         data.agreement.to_csv(paths["agreement.csv"], index=False)
     run = {"config": data.config, "stats": [] if data.stats is None else
-           [{k: _json_value(v) for k, v in r.items()} for r in data.stats.to_dict(orient="records")]}
+           [{k: _json_value(v) for k, v in r.items()} for r in data.stats.to_dict(orient="records")],
+           "cache": None if store is None else store.sizes()}
     paths["run.json"] = o / "run.json"
     paths["run.json"].write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
     if html:

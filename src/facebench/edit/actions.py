@@ -22,9 +22,10 @@ py-feat's field itself on their vertices.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Union
+from typing import Iterable, Union
 
 import numpy as np
 
@@ -290,36 +291,107 @@ def _segment_bits(pts: np.ndarray, segs: np.ndarray, per_line: int = 15) -> _Bit
     return out
 
 
+def _crosses_monotone(px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray, verts: np.ndarray,
+                      maybe: np.ndarray, margin: float, width: int = 3) -> np.ndarray:
+    """For a polyline ``verts`` (V, 2) whose x grows strictly: does each segment p_i -> q_i cross
+    it (:func:`_proper_cross` against every segment s whose bit 4s is set in ``maybe``)? The
+    part of p_i -> q_i within the polyline's band of y (grown by ``margin``, far above the
+    rounding of the clipping) spans x in [x0, x1] (Liang & Barsky 1984 clipping); a crossing
+    point lies on both, so only the segments whose x-ranges meet [x0 - margin, x1 + margin] are
+    tested, with the orientation values :func:`_crosses` computes: one or two segments rather
+    than all, as a few flat arrays (pairs that reach more than ``width`` take every segment)."""
+    vx, vy = verts[:, 0], verts[:, 1]
+    dx, dy = qx - px, qy - py
+    lo, hi = vy.min() - margin, vy.max() + margin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta, tb = (lo - py) / dy, (hi - py) / dy
+    flat = dy == 0
+    inside = (py >= lo) & (py <= hi)
+    t0 = np.where(flat, np.where(inside, 0.0, 2.0), np.maximum(np.minimum(ta, tb), 0.0))
+    t1 = np.where(flat, 1.0, np.minimum(np.maximum(ta, tb), 1.0))
+    e0, e1 = px + t0 * dx, px + t1 * dx
+    first = np.searchsorted(vx[1:], np.minimum(e0, e1) - margin, side="left")
+    last = np.where(t0 <= t1, np.searchsorted(vx[:-1], np.maximum(e0, e1) + margin, side="right") - 1, -1)
+    n_seg = len(verts) - 1
+    wide = last - first >= width
+    first = np.where(wide, 0, first)  # those take every segment, in the loop below
+    hit = np.zeros(len(px), bool)
+
+    def orient(k: np.ndarray, rows: "np.ndarray | slice") -> np.ndarray:
+        # orient(p, q, v) = (q - p) x (v - p), as _orient writes it (the same rounding)
+        return dx[rows] * (vy[k] - py[rows]) - dy[rows] * (vx[k] - px[rows])
+
+    rows_all = slice(None)
+    o_prev = orient(np.minimum(first, n_seg), rows_all)
+    for k in range(width):
+        seg = first + k
+        o_next = orient(np.minimum(seg + 1, n_seg), rows_all)
+        live = (seg <= last) & ~wide & (((maybe >> (4 * np.minimum(seg, n_seg - 1))) & 1) != 0)
+        hit |= live & (o_prev * o_next < 0)
+        o_prev = o_next
+    rows = np.flatnonzero(wide)
+    if len(rows):
+        o = [orient(np.full(len(rows), k), rows) for k in range(n_seg + 1)]
+        for k in range(n_seg):
+            live = (k <= last[rows]) & (((maybe[rows] >> (4 * k)) & 1) != 0)
+            hit[rows] |= live & (o[k] * o[k + 1] < 0)
+    return hit
+
+
+def _beyond(pts: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per point, 4 bits: strictly left of, right of, above and below the box ``lo`` .. ``hi``."""
+    x, y = pts[:, 0], pts[:, 1]
+    return ((x < lo[0]) * 1 + (x > hi[0]) * 2 + (y < lo[1]) * 4 + (y > hi[1]) * 8).astype(np.uint8)
+
+
 def _crosses_pruned(p: np.ndarray, q: np.ndarray, segs: np.ndarray, per_line: int = 15,
-                    bits: tuple[_Bits, _Bits] | None = None) -> np.ndarray:
+                    bits: tuple[_Bits, _Bits] | None = None, need: np.ndarray | None = None) -> np.ndarray:
     """The same as :func:`_crosses` (the same orientation values, so the same answer), testing
     a pair against a segment only where they can cross: p and q strictly on opposite sides of
     the segment's line and the pair's bounding box overlapping the segment's (disjoint boxes
     cannot cross). Both come from :func:`_segment_bits` (``bits``: those of p and q, if known),
     so the pruning is a few integer operations per pair; most pairs of face vertices pass
-    nowhere near an opening."""
+    nowhere near an opening. On a line whose x grows (or falls) along it -- the midlines of a
+    face's openings -- a pair that can still cross is tested only against the segments its
+    part inside the line's box reaches (:func:`_crosses_monotone`). ``need`` (P, Q) bool: only
+    those pairs are tested (the others are returned False)."""
     bits_p, bits_q = bits if bits is not None else (_segment_bits(p, segs, per_line), _segment_bits(q, segs, per_line))
     out = np.zeros((len(p), len(q)), bool)
+    todo = np.ones((len(p), len(q)), bool) if need is None else need.copy()
+    # far above the rounding of the orientation values (~1e-16 of the coordinates)
+    margin = 1e-9 * (1.0 + max(np.abs(p).max(initial=0.0), np.abs(q).max(initial=0.0), np.abs(segs).max()))
+    n_q = len(q)
     for n_line, k in enumerate(range(0, len(segs), per_line)):
         line = segs[k:k + per_line]
         a, b = line[:, 0], line[:, 1]
-        nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
         (pos_p, neg_p, box_p), (pos_q, neg_q, box_q) = bits_p[n_line], bits_q[n_line]
-        shared = box_p[:, None] & box_q[None, :]  # both points beyond the same side of a box
-        apart = (shared | shared >> 1 | shared >> 2 | shared >> 3) & nib.sum()
-        # o3 * o4 < 0 for segment s (p and q strictly on opposite sides) and the boxes overlap
-        maybe = ((pos_p[:, None] & neg_q[None, :]) | (neg_p[:, None] & pos_q[None, :])) & ~apart
-        i, j = np.nonzero((maybe != 0) & ~out)
-        if not len(i):
+        # o3 * o4 < 0 for segment s: p and q strictly on opposite sides of its line
+        maybe = (pos_p[:, None] & neg_q[None, :]) | (neg_p[:, None] & pos_q[None, :])
+        verts = np.vstack([a, b[-1:]])
+        x = verts[:, 0]
+        monotone = np.array_equal(b[:-1], a[1:]) and (np.all(x[1:] > x[:-1]) or np.all(x[1:] < x[:-1]))
+        if not monotone:  # and the boxes overlap
+            nib = np.left_shift(1, 4 * np.arange(len(line)), dtype=np.int64)
+            shared = box_p[:, None] & box_q[None, :]  # both points beyond the same side of a box
+            maybe &= ~((shared | shared >> 1 | shared >> 2 | shared >> 3) & nib.sum())
+        # and the pair's box meets the line's (both points beyond one side of it: no crossing)
+        lo, hi = line.min(axis=(0, 1)), line.max(axis=(0, 1))
+        beyond_p, beyond_q = _beyond(p, lo, hi), _beyond(q, lo, hi)
+        flat = np.flatnonzero((maybe != 0) & todo & ((beyond_p[:, None] & beyond_q[None, :]) == 0))
+        if not len(flat):
             continue
-        test = (maybe[i, j][:, None] & nib[None, :]) != 0  # (n, S)
-        if np.array_equal(b[:-1], a[1:]):  # a polyline: orient(p, q, .) once per point
-            o = _orient(p[i, None], q[j, None], np.vstack([a, b[-1:]])[None])
-            o1, o2 = o[:, :-1], o[:, 1:]
-        else:
-            o1 = _orient(p[i, None], q[j, None], a[None])
-            o2 = _orient(p[i, None], q[j, None], b[None])
-        out[i, j] = ((o1 * o2 < 0) & test).any(axis=1)
+        i, j = np.divmod(flat, n_q)
+        mv = maybe.ravel().take(flat)
+        if monotone:  # x falling along the line: mirror x (orientations change sign, not products)
+            m = 1.0 if x[-1] > x[0] else -1.0
+            hit = _crosses_monotone(m * p[:, 0].take(i), p[:, 1].take(i), m * q[:, 0].take(j), q[:, 1].take(j),
+                                    verts * np.array([m, 1.0]), mv, margin)
+        else:  # every flagged segment of the pair
+            test = (mv[:, None] & nib[None, :]) != 0  # (n, S)
+            o1, o2 = _orient(p[i, None], q[j, None], a[None]), _orient(p[i, None], q[j, None], b[None])
+            hit = ((o1 * o2 < 0) & test).any(axis=1)
+        out.ravel()[flat[hit]] = True
+        todo.ravel()[flat[hit]] = False
     return out
 
 
@@ -329,6 +401,9 @@ def _side_sign(mesh: np.ndarray) -> np.ndarray:
     s = np.sign(x)
     s[np.abs(x) < 0.01] = 0.0
     return s
+
+
+_PREFETCH_LOCK = threading.Lock()  # one recording pass at a time (other threads' spreads run as usual)
 
 
 @dataclass
@@ -342,24 +417,62 @@ class FieldBuilder:
         self._sign = _side_sign(self.mesh)
         self._pls = load_canonical()
         n = len(self.mesh)
-        # which vertex pairs an opening separates, filled in column by column as members need them
+        # which vertex pairs an opening separates, filled in pair by pair as fields need them
         self._blocked = np.zeros((n, n), bool)
-        self._blocked_known = np.zeros(n, bool)
+        self._blocked_known = np.zeros((n, n), bool)
         self._bits: _Bits | None = None  # :func:`_segment_bits` of the mesh
+        # while :meth:`prefetch` runs (in the thread named): the (members, rows) each spread asks about
+        self._recording: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._recording_thread: int | None = None
+        self._dist: np.ndarray | None = None  # (N, N) vertex distances, once a spread needs them
+        self._dist_eps: np.ndarray | None = None
 
-    def blocked(self, members: np.ndarray) -> np.ndarray:
+    def prefetch(self, aus: "Iterable[str]") -> None:
+        """Answer at once every opening-crossing question (:meth:`blocked`) the fields of
+        ``aus`` will ask: their handles are walked once with :meth:`_spread` only noting the
+        (members, rows) it needs, then all the pairs go through :func:`_crosses_pruned` in one
+        call rather than one per handle. The fields themselves are unchanged."""
+        with _PREFETCH_LOCK:
+            self._recording, self._recording_thread = [], threading.get_ident()
+            try:
+                for au in aus:
+                    self.au_parts(au)
+                asked = self._recording
+            finally:
+                self._recording, self._recording_thread = None, None
+        n = len(self.mesh)
+        need = np.zeros((n, n), bool)
+        for members, rows in asked:
+            need[:, members] |= rows[:, None]
+        self._answer(need & ~self._blocked_known)
+
+    def blocked(self, members: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(478, M) bool: does the straight path from each vertex to each member cross the
-        middle of an eye or mouth opening (:func:`_crosses`; cached per member per face)?"""
+        middle of an eye or mouth opening (:func:`_crosses`; cached per pair per face)?
+        ``rows`` (478 bool): only those vertices' answers are needed; the other rows of the
+        result may be left False."""
         members = np.asarray(members, dtype=int)
-        todo = np.unique(members[~self._blocked_known[members]])
-        if len(todo):
-            pts = self.mesh[:, :2]
-            if self._bits is None:
-                self._bits = _segment_bits(pts, self._segs)
-            cols = [(pos[todo], neg[todo], box[todo]) for pos, neg, box in self._bits]
-            self._blocked[:, todo] = _crosses_pruned(pts, pts[todo], self._segs, bits=(self._bits, cols))
-            self._blocked_known[todo] = True
+        need = ~self._blocked_known[:, members]
+        if rows is not None:
+            need &= rows[:, None]
+        if need.any():
+            full = np.zeros(self._blocked.shape, bool)
+            full[:, members] = need
+            self._answer(full)
         return self._blocked[:, members]
+
+    def _answer(self, need: np.ndarray) -> None:
+        """Fill in :func:`_crosses_pruned` for the (N, N) pairs ``need`` (receiver, member)."""
+        cols = np.flatnonzero(need.any(axis=0))
+        if not len(cols):
+            return
+        pts = self.mesh[:, :2]
+        if self._bits is None:
+            self._bits = _segment_bits(pts, self._segs)
+        bits_q = [(pos[cols], neg[cols], box[cols]) for pos, neg, box in self._bits]
+        sub = need[:, cols]
+        self._blocked[:, cols] |= _crosses_pruned(pts, pts[cols], self._segs, bits=(self._bits, bits_q), need=sub)
+        self._blocked_known[:, cols] |= sub
 
     def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
                 receivers: np.ndarray | None = None) -> np.ndarray:
@@ -368,12 +481,23 @@ class FieldBuilder:
         Gaussian of the distance to the nearest visible member. ``receivers`` (weights per
         vertex) limits who moves."""
         pts = self.mesh[:, :2]
-        d = np.linalg.norm(pts[:, None, :] - pts[members][None, :, :], axis=2)  # (478, M)
+        # only the rows kept matter: members take their own moves, receivers of weight 0 none
+        rows = np.ones(len(pts), bool) if receivers is None else receivers != 0
+        rows[members] = False
+        if self._recording is not None and self._recording_thread == threading.get_ident():
+            # :meth:`prefetch` only notes the question
+            self._recording.append((np.asarray(members, dtype=int), rows))
+            return np.zeros((len(pts), 3))
+        if self._dist is None:  # every vertex pair's distance, |p_i - p_j|, and d^2 + eps^2
+            dx, dy = pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1]
+            self._dist = np.sqrt(dx * dx + dy * dy)
+            self._dist_eps = self._dist ** 2 + _EPS ** 2
+        d = self._dist[:, members]  # (478, M)
         g = np.exp(-0.5 * (d / radius) ** 2)
-        g = np.where(self.blocked(members), 0.0, g)
+        g = np.where(self.blocked(members, rows), 0.0, g)
         # Shepard (inverse-square-distance) interpolation of the members' moves, so the nearest
         # members dominate, times the Gaussian falloff from the nearest member
-        inv = g / (d ** 2 + _EPS ** 2)
+        inv = g / self._dist_eps[:, members]
         mean = (inv @ moves) / np.maximum(inv.sum(1, keepdims=True), 1e-12)
         out = mean * g.max(1, keepdims=True)
         out[members] = moves

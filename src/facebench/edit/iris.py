@@ -57,7 +57,7 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
         return None
     box, off, shp, gx, gy = crop.box, crop.off, crop.shape, crop.gx, crop.gy
     x0, y0 = box[:2]
-    srcf = src.astype(np.float32)
+    srcf = src if src.dtype == np.float32 else src.astype(np.float32)  # a float32 image is used as it is
     layer = _shift_sample(srcf, gx, gy, shift)
     # what the photo shows of the eye, less its lid margins (lashes, the wet rim) just inside its
     # opening; where the opening grew (by more than WIDEN = 25 % of its area) only the margins near the

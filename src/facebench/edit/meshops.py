@@ -5,6 +5,7 @@ crowded vertices, the mouth's opening.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from . import landmarks as lm
 from .retouch import polygon_area
@@ -55,24 +56,35 @@ _PRIORITY = _ALWAYS + lm.BROW_R + lm.BROW_L + lm.FACE_OVAL + lm.NOSE_TIP + lm.NO
 
 def thin(xy: np.ndarray, candidates: np.ndarray, min_sep: float) -> np.ndarray:
     """Greedy subset of ``candidates`` with no two closer than ``min_sep`` pixels, contour
-    vertices first (sorted indices)."""
+    vertices first (sorted indices). Closeness is ``sqrt(dx * dx + dy * dy) < min_sep``, measured
+    on the pairs a k-d tree finds within ``min_sep`` (plus a slack far above its rounding):
+    the few close pairs rather than every pair."""
     cand = set(int(i) for i in candidates)
     # the lips and lids are always kept: a closed mouth's upper and lower inner lips coincide,
     # and they must still be able to part
     kept = [i for i in dict.fromkeys(_ALWAYS) if i in cand]
     order = [i for i in dict.fromkeys(_PRIORITY) if i in cand] + sorted(cand - set(_PRIORITY))
     pts = np.asarray(xy, np.float64)
-    d = pts[:, None, :] - pts[None, :, :]
-    near = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]) < min_sep  # (N, N): Euclidean
+    pairs = cKDTree(pts).query_pairs(min_sep * (1 + 1e-9) + 1e-12, output_type="ndarray")
+    d = pts[pairs[:, 0]] - pts[pairs[:, 1]]
+    close = pairs[np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) < min_sep].tolist()
+    near: list[list[int]] = [[] for _ in range(len(pts))]  # each vertex's close neighbours
+    for a, b in close:
+        near[a].append(b)
+        near[b].append(a)
     # too_near[i]: some kept vertex lies closer than min_sep (updated as vertices are kept)
-    too_near = near[kept].any(axis=0) if kept else np.zeros(len(pts), bool)
+    too_near = [False] * len(pts)
+    for k in kept:
+        for j in near[k]:
+            too_near[j] = True
     taken = set(kept)
     for i in order:
         if i in taken or too_near[i]:
             continue
         kept.append(i)
         taken.add(i)
-        too_near |= near[i]
+        for j in near[i]:
+            too_near[j] = True
     return np.array(sorted(kept))
 
 

@@ -50,6 +50,7 @@ from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, soft_limit, thin
 from .expression_table import EXPRESSION_TABLE, recipe
 from .folds import shade as shade_folds
+from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .limits import capped_field, tint_strength
@@ -123,13 +124,31 @@ class _Prepared:
     warp: Any
     colours: dict[str, np.ndarray]
     iod_px: float
-    closed_mouth: retouch.ClosedMouth | None  # the open mouth's inside filled in (None if closed)
+    mouth_open: bool  # the photo's mouth is open (its inside is filled in when needed: closed_mouth)
     follow_of: np.ndarray  # for each point of the halfway ring, the outline vertex it follows
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
-    brows: BrowCut | None = None  # the photo with its brows filled in, and their regions
     follow_room: np.ndarray | None = None  # each halfway-ring point's distance to the fixed ring
+
+    @cached_property
+    def closed_mouth(self) -> retouch.ClosedMouth | None:
+        """The open mouth's inside filled in (None if the mouth is closed): made the first time
+        an edit presses the mouth shut."""
+        return _fill_mouth(self.image, np.asarray(self.face.mesh, np.float64)) if self.mouth_open else None
+
+    @cached_property
+    def brows(self) -> BrowCut | None:
+        """The photo with its brows filled in, and their regions: made the first time brows
+        become layers (past alpha 1.5, :func:`facebench.edit.brows.brow_weight`)."""
+        return cut_brows(self.image, np.asarray(self.face.mesh, np.float64), self.iod_px)
+
+    @cached_property
+    def image_f32(self) -> np.ndarray:
+        """The photo as float32 (read-only), converted once for every render's eye and mouth layers."""
+        out = self.image.astype(np.float32)
+        out.flags.writeable = False
+        return out
 
     def au_parts(self, au: str) -> AUParts:
         """The action unit's field on this face (computed once, then cached)."""
@@ -218,12 +237,8 @@ class OfflineEditor:
         warp = MeshWarp(np.vstack([xy[vis], follow]), anchors, img.shape[:2], openings,
                         sliver=(SLIVER * iod) ** 2)
         area, width = mouth_opening(mesh)
-        # the inside of an open mouth, out to the outer lip corners (the shadow of a wide smile
-        # reaches past the inner-lip corners)
-        inside = [61] + list(lm.LIPS_INNER[:11]) + [291] + list(lm.LIPS_INNER[11:]) + [78]
-        closed = retouch.inpaint_mouth(img, mesh[inside, :2], width) if area > OPEN * width ** 2 else None
-        prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
-        prep.brows = cut_brows(img, mesh, iod)
+        prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod,
+                         area > OPEN * width ** 2, nearest, vis)
         ring = anchors.astype(np.float32).reshape(-1, 1, 2)
         prep.follow_room = np.array([abs(cv2.pointPolygonTest(ring, (float(x), float(y)), True)) for x, y in follow])
         prep.setup_s = time.perf_counter() - t0
@@ -256,6 +271,9 @@ class OfflineEditor:
             for au, w in recipe(expr).aus.items():
                 aus[au] = aus.get(au, 0.0) + alpha * w
         info["aus"] = {k: round(v, 4) for k, v in sorted(aus.items())}
+        missing = [au for au, w in sorted(aus.items()) if w and au not in prep.fields]
+        if missing:  # their opening-crossing questions answered in one go
+            prep.builder.prefetch(missing)
         disp_c, closure = combine([(w, prep.au_parts(au)) for au, w in sorted(aus.items()) if w])
         info["closure_scale"] = {k: round(v, 4) for k, v in closure.items()}
         disp = prep.scale * (disp_c @ prep.rot.T)[:, :2]  # canonical -> image pixels
@@ -274,9 +292,11 @@ class OfflineEditor:
         moved[vis] = moved_all[: len(vis)]
         # brows that move are layers over skin filled in where they were (facebench.edit.brows);
         # pressing an open mouth shut: the warp samples its inside faded toward closed lips
-        brow_w = brow_weight(src, moved, alpha) if prep.brows is not None else 0.0
+        brow_w = brow_weight(src, moved, alpha) if alpha > BROW_ALPHA_START else 0.0  # 0 up to there
+        if brow_w > 0 and prep.brows is None:
+            brow_w = 0.0
         source, closing = (bare_mix(prep.image, prep.brows, brow_w) if brow_w > 0 else prep.image), 0.0
-        if prep.closed_mouth is not None:
+        if prep.mouth_open:
             closing = float(np.clip(1.0 - mouth_opening(moved)[0] / max(mouth_opening(src)[0], 1e-9), 0.0, 1.0))
             if closing > 0:
                 source = retouch.fade_to_closed(source, prep.closed_mouth, closing)
@@ -328,10 +348,12 @@ class OfflineEditor:
         # the warp's source fades to closed lips (else its dark corners would stay as slivers)
         closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
         gate = 1.0 - closing if src_open else float(np.clip((a_dst - a_src) / (0.01 * mouth_w ** 2), 0, 1))
-        jaw_c = aus.get("AU26", 0.0) * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
+        w_jaw = aus.get("AU26", 0.0)  # the jaw's field is built only for controls that move it
+        jaw_c = w_jaw * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0) if w_jaw else np.zeros(3)
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
-            layer = mouth_layer(source, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
+            photo = prep.image_f32 if source is prep.image else source  # converted once per set-up
+            layer = mouth_layer(photo, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
                                 src_open=src_open, gate=gate, iod=prep.iod_px,
                                 strength=max(a for _, a in control.weights))
             if layer is not None:
@@ -346,7 +368,7 @@ class OfflineEditor:
             mesh = prep.face.mesh
             centre = np.asarray(mesh[iris[0], :2], float)
             radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
-            layer = eye_layer(prep.image, src[e], moved[e], shift, centre, radius, ecol)
+            layer = eye_layer(prep.image_f32, src[e], moved[e], shift, centre, radius, ecol)
             if layer is not None:
                 retouch.composite(out, *layer)
         # colour: blush and under-eye shadows, proportional to alpha
@@ -360,6 +382,13 @@ class OfflineEditor:
         for lower in (lm.EYE_R_LOWER, lm.EYE_L_LOWER):
             c = moved[list(lower)].mean(0) + np.array([0.0, 0.07 * iod])
             retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)
+
+
+def _fill_mouth(image: np.ndarray, mesh: np.ndarray) -> retouch.ClosedMouth:
+    """The inside of an open mouth filled in (:func:`facebench.edit.retouch.inpaint_mouth`), out
+    to the outer lip corners (the shadow of a wide smile reaches past the inner-lip corners)."""
+    inside = [61] + list(lm.LIPS_INNER[:11]) + [291] + list(lm.LIPS_INNER[11:]) + [78]
+    return retouch.inpaint_mouth(image, mesh[inside, :2], mouth_opening(mesh)[1])
 
 
 def _face_key(face: FaceSelector) -> Any:

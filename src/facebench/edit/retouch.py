@@ -145,7 +145,7 @@ def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
     x0, y0 = c.box[:2]
     m_src = polygon_mask(src_poly, c.shape, c.off, blur=0.0)
     mid = (fr.su + fr.sl) / 2
-    src_f = src.astype(np.float32)
+    src_f = src if src.dtype == np.float32 else src.astype(np.float32)  # a float32 image is used as it is
     out = []
     for d, lower in ((np.array([fr.jx, fr.jy]), True), (np.zeros(2), False)):
         samp = _shift_sample(src_f, c.gx, c.gy, d)
