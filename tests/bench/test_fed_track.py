@@ -13,6 +13,7 @@ from PIL import Image
 
 from facebench.bench import Component, run_and_report
 from facebench.bench.reference import gallery_dir
+from facebench.bench.scoring import judged_expressions
 from facebench.expressions import BASIC7
 from facebench.face.calibration import load_calibration
 from facebench.base.imageio import load_image
@@ -54,9 +55,12 @@ def test_fed_scores_equal_fed_score_on_the_results_table(fed_run):
     board = {r["model"]: r for r in json.loads(paths["leaderboard.json"].read_text())["rows"]}
     df = pd.read_parquet(paths["results.parquet"])
     cal = load_calibration("dlib")
+    # FED reads neutral + every expression the judge judges (judge v2 also judges sleepy)
+    labels = ("neutral",) + judged_expressions(df[df["status"] == "ok"])
+    assert set(BASIC7) <= set(labels)
     for model, g in df[df["status"] == "ok"].groupby("model"):
-        args = (g[[f"src_{e}" for e in BASIC7]].to_numpy(), g[[f"gt_{e}" for e in BASIC7]].to_numpy(),
-                g[[f"score_{e}" for e in BASIC7]].to_numpy(), list(g["expression"]), BASIC7)
+        args = (g[[f"src_{e}" for e in labels]].to_numpy(), g[[f"gt_{e}" for e in labels]].to_numpy(),
+                g[[f"score_{e}" for e in labels]].to_numpy(), list(g["expression"]), labels)
         # Fidelity and FED read the calibrated identity score; Fidelity (raw) the raw cosine
         table = fed_score(*args, id_sim=cal.score(g["id_sim_dlib"].to_numpy()))
         raw = fed_score(*args, id_sim=g["id_sim"].to_numpy())
