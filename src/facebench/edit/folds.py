@@ -126,48 +126,83 @@ def smooth_curve(points: np.ndarray, step: float) -> np.ndarray:
     return spline(np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
 
 
-def _nearest_on_curve(curve: np.ndarray, gx: np.ndarray, gy: np.ndarray
+#: Segments of a crease's polyline handled together by :func:`_nearest_on_curve` (one window of
+#: pixels around each group).
+SEGMENT_GROUP = 12
+
+
+def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each pixel: the signed distance to the polyline ``curve`` (positive on the side its
-    nearest segment's normal points to), the position along it (0..1), and that unit normal
-    (x, y), the segment's direction rotated by +90 degrees."""
+    """For each pixel of ``box`` (x0, y0, x1, y1) within ``reach`` of the polyline ``curve``: the
+    signed distance to it (positive on the side its nearest segment's normal points to), the
+    position along it (0..1), and that unit normal (x, y), the segment's direction rotated by +90
+    degrees. The nearest segment is the first of those at the least distance; a pixel is compared
+    only with the segments within ``reach`` of it (each group of :data:`SEGMENT_GROUP` segments
+    with the pixels of its bounding box widened by ``reach``), so pixels farther than ``reach``
+    from the curve get the signed distance ``2 * reach`` (and 0 for the rest)."""
+    x0, y0, x1, y1 = box
     a, b = curve[:-1], curve[1:]
     seg = b - a
     length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
     cum = np.r_[0.0, np.cumsum(length)]
-    best = np.full(gx.shape, np.inf)
-    signed = np.zeros(gx.shape)
-    along = np.zeros(gx.shape)
-    nx = np.zeros(gx.shape)
-    ny = np.zeros(gx.shape)
-    for i in range(len(seg)):
-        px, py = gx - a[i, 0], gy - a[i, 1]
-        t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
-        ex, ey = px - t * seg[i, 0], py - t * seg[i, 1]
+    normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1) / length[:, None]
+    shape = (y1 - y0, x1 - x0)
+    best = np.full(shape, np.inf)
+    signed = np.full(shape, 2.0 * reach)
+    along = np.zeros(shape)
+    nx = np.zeros(shape)
+    ny = np.zeros(shape)
+    for s in range(0, len(seg), SEGMENT_GROUP):
+        g = slice(s, s + SEGMENT_GROUP)
+        ends = np.vstack([a[g], b[g]])
+        wx0, wy0 = np.maximum(np.floor(ends.min(0) - reach).astype(int), [x0, y0])
+        wx1, wy1 = np.minimum(np.ceil(ends.max(0) + reach).astype(int) + 1, [x1, y1])
+        if wx1 <= wx0 or wy1 <= wy0:
+            continue
+        px = np.arange(wx0, wx1, dtype=np.float64)[None, :, None] - a[g, 0]
+        py = np.arange(wy0, wy1, dtype=np.float64)[:, None, None] - a[g, 1]
+        sx, sy, ln = seg[g, 0], seg[g, 1], length[g]
+        t = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
+        ex, ey = px - t * sx, py - t * sy
         d2 = ex * ex + ey * ey
-        closer = d2 < best
-        best = np.where(closer, d2, best)
-        n = np.array([-seg[i, 1], seg[i, 0]]) / length[i]
-        side = np.where(ex * n[0] + ey * n[1] >= 0, 1.0, -1.0)
-        signed = np.where(closer, side * np.sqrt(d2), signed)
-        along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
-        nx = np.where(closer, n[0], nx)
-        ny = np.where(closer, n[1], ny)
+        k = np.argmin(d2, axis=2)[..., None]
+        pick = lambda v: np.take_along_axis(v, k, axis=2)[..., 0]  # noqa: E731
+        d2k, tk, exk, eyk = pick(d2), pick(t), pick(ex), pick(ey)
+        i = s + k[..., 0]
+        view = (slice(wy0 - y0, wy1 - y0), slice(wx0 - x0, wx1 - x0))
+        closer = d2k < best[view]
+        best[view] = np.where(closer, d2k, best[view])
+        n0, n1 = normal[i, 0], normal[i, 1]
+        side = np.where(exk * n0 + eyk * n1 >= 0, 1.0, -1.0)
+        signed[view] = np.where(closer, side * np.sqrt(d2k), signed[view])
+        along[view] = np.where(closer, (cum[i] + tk * length[i]) / cum[-1], along[view])
+        nx[view] = np.where(closer, n0, nx[view])
+        ny[view] = np.where(closer, n1, ny[view])
     return signed, along, nx, ny
 
 
 def support(crease: Crease) -> tuple[np.ndarray, np.ndarray]:
     """The corners (x0, y0), (x1, y1) of the box outside which the crease changes nothing."""
-    reach = abs(crease.offset) + max(crease.half_widths) + 1.0
+    lo, hi = _points_box(crease)
+    reach = _reach(crease)
+    return lo - reach, hi + reach
+
+
+def _reach(crease: Crease) -> float:
+    """How far from its curve a crease changes anything (plus a pixel)."""
+    return abs(crease.offset) + max(crease.half_widths) + 1.0
+
+
+def _points_box(crease: Crease) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(crease.points, np.float64)
-    return p.min(0) - reach, p.max(0) + reach
+    return p.min(0), p.max(0)
 
 
-def crease_shading(crease: Crease, gx: np.ndarray, gy: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """The crease's term of ``M`` (module docstring) on the pixel grid ``gx``, ``gy``."""
+def crease_shading(crease: Crease, box: tuple[int, int, int, int], light: np.ndarray) -> np.ndarray:
+    """The crease's term of ``M`` (module docstring) on the pixels of ``box`` (x0, y0, x1, y1)."""
     w_minus, w_plus = crease.half_widths
     curve = smooth_curve(crease.points, max(1.0, 0.5 * min(w_minus, w_plus)))
-    signed, t, nx, ny = _nearest_on_curve(curve, gx, gy)
+    signed, t, nx, ny = _nearest_on_curve(curve, box, _reach(crease))
     # orient the normals toward the + side (``outward``), judged on the middle segment
     k = max(len(curve) // 2, 1)
     mid = curve[k] - curve[k - 1]
@@ -197,8 +232,7 @@ def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: n
         cx1, cy1 = min(x1, int(np.ceil(hi[0])) + 1), min(y1, int(np.ceil(hi[1])) + 1)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
-        gy, gx = np.mgrid[cy0:cy1, cx0:cx1].astype(np.float64)
-        part = crease_shading(c, gx, gy, light)
+        part = crease_shading(c, (cx0, cy0, cx1, cy1), light)
         view = total[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
         if combine == "max":
             np.maximum(view, part, out=view)
