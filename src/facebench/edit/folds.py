@@ -46,6 +46,7 @@ after the retouching, before the canvas is pasted into the photo).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 
 import cv2
@@ -250,8 +251,15 @@ def face_light(image: np.ndarray, mask: np.ndarray, iod: float) -> np.ndarray:
         return np.zeros(2)
     step = max(1, int(len(xs) // 4000))
     ys, xs = ys[::step], xs[::step]
-    small = cv2.GaussianBlur(luma(image, np.float32), (0, 0), max(1.0, 0.08 * iod))
-    y = np.log(np.maximum(small[ys, xs], 1.0))
+    sigma = max(1.0, 0.08 * iod)
+    # blurred only over the sampled pixels' box widened by the kernel's reach (4 sigma): the same
+    # values as blurring the whole image, for less
+    pad = int(np.ceil(4 * sigma)) + 2
+    h, w = mask.shape[:2]
+    x0, y0 = max(int(xs.min()) - pad, 0), max(int(ys.min()) - pad, 0)
+    x1, y1 = min(int(xs.max()) + pad + 1, w), min(int(ys.max()) + pad + 1, h)
+    small = cv2.GaussianBlur(luma(np.asarray(image)[y0:y1, x0:x1], np.float32), (0, 0), sigma)
+    y = np.log(np.maximum(small[ys - y0, xs - x0], 1.0))
     a = np.c_[np.ones(len(xs)), (xs - xs.mean()) / iod, (ys - ys.mean()) / iod]
     g = np.linalg.lstsq(a, y, rcond=None)[0][1:]
     n = float(np.linalg.norm(g))
@@ -473,23 +481,61 @@ def fold_headroom(own: np.ndarray) -> float:
     return float(np.clip((h - floor) / (1.0 - floor), 0.0, 1.0))
 
 
+@dataclass
+class FoldSetup:
+    """What :func:`shade` needs of one source photo, whatever the edit: its light direction
+    (:func:`face_light`), skin-colour gains (:func:`channel_gain`) and the face mask with its eased
+    edge (:func:`_soft_mask`), each computed on first use and then kept (the offline editor keeps
+    one per prepared face)."""
+
+    photo: np.ndarray
+    face_mask: np.ndarray  # bool, image-sized
+    iod: float
+
+    @cached_property
+    def light(self) -> np.ndarray:
+        return face_light(self.photo, self.face_mask, self.iod)
+
+    @cached_property
+    def gain(self) -> np.ndarray:
+        return channel_gain(self.photo, self.face_mask)
+
+    @cached_property
+    def soft(self) -> np.ndarray:
+        """:func:`_soft_mask` over the whole image (a crop of it equals the crop's own
+        :func:`_soft_mask` except within the blur's reach of the crop's edge, where no crease
+        or relaxed band reaches: :func:`shade`'s box is 0.35 x the eye-corner distance wider
+        than its curves, their support at most 0.25 + a pixel, the blur's reach 0.06)."""
+        h, w = self.face_mask.shape[:2]
+        return _soft_mask(self.face_mask, (0, 0, w, h), self.iod)
+
+
+def fold_setup(photo: np.ndarray, face_mask: np.ndarray, iod: float) -> FoldSetup:
+    """The per-source part of :func:`shade` for ``photo`` and its (bool, image-sized) ``face_mask``."""
+    return FoldSetup(photo, np.asarray(face_mask, bool), float(iod))
+
+
 def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None", moved: np.ndarray,
-          aus: Mapping[str, float], iod: float, *, own: "np.ndarray | None" = None) -> dict[str, int]:
+          aus: Mapping[str, float], iod: float, *, own: "np.ndarray | None" = None,
+          setup: "FoldSetup | None" = None) -> dict[str, int]:
     """In place on the float32 ``canvas`` (the warped face): fade the photo's folds that the
     relaxing units take away, then shade the creases the acting units make (module docstring).
     ``photo`` (the unedited image) gives the light's direction, ``face_mask`` (bool, image-sized;
     None: the moved mesh's outline) bounds every change, ``moved`` is the edited mesh in pixels.
     ``own``: the person's mesh in the canonical frame, whose :func:`fold_headroom` limits the
-    smile's folds (None: no limit). Returns how many creases and relaxed bands were drawn."""
+    smile's folds (None: no limit). ``setup``: :func:`fold_setup` of ``photo`` and ``face_mask``
+    kept from an earlier call on the same source (None: computed here). Returns how many creases
+    and relaxed bands were drawn."""
     folds = creases(moved, aus, iod, fold_headroom(own) if own is not None else 1.0)
     bands = relax_bands(moved, aus, iod)
     if not folds and not bands:
         return {"creases": 0, "relaxed": 0}
     h, w = canvas.shape[:2]
-    if face_mask is None:
-        face_mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
-    face_mask = np.asarray(face_mask, bool)
+    if setup is None:
+        if face_mask is None:
+            face_mask = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+        setup = fold_setup(photo, face_mask, iod)
     reach = 0.35 * iod
     pts = np.vstack([c.points for c in folds + bands])
     x0, y0 = np.maximum(np.floor(pts.min(0) - reach).astype(int), 0)
@@ -497,7 +543,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
     if x1 <= x0 or y1 <= y0:
         return {"creases": 0, "relaxed": 0}
     box = (int(x0), int(y0), int(x1), int(y1))
-    inside = _soft_mask(face_mask, box, iod)
+    inside = setup.soft[y0:y1, x0:x1]
     sub = canvas[y0:y1, x0:x1]
     if bands:
         level = np.maximum(sub, 1.0)
@@ -512,8 +558,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
         weight = _accumulate(bands, box, np.zeros(2), combine="max") * skin
         sub *= (ratio ** (weight * inside)[..., None]).astype(np.float32)
     if folds:
-        light = face_light(photo, face_mask, iod)
-        total = _accumulate(folds, box, light)
-        gain = channel_gain(photo, face_mask)
+        total = _accumulate(folds, box, setup.light)
+        gain = setup.gain
         sub *= (1.0 + (np.clip(total, -M_MAX, M_MAX) * inside)[..., None] * gain).astype(np.float32)
     return {"creases": len(folds), "relaxed": len(bands)}

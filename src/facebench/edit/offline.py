@@ -49,7 +49,7 @@ from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vert
 from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, soft_limit, thin
 from .expression_table import EXPRESSION_TABLE, recipe
-from .folds import shade as shade_folds
+from .folds import fold_setup, shade as shade_folds
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .limits import capped_field, tint_strength
@@ -130,6 +130,7 @@ class _Prepared:
     setup_s: float = 0.0
     brows: BrowCut | None = None  # the photo with its brows filled in, and their regions
     follow_room: np.ndarray | None = None  # each halfway-ring point's distance to the fixed ring
+    folds: Any = None  # the folds' per-source set-up (facebench.edit.folds.fold_setup)
 
     def au_parts(self, au: str) -> AUParts:
         """The action unit's field on this face (computed once, then cached)."""
@@ -224,6 +225,7 @@ class OfflineEditor:
         closed = retouch.inpaint_mouth(img, mesh[inside, :2], width) if area > OPEN * width ** 2 else None
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod, closed, nearest, vis)
         prep.brows = cut_brows(img, mesh, iod)
+        prep.folds = fold_setup(img, face_obj.mask, iod) if face_obj.mask is not None else None
         ring = anchors.astype(np.float32).reshape(-1, 1, 2)
         prep.follow_room = np.array([abs(cv2.pointPolygonTest(ring, (float(x), float(y)), True)) for x, y in follow])
         prep.setup_s = time.perf_counter() - t0
@@ -288,7 +290,8 @@ class OfflineEditor:
                 retouch.composite(out, *brow)
         acting = {au: w * info["capped_aus"].get(au, 1.0) for au, w in aus.items()}
         self._retouch(prep, source, out, src, moved, control, acting)
-        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh)
+        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh,
+                                    setup=prep.folds)
         res = prep.warp.finish(prep.image, out)  # outside the region: the input, bit for bit
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
                     mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,
