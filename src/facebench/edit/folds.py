@@ -51,7 +51,6 @@ from typing import Mapping
 
 import cv2
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..base.pixels import luma
 from .landmarks import FACE_OVAL, LIPS_OUTER, MOUTH_CORNERS
@@ -123,8 +122,28 @@ def smooth_curve(points: np.ndarray, step: float) -> np.ndarray:
     if len(p) == 2:
         s = np.linspace(0, chord[-1], max(2, int(chord[-1] / step) + 1))
         return p[0] + (s / chord[-1])[:, None] * (p[1] - p[0])
-    spline = CubicSpline(chord, p, bc_type="natural")
-    return spline(np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
+    return _natural_spline(chord, p, np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
+
+
+def _natural_spline(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The natural cubic spline through ``(x_i, y_i)`` (``x`` increasing, ``y`` rows) at ``at``:
+    on ``[x_i, x_i+1]`` (length ``h_i``), with ``A = (x_i+1 - s) / h_i``, ``B = 1 - A``,
+    ``y = A y_i + B y_i+1 + ((A^3 - A) m_i + (B^3 - B) m_i+1) h_i^2 / 6``, the second derivatives
+    ``m`` solving ``h_i-1 m_i-1 + 2 (h_i-1 + h_i) m_i + h_i m_i+1 = 6 (d_i - d_i-1)`` (``d_i`` the
+    slope of chord i) with ``m_0 = m_n-1 = 0``. (A few small solves: cheaper than building
+    scipy's CubicSpline for every crease of every render.)"""
+    h = np.diff(x)
+    d = np.diff(y, axis=0) / h[:, None]
+    n = len(x)
+    m = np.zeros_like(y)
+    if n > 2:
+        a = np.diag(2.0 * (h[:-1] + h[1:])) + np.diag(h[1:-1], 1) + np.diag(h[1:-1], -1)
+        m[1:-1] = np.linalg.solve(a, 6.0 * np.diff(d, axis=0))
+    i = np.clip(np.searchsorted(x, at, side="right") - 1, 0, n - 2)
+    hi = h[i][:, None]
+    a_ = (x[i + 1][:, None] - at[:, None]) / hi
+    b_ = 1.0 - a_
+    return a_ * y[i] + b_ * y[i + 1] + ((a_ ** 3 - a_) * m[i] + (b_ ** 3 - b_) * m[i + 1]) * hi * hi / 6.0
 
 
 #: Segments of a crease's polyline handled together by :func:`_nearest_on_curve` (one window of
@@ -160,16 +179,20 @@ def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: 
         wx1, wy1 = np.minimum(np.ceil(ends.max(0) + reach).astype(int) + 1, [x1, y1])
         if wx1 <= wx0 or wy1 <= wy0:
             continue
-        px = np.arange(wx0, wx1, dtype=np.float64)[None, :, None] - a[g, 0]
-        py = np.arange(wy0, wy1, dtype=np.float64)[:, None, None] - a[g, 1]
+        gx = np.arange(wx0, wx1, dtype=np.float64)[None, :]
+        gy = np.arange(wy0, wy1, dtype=np.float64)[:, None]
+        px, py = gx[..., None] - a[g, 0], gy[..., None] - a[g, 1]
         sx, sy, ln = seg[g, 0], seg[g, 1], length[g]
         t = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
         ex, ey = px - t * sx, py - t * sy
         d2 = ex * ex + ey * ey
-        k = np.argmin(d2, axis=2)[..., None]
-        pick = lambda v: np.take_along_axis(v, k, axis=2)[..., 0]  # noqa: E731
-        d2k, tk, exk, eyk = pick(d2), pick(t), pick(ex), pick(ey)
-        i = s + k[..., 0]
+        i = s + np.argmin(d2, axis=2)
+        # the nearest segment's terms again, by the same arithmetic (cheaper than gathering them)
+        sx, sy, ln = seg[i, 0], seg[i, 1], length[i]
+        px, py = gx - a[i, 0], gy - a[i, 1]
+        tk = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
+        exk, eyk = px - tk * sx, py - tk * sy
+        d2k = exk * exk + eyk * eyk
         view = (slice(wy0 - y0, wy1 - y0), slice(wx0 - x0, wx1 - x0))
         closer = d2k < best[view]
         best[view] = np.where(closer, d2k, best[view])
@@ -453,12 +476,34 @@ def relax_bands(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[
     return out
 
 
-def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
+def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float, step: int = 1) -> np.ndarray:
     """Gaussian blur of ``img`` that only averages pixels where ``keep`` is 1 (normalised
-    convolution: ``G(img * keep) / G(keep)``), so the lips do not bleed into the skin."""
-    num = cv2.GaussianBlur(img * keep[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(keep, (0, 0), sigma)[..., None]
-    return num / np.maximum(den, 1e-3)
+    convolution: ``G(img * keep) / G(keep)``), so the lips do not bleed into the skin. ``step`` > 1:
+    computed on a grid ``step`` times coarser (area-averaged down, the blur's ``sigma / step``,
+    bilinear back up), for a blur broad enough that the grid does not show."""
+    num, den = img * keep[..., None], keep
+    if step > 1:
+        h, w = keep.shape
+        size = (max(1, -(-w // step)), max(1, -(-h // step)))
+        num = cv2.resize(num, size, interpolation=cv2.INTER_AREA)
+        den = cv2.resize(den, size, interpolation=cv2.INTER_AREA)
+    num = cv2.GaussianBlur(num, (0, 0), sigma / step)
+    den = cv2.GaussianBlur(den, (0, 0), sigma / step)
+    out = num / np.maximum(den, 1e-3)[..., None]
+    if step > 1:
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def _blur_reach(sigma: float) -> int:
+    """Pixels beyond which a Gaussian blur of ``sigma`` (OpenCV's kernel, 4 sigma each side)
+    looks no farther."""
+    return int(np.ceil(4.0 * sigma)) + 2
+
+
+#: The coarse blur of :func:`shade`'s relaxed folds runs on a grid this many times coarser than
+#: the pixels per this many pixels of its sigma (max(1, sigma // COARSE_STEP)).
+COARSE_STEP = 3.0
 
 
 def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> np.ndarray:
@@ -552,11 +597,22 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
         cv2.fillPoly(lips, [np.round(np.asarray(moved)[list(LIPS_OUTER), :2] - [x0, y0]).astype(np.int32)], 1.0)
         lips = np.clip(cv2.GaussianBlur(lips, (0, 0), max(0.5, 0.01 * iod)) * 2.0, 0, 1)
         skin = 1.0 - lips
-        ratio = (_blur_outside(level, skin, COARSE * iod)
-                 / np.maximum(_blur_outside(level, skin, max(0.5, FINE * iod)), 1e-3))
-        ratio = np.clip(ratio, 0.7, 1.4)
-        weight = _accumulate(bands, box, np.zeros(2), combine="max") * skin
-        sub *= (ratio ** (weight * inside)[..., None]).astype(np.float32)
+        power = _accumulate(bands, box, np.zeros(2), combine="max") * skin * inside
+        ys, xs = np.nonzero(power > 0)
+        if len(xs):
+            # the ratio is needed only where the bands reach (elsewhere ``ratio ** 0`` is 1): each
+            # blur runs over that box widened by its own reach, cut at the crop's edge
+            bx0, by0, bx1, by1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+            blurred = []
+            for sigma, step in ((COARSE * iod, max(1, int(COARSE * iod // COARSE_STEP))),
+                                (max(0.5, FINE * iod), 1)):
+                r = _blur_reach(sigma)
+                cx0, cy0 = max(bx0 - r, 0), max(by0 - r, 0)
+                cx1, cy1 = min(bx1 + r, x1 - x0), min(by1 + r, y1 - y0)
+                b = _blur_outside(level[cy0:cy1, cx0:cx1], skin[cy0:cy1, cx0:cx1], sigma, step)
+                blurred.append(b[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0])
+            ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
+            sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
     if folds:
         total = _accumulate(folds, box, setup.light)
         gain = setup.gain
