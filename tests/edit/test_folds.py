@@ -155,3 +155,61 @@ def test_strength_saturates_past_the_knee(faces):
     iod = _iod(faces["feat_single"].mesh)
     one, three = (creases(mesh, _amounts("happy", a), iod)[0].strength for a in (1.0, 3.0))
     assert 1.2 * abs(one) < abs(three) < 2.2 * abs(one)
+
+
+def _nearest_on_curve_reference(curve: np.ndarray, box: tuple[int, int, int, int], reach: float):
+    """The straightforward nearest-segment search: every pixel of ``box`` against every segment,
+    in order, the first at the least distance kept (what folds._nearest_on_curve must equal)."""
+    x0, y0, x1, y1 = box
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    a, b = curve[:-1], curve[1:]
+    seg = b - a
+    length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
+    cum = np.r_[0.0, np.cumsum(length)]
+    best = np.full(gx.shape, np.inf)
+    signed, along, nx, ny = (np.zeros(gx.shape) for _ in range(4))
+    for i in range(len(seg)):
+        px, py = gx - a[i, 0], gy - a[i, 1]
+        t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
+        ex, ey = px - t * seg[i, 0], py - t * seg[i, 1]
+        d2 = ex * ex + ey * ey
+        closer = d2 < best
+        best = np.where(closer, d2, best)
+        n = np.array([-seg[i, 1], seg[i, 0]]) / length[i]
+        side = np.where(ex * n[0] + ey * n[1] >= 0, 1.0, -1.0)
+        signed = np.where(closer, side * np.sqrt(d2), signed)
+        along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
+        nx = np.where(closer, n[0], nx)
+        ny = np.where(closer, n[1], ny)
+    return signed, along, nx, ny
+
+
+@pytest.mark.parametrize("name", ["astronaut", "feat_anger", "feat_happy"])
+def test_the_fast_paths_match_the_straightforward_shading(portraits, faces, monkeypatch, name):
+    """The folds' fast paths (nearest segment searched only within reach, the per-source set-up
+    kept, the relaxed folds' coarse blur on a coarser grid) against the straightforward ones
+    (every segment for every pixel, everything recomputed, every blur at full resolution), on
+    every expression at alpha 1 and 2 with a smile relaxed too: creases alone equal to 1e-9 of a
+    grey level, with relaxed folds within 1 grey level (the coarse grid's blur)."""
+    from facebench.edit import folds
+
+    img, face = portraits[name], faces[name]
+    mesh, iod = face.mesh[:468, :2], _iod(face.mesh)
+    setup = folds.fold_setup(img, face.mask, iod)
+    cases = [(e, a, relax) for e in EXPRESSIONS for a in (1.0, 2.0) for relax in (False, True)]
+    fast = []
+    for e, a, relax in cases:
+        canvas = img.astype(np.float32)
+        shade(canvas, img, face.mask, mesh, {**_amounts(e, a), **({"R12": 1.0} if relax else {})}, iod, setup=setup)
+        fast.append(canvas)
+    monkeypatch.setattr(folds, "_nearest_on_curve", _nearest_on_curve_reference)
+    monkeypatch.setattr(folds, "COARSE_STEP", np.inf)
+    worst = {False: 0.0, True: 0.0}
+    for (e, a, relax), got in zip(cases, fast):
+        canvas = img.astype(np.float32)
+        aus = {**_amounts(e, a), **({"R12": 1.0} if relax else {})}
+        shade(canvas, img, face.mask, mesh, aus, iod)
+        bands = bool(folds.relax_bands(mesh, aus, iod))
+        worst[bands] = max(worst[bands], float(np.abs(got - canvas).max()))
+    print(name, "max abs difference, creases alone / with relaxed folds:", worst)
+    assert worst[False] <= 1e-9 and worst[True] <= 1.0
