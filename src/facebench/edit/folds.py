@@ -617,7 +617,6 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
     inside = setup.soft[y0:y1, x0:x1]
     sub = canvas[y0:y1, x0:x1]
     if bands:
-        level = np.maximum(sub, 1.0)
         # the lips (and the mouth inside them) are neither flattened nor averaged into the skin
         lips = np.zeros(sub.shape[:2], np.float32)
         cv2.fillPoly(lips, [np.round(np.asarray(moved)[list(LIPS_OUTER), :2] - [x0, y0]).astype(np.int32)], 1.0)
@@ -635,12 +634,17 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
                 r = _blur_reach(sigma)
                 cx0, cy0 = max(bx0 - r, 0), max(by0 - r, 0)
                 cx1, cy1 = min(bx1 + r, x1 - x0), min(by1 + r, y1 - y0)
-                b = _blur_outside(level[cy0:cy1, cx0:cx1], skin[cy0:cy1, cx0:cx1], sigma, step)
+                level = np.maximum(sub[cy0:cy1, cx0:cx1], 1.0)
+                b = _blur_outside(level, skin[cy0:cy1, cx0:cx1], sigma, step)
                 blurred.append(b[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0])
             ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
             sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
     if folds:
         total = _accumulate(folds, box, setup.light)
         gain = setup.gain
-        sub *= (1.0 + (np.clip(total, -M_MAX, M_MAX) * inside)[..., None] * gain).astype(np.float32)
+        change = np.clip(total, -M_MAX, M_MAX) * inside
+        rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
+        if len(rows):  # only where something changes (elsewhere the factor is exactly 1)
+            ry, rx = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+            sub[ry, rx] *= (1.0 + change[ry, rx, None] * gain).astype(np.float32)
     return {"creases": len(folds), "relaxed": len(bands)}
