@@ -183,10 +183,18 @@ def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: 
         gy = np.arange(wy0, wy1, dtype=np.float64)[:, None]
         px, py = gx[..., None] - a[g, 0], gy[..., None] - a[g, 1]
         sx, sy, ln = seg[g, 0], seg[g, 1], length[g]
-        t = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
-        ex, ey = px - t * sx, py - t * sy
-        d2 = ex * ex + ey * ey
-        i = s + np.argmin(d2, axis=2)
+        # t = clip((px sx + py sy) / ln^2, 0, 1), d2 = (px - t sx)^2 + (py - t sy)^2, in place
+        t = px * sx + py * sy
+        t /= ln ** 2
+        np.clip(t, 0.0, 1.0, out=t)
+        ex = t * sx
+        np.subtract(px, ex, out=ex)
+        ey = np.multiply(t, sy, out=t)
+        np.subtract(py, ey, out=ey)
+        ex *= ex
+        ey *= ey
+        ex += ey
+        i = s + np.argmin(ex, axis=2)
         # the nearest segment's terms again, by the same arithmetic (cheaper than gathering them)
         sx, sy, ln = seg[i, 0], seg[i, 1], length[i]
         px, py = gx - a[i, 0], gy - a[i, 1]
