@@ -45,7 +45,7 @@ after the retouching, before the canvas is pasted into the photo).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
 
@@ -252,30 +252,6 @@ def crease_shading(crease: Crease, box: tuple[int, int, int, int], light: np.nda
     return crease.strength * along * (bump(u) - K_LIGHT * facing * bump_slope(u))
 
 
-#: A crease whose narrower half-width spans at least 2 x COARSE_CREASE pixels is computed on a grid
-#: of ``half-width // COARSE_CREASE`` pixels and interpolated (bicubic) (:func:`_coarse_shading`): its
-#: profile is then still sampled at least COARSE_CREASE times across each half.
-COARSE_CREASE = 4.0
-
-
-def _coarse_shading(crease: Crease, box: tuple[int, int, int, int], light: np.ndarray, step: int) -> np.ndarray:
-    """:func:`crease_shading` on the grid of every ``step``-th pixel (the crease scaled down by
-    ``step``, which leaves its profile, taper and light term as they are), bilinearly
-    interpolated (bicubic) to the pixels of ``box``."""
-    x0, y0, x1, y1 = box
-    small = replace(crease, points=np.asarray(crease.points, np.float64) / step,
-                    half_widths=(crease.half_widths[0] / step, crease.half_widths[1] / step),
-                    offset=crease.offset / step)
-    j0, i0 = x0 // step, y0 // step
-    j1, i1 = -(-(x1 - 1) // step) + 1, -(-(y1 - 1) // step) + 1
-    coarse = crease_shading(small, (j0, i0, j1, i1), light)
-
-    mx = np.broadcast_to((np.arange(x0, x1) / step - j0).astype(np.float32)[None, :], (y1 - y0, x1 - x0))
-    my = np.broadcast_to((np.arange(y0, y1) / step - i0).astype(np.float32)[:, None], (y1 - y0, x1 - x0))
-    return cv2.remap(coarse, np.ascontiguousarray(mx), np.ascontiguousarray(my), cv2.INTER_CUBIC,
-                     borderMode=cv2.BORDER_REPLICATE)
-
-
 def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: np.ndarray,
                 combine: str = "sum") -> np.ndarray:
     """The creases' terms on the crop ``box``, each computed only over its :func:`support`,
@@ -288,9 +264,7 @@ def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: n
         cx1, cy1 = min(x1, int(np.ceil(hi[0])) + 1), min(y1, int(np.ceil(hi[1])) + 1)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
-        step = int(min(c.half_widths) // COARSE_CREASE)
-        part = (_coarse_shading(c, (cx0, cy0, cx1, cy1), light, step) if step > 1
-                else crease_shading(c, (cx0, cy0, cx1, cy1), light))
+        part = crease_shading(c, (cx0, cy0, cx1, cy1), light)
         view = total[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
         if combine == "max":
             np.maximum(view, part, out=view)
