@@ -484,34 +484,18 @@ def relax_bands(mesh: np.ndarray, aus: Mapping[str, float], iod: float) -> list[
     return out
 
 
-def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float, step: int = 1) -> np.ndarray:
+def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of ``img`` that only averages pixels where ``keep`` is 1 (normalised
-    convolution: ``G(img * keep) / G(keep)``), so the lips do not bleed into the skin. ``step`` > 1:
-    computed on a grid ``step`` times coarser (area-averaged down, the blur's ``sigma / step``,
-    bilinear back up), for a blur broad enough that the grid does not show."""
-    num, den = img * keep[..., None], keep
-    if step > 1:
-        h, w = keep.shape
-        size = (max(1, -(-w // step)), max(1, -(-h // step)))
-        num = cv2.resize(num, size, interpolation=cv2.INTER_AREA)
-        den = cv2.resize(den, size, interpolation=cv2.INTER_AREA)
-    num = cv2.GaussianBlur(num, (0, 0), sigma / step)
-    den = cv2.GaussianBlur(den, (0, 0), sigma / step)
-    out = num / np.maximum(den, 1e-3)[..., None]
-    if step > 1:
-        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
-    return out
+    convolution: ``G(img * keep) / G(keep)``), so the lips do not bleed into the skin."""
+    num = cv2.GaussianBlur(img * keep[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(keep, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3)
 
 
 def _blur_reach(sigma: float) -> int:
     """Pixels beyond which a Gaussian blur of ``sigma`` (OpenCV's kernel, 4 sigma each side)
     looks no farther."""
     return int(np.ceil(4.0 * sigma)) + 2
-
-
-#: The coarse blur of :func:`shade`'s relaxed folds runs on a grid this many times coarser than
-#: the pixels per this many pixels of its sigma (max(1, sigma // COARSE_STEP)).
-COARSE_STEP = 3.0
 
 
 def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> np.ndarray:
@@ -611,13 +595,12 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
             # blur runs over that box widened by its own reach, cut at the crop's edge
             bx0, by0, bx1, by1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
             blurred = []
-            for sigma, step in ((COARSE * iod, max(1, int(COARSE * iod // COARSE_STEP))),
-                                (max(0.5, FINE * iod), 1)):
+            for sigma in (COARSE * iod, max(0.5, FINE * iod)):
                 r = _blur_reach(sigma)
                 cx0, cy0 = max(bx0 - r, 0), max(by0 - r, 0)
                 cx1, cy1 = min(bx1 + r, x1 - x0), min(by1 + r, y1 - y0)
                 level = np.maximum(sub[cy0:cy1, cx0:cx1], 1.0)
-                b = _blur_outside(level, skin[cy0:cy1, cx0:cx1], sigma, step)
+                b = _blur_outside(level, skin[cy0:cy1, cx0:cx1], sigma)
                 blurred.append(b[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0])
             ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
             sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
