@@ -8,7 +8,9 @@ of 8 alphas; plus the largest pixel difference between the two versions' edits.
 measurements on it in a subprocess, alternating with the working tree's code (so both see the
 same machine load; on a shared machine compare the ratios, not the absolute times). Times are the
 best of ``--repeat`` runs, wall clock and process CPU. Targets (issue 17): one edit <= 60 ms
-(``--all-expressions``: for each of the 12), a sweep of 8 <= 2x one edit.
+(``--all-expressions``: for each of the 12), a sweep of 8 <= 2x one edit. The skin folds' share of a
+render (facebench.edit.folds.shade, mean over the 12 expressions at alpha 1 on the photo) is printed
+on its own rows.
 """
 
 from __future__ import annotations
@@ -37,6 +39,46 @@ def _best(fn, repeat: int) -> tuple[float, float]:
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return min(wall), min(cpu)
+
+
+def _folds_times(img: np.ndarray, editor, repeat: int) -> "tuple[float, float] | None":
+    """The skin folds' share of a render (``facebench.edit.folds.shade``), mean over the 12
+    expressions at alpha 1 on ``img``: (best mean seconds with the per-source set-up kept,
+    best mean seconds computing it in each call). None for a version without folds."""
+    import facebench.edit.offline as offline
+    from facebench.edit import ExpressionControl
+    from facebench.edit.offline import expressions_supported
+
+    shade = getattr(offline, "shade_folds", None)
+    if shade is None:
+        return None
+    calls = []
+
+    def spy(canvas, *rest, **kw):
+        calls.append((canvas.copy(), rest, kw))
+        return shade(canvas, *rest, **kw)
+
+    offline.shade_folds = spy
+    try:
+        prep = editor.prepare(img)
+        for e in expressions_supported():
+            editor.render(prep, ExpressionControl.single(e, 1.0))
+    finally:
+        offline.shade_folds = shade
+    out = []
+    for keep in (True, False):
+        best = np.inf
+        for _ in range(repeat):
+            total = 0.0
+            for canvas, rest, kw in calls:
+                kw = kw if keep else {k: v for k, v in kw.items() if k != "setup"}
+                c = canvas.copy()
+                t0 = time.perf_counter()
+                shade(c, *rest, **kw)
+                total += time.perf_counter() - t0
+            best = min(best, total / len(calls))
+        out.append(best)
+    return out[0], out[1]
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -74,7 +116,8 @@ def worker(args: argparse.Namespace) -> None:
         get_editor("offline").sweep(img, args.expression, ALPHAS)
 
     out = {"facebench": str(Path(facebench.__file__).parent), "cold": _best(cold, args.repeat),
-           "warm": _best(warm, args.repeat), "sweep": _best(sweep, args.repeat), "each": {}}
+           "warm": _best(warm, args.repeat), "sweep": _best(sweep, args.repeat), "each": {},
+           "folds": _folds_times(img, get_editor("offline"), args.repeat)}
     if args.all_expressions:
         for e in expressions_supported():  # one cold edit of every expression at alpha 1
             control = ExpressionControl.single(e, 1.0)
@@ -139,8 +182,9 @@ def main() -> None:
                 images = Path(tmp) / f"{name}.npz" if rnd == 0 and args.baseline else None
                 r = _run(src, argv, images)
                 if name in results:
-                    for k in ("cold", "warm", "sweep"):
-                        results[name][k] = [min(a, b) for a, b in zip(results[name][k], r[k])]
+                    for k in ("cold", "warm", "sweep", "folds"):
+                        if r.get(k) is not None:
+                            results[name][k] = [min(a, b) for a, b in zip(results[name][k], r[k])]
                     for e, t in r["each"].items():
                         results[name]["each"][e] = [min(a, b) for a, b in zip(results[name]["each"][e], t)]
                 else:
@@ -158,6 +202,16 @@ def main() -> None:
             if len(names) == 2:
                 row += f"   {results['before'][k][0] / results['after'][k][0]:8.1f}x"
             print(row)
+        row = f"{'folds, mean of 12 at 1':26s}"
+        for n in names:
+            f = results[n].get("folds")
+            row += f"{f[0] * 1e3:10.1f} ms{'':12s}" if f else f"{'-':>13s}{'':12s}"
+        print(row + "   (per render, per-source set-up kept)")
+        row = f"{'folds, set-up each call':26s}"
+        for n in names:
+            f = results[n].get("folds")
+            row += f"{f[1] * 1e3:10.1f} ms{'':12s}" if f else f"{'-':>13s}{'':12s}"
+        print(row)
         if args.all_expressions:
             print("one edit per expression at alpha 1, set-up cold:")
             for e in results[names[-1]]["each"]:

@@ -155,3 +155,69 @@ def test_strength_saturates_past_the_knee(faces):
     iod = _iod(faces["feat_single"].mesh)
     one, three = (creases(mesh, _amounts("happy", a), iod)[0].strength for a in (1.0, 3.0))
     assert 1.2 * abs(one) < abs(three) < 2.2 * abs(one)
+
+
+def _nearest_on_curve_reference(curve: np.ndarray, box: tuple[int, int, int, int], reach: float):
+    """The straightforward nearest-segment search: every pixel of ``box`` against every segment,
+    in order, the first at the least distance kept (what folds._nearest_on_curve must equal)."""
+    x0, y0, x1, y1 = box
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    a, b = curve[:-1], curve[1:]
+    seg = b - a
+    length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
+    cum = np.r_[0.0, np.cumsum(length)]
+    best = np.full(gx.shape, np.inf)
+    signed, along, nx, ny = (np.zeros(gx.shape) for _ in range(4))
+    for i in range(len(seg)):
+        px, py = gx - a[i, 0], gy - a[i, 1]
+        t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
+        ex, ey = px - t * seg[i, 0], py - t * seg[i, 1]
+        d2 = ex * ex + ey * ey
+        closer = d2 < best
+        best = np.where(closer, d2, best)
+        n = np.array([-seg[i, 1], seg[i, 0]]) / length[i]
+        side = np.where(ex * n[0] + ey * n[1] >= 0, 1.0, -1.0)
+        signed = np.where(closer, side * np.sqrt(d2), signed)
+        along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
+        nx = np.where(closer, n[0], nx)
+        ny = np.where(closer, n[1], ny)
+    return signed, along, nx, ny
+
+
+@pytest.mark.parametrize("name", ["astronaut", "feat_anger", "feat_happy"])
+def test_the_fast_paths_match_the_straightforward_shading(portraits, faces, monkeypatch, name):
+    """The folds' fast paths -- the nearest segment searched only within reach, the per-source
+    set-up kept (the light fitted on a blur of the mask's box only), the relaxed folds' blurs only
+    around the bands -- give the same pixels as the straightforward ones (every segment for every
+    pixel, everything recomputed, the light's blur over the whole photo, the relaxed folds' blurs
+    over the whole crop), on every expression at alpha 1 and 2, with a smile relaxed and not."""
+    import cv2
+
+    from facebench.edit import folds
+
+    img, face = portraits[name], faces[name]
+    mesh, iod = face.mesh[:468, :2], _iod(face.mesh)
+    setup = folds.fold_setup(img, face.mask, iod)
+    # the light from a blur of the whole photo
+    ys, xs = np.nonzero(face.mask)
+    ys, xs = ys[::max(1, len(xs) // 4000)], xs[::max(1, len(xs) // 4000)]
+    y = np.log(np.maximum(cv2.GaussianBlur(luma(img, np.float32), (0, 0), max(1.0, 0.08 * iod))[ys, xs], 1.0))
+    g = np.linalg.lstsq(np.c_[np.ones(len(xs)), (xs - xs.mean()) / iod, (ys - ys.mean()) / iod], y, rcond=None)[0][1:]
+    assert np.array_equal(setup.light, g / (np.linalg.norm(g) + 0.5))
+    cases = [{**_amounts(e, a), **({"R12": 1.0} if relax else {})}
+             for e in EXPRESSIONS for a in (1.0, 2.0) for relax in (False, True)]
+    fast = []
+    for aus in cases:
+        canvas = img.astype(np.float32)
+        shade(canvas, img, face.mask, mesh, aus, iod, setup=setup)
+        fast.append(canvas)
+    monkeypatch.setattr(folds, "_nearest_on_curve", _nearest_on_curve_reference)
+    monkeypatch.setattr(folds, "_blur_reach", lambda sigma: 10 ** 6)
+    worst = 0.0
+    for aus, got in zip(cases, fast):
+        canvas = img.astype(np.float32)
+        shade(canvas, img, face.mask, mesh, aus, iod)
+        worst = max(worst, float(np.abs(got - canvas).max()))
+        assert not np.array_equal(canvas, img.astype(np.float32))
+    print(name, "max abs difference:", worst)
+    assert worst == 0.0

@@ -46,11 +46,11 @@ after the retouching, before the canvas is pasted into the photo).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 
 import cv2
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..base.pixels import luma
 from .landmarks import FACE_OVAL, LIPS_OUTER, MOUTH_CORNERS
@@ -122,52 +122,114 @@ def smooth_curve(points: np.ndarray, step: float) -> np.ndarray:
     if len(p) == 2:
         s = np.linspace(0, chord[-1], max(2, int(chord[-1] / step) + 1))
         return p[0] + (s / chord[-1])[:, None] * (p[1] - p[0])
-    spline = CubicSpline(chord, p, bc_type="natural")
-    return spline(np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
+    return _natural_spline(chord, p, np.linspace(0, chord[-1], max(3, int(chord[-1] / step) + 1)))
 
 
-def _nearest_on_curve(curve: np.ndarray, gx: np.ndarray, gy: np.ndarray
+def _natural_spline(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The natural cubic spline through ``(x_i, y_i)`` (``x`` increasing, ``y`` rows) at ``at``:
+    on ``[x_i, x_i+1]`` (length ``h_i``), with ``A = (x_i+1 - s) / h_i``, ``B = 1 - A``,
+    ``y = A y_i + B y_i+1 + ((A^3 - A) m_i + (B^3 - B) m_i+1) h_i^2 / 6``, the second derivatives
+    ``m`` solving ``h_i-1 m_i-1 + 2 (h_i-1 + h_i) m_i + h_i m_i+1 = 6 (d_i - d_i-1)`` (``d_i`` the
+    slope of chord i) with ``m_0 = m_n-1 = 0``. (A few small solves: cheaper than building
+    scipy's CubicSpline for every crease of every render.)"""
+    h = np.diff(x)
+    d = np.diff(y, axis=0) / h[:, None]
+    n = len(x)
+    m = np.zeros_like(y)
+    if n > 2:
+        a = np.diag(2.0 * (h[:-1] + h[1:])) + np.diag(h[1:-1], 1) + np.diag(h[1:-1], -1)
+        m[1:-1] = np.linalg.solve(a, 6.0 * np.diff(d, axis=0))
+    i = np.clip(np.searchsorted(x, at, side="right") - 1, 0, n - 2)
+    hi = h[i][:, None]
+    a_ = (x[i + 1][:, None] - at[:, None]) / hi
+    b_ = 1.0 - a_
+    return a_ * y[i] + b_ * y[i + 1] + ((a_ ** 3 - a_) * m[i] + (b_ ** 3 - b_) * m[i + 1]) * hi * hi / 6.0
+
+
+#: Segments of a crease's polyline handled together by :func:`_nearest_on_curve` (one window of
+#: pixels around each group).
+SEGMENT_GROUP = 12
+
+
+def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For each pixel: the signed distance to the polyline ``curve`` (positive on the side its
-    nearest segment's normal points to), the position along it (0..1), and that unit normal
-    (x, y), the segment's direction rotated by +90 degrees."""
+    """For each pixel of ``box`` (x0, y0, x1, y1) within ``reach`` of the polyline ``curve``: the
+    signed distance to it (positive on the side its nearest segment's normal points to), the
+    position along it (0..1), and that unit normal (x, y), the segment's direction rotated by +90
+    degrees. The nearest segment is the first of those at the least distance; a pixel is compared
+    only with the segments within ``reach`` of it (each group of :data:`SEGMENT_GROUP` segments
+    with the pixels of its bounding box widened by ``reach``), so pixels farther than ``reach``
+    from the curve get the signed distance ``2 * reach`` (and 0 for the rest)."""
+    x0, y0, x1, y1 = box
     a, b = curve[:-1], curve[1:]
     seg = b - a
     length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
     cum = np.r_[0.0, np.cumsum(length)]
-    best = np.full(gx.shape, np.inf)
-    signed = np.zeros(gx.shape)
-    along = np.zeros(gx.shape)
-    nx = np.zeros(gx.shape)
-    ny = np.zeros(gx.shape)
-    for i in range(len(seg)):
+    normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1) / length[:, None]
+    shape = (y1 - y0, x1 - x0)
+    best = np.full(shape, np.inf)
+    signed = np.full(shape, 2.0 * reach)
+    along = np.zeros(shape)
+    nx = np.zeros(shape)
+    ny = np.zeros(shape)
+    for s in range(0, len(seg), SEGMENT_GROUP):
+        g = slice(s, s + SEGMENT_GROUP)
+        ends = np.vstack([a[g], b[g]])
+        wx0, wy0 = np.maximum(np.floor(ends.min(0) - reach).astype(int), [x0, y0])
+        wx1, wy1 = np.minimum(np.ceil(ends.max(0) + reach).astype(int) + 1, [x1, y1])
+        if wx1 <= wx0 or wy1 <= wy0:
+            continue
+        gx = np.arange(wx0, wx1, dtype=np.float64)[None, :]
+        gy = np.arange(wy0, wy1, dtype=np.float64)[:, None]
+        px, py = gx[..., None] - a[g, 0], gy[..., None] - a[g, 1]
+        sx, sy, ln = seg[g, 0], seg[g, 1], length[g]
+        # t = clip((px sx + py sy) / ln^2, 0, 1), d2 = (px - t sx)^2 + (py - t sy)^2, in place
+        t = px * sx + py * sy
+        t /= ln ** 2
+        np.clip(t, 0.0, 1.0, out=t)
+        ex = t * sx
+        np.subtract(px, ex, out=ex)
+        ey = np.multiply(t, sy, out=t)
+        np.subtract(py, ey, out=ey)
+        ex *= ex
+        ey *= ey
+        ex += ey
+        i = s + np.argmin(ex, axis=2)
+        # the nearest segment's terms again, by the same arithmetic (cheaper than gathering them)
+        sx, sy, ln = seg[i, 0], seg[i, 1], length[i]
         px, py = gx - a[i, 0], gy - a[i, 1]
-        t = np.clip((px * seg[i, 0] + py * seg[i, 1]) / length[i] ** 2, 0.0, 1.0)
-        ex, ey = px - t * seg[i, 0], py - t * seg[i, 1]
-        d2 = ex * ex + ey * ey
-        closer = d2 < best
-        best = np.where(closer, d2, best)
-        n = np.array([-seg[i, 1], seg[i, 0]]) / length[i]
-        side = np.where(ex * n[0] + ey * n[1] >= 0, 1.0, -1.0)
-        signed = np.where(closer, side * np.sqrt(d2), signed)
-        along = np.where(closer, (cum[i] + t * length[i]) / cum[-1], along)
-        nx = np.where(closer, n[0], nx)
-        ny = np.where(closer, n[1], ny)
+        tk = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
+        exk, eyk = px - tk * sx, py - tk * sy
+        d2k = exk * exk + eyk * eyk
+        view = (slice(wy0 - y0, wy1 - y0), slice(wx0 - x0, wx1 - x0))
+        closer = d2k < best[view]
+        best[view] = np.where(closer, d2k, best[view])
+        n0, n1 = normal[i, 0], normal[i, 1]
+        side = np.where(exk * n0 + eyk * n1 >= 0, 1.0, -1.0)
+        signed[view] = np.where(closer, side * np.sqrt(d2k), signed[view])
+        along[view] = np.where(closer, (cum[i] + tk * length[i]) / cum[-1], along[view])
+        nx[view] = np.where(closer, n0, nx[view])
+        ny[view] = np.where(closer, n1, ny[view])
     return signed, along, nx, ny
 
 
 def support(crease: Crease) -> tuple[np.ndarray, np.ndarray]:
     """The corners (x0, y0), (x1, y1) of the box outside which the crease changes nothing."""
-    reach = abs(crease.offset) + max(crease.half_widths) + 1.0
+    reach = _reach(crease)
     p = np.asarray(crease.points, np.float64)
     return p.min(0) - reach, p.max(0) + reach
 
 
-def crease_shading(crease: Crease, gx: np.ndarray, gy: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """The crease's term of ``M`` (module docstring) on the pixel grid ``gx``, ``gy``."""
+def _reach(crease: Crease) -> float:
+    """How far from its curve a crease changes anything (plus a pixel)."""
+    return abs(crease.offset) + max(crease.half_widths) + 1.0
+
+
+def crease_shading(crease: Crease, box: tuple[int, int, int, int], light: np.ndarray) -> np.ndarray:
+    """The crease's term of ``M`` (module docstring) on the pixels of ``box`` (x0, y0, x1, y1)."""
     w_minus, w_plus = crease.half_widths
     curve = smooth_curve(crease.points, max(1.0, 0.5 * min(w_minus, w_plus)))
-    signed, t, nx, ny = _nearest_on_curve(curve, gx, gy)
+    signed, t, nx, ny = _nearest_on_curve(curve, box, _reach(crease))
     # orient the normals toward the + side (``outward``), judged on the middle segment
     k = max(len(curve) // 2, 1)
     mid = curve[k] - curve[k - 1]
@@ -197,8 +259,7 @@ def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: n
         cx1, cy1 = min(x1, int(np.ceil(hi[0])) + 1), min(y1, int(np.ceil(hi[1])) + 1)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
-        gy, gx = np.mgrid[cy0:cy1, cx0:cx1].astype(np.float64)
-        part = crease_shading(c, gx, gy, light)
+        part = crease_shading(c, (cx0, cy0, cx1, cy1), light)
         view = total[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
         if combine == "max":
             np.maximum(view, part, out=view)
@@ -216,8 +277,15 @@ def face_light(image: np.ndarray, mask: np.ndarray, iod: float) -> np.ndarray:
         return np.zeros(2)
     step = max(1, int(len(xs) // 4000))
     ys, xs = ys[::step], xs[::step]
-    small = cv2.GaussianBlur(luma(image, np.float32), (0, 0), max(1.0, 0.08 * iod))
-    y = np.log(np.maximum(small[ys, xs], 1.0))
+    sigma = max(1.0, 0.08 * iod)
+    # blurred only over the sampled pixels' box widened by the kernel's reach (4 sigma): the same
+    # values as blurring the whole image, for less
+    pad = int(np.ceil(4 * sigma)) + 2
+    h, w = mask.shape[:2]
+    x0, y0 = max(int(xs.min()) - pad, 0), max(int(ys.min()) - pad, 0)
+    x1, y1 = min(int(xs.max()) + pad + 1, w), min(int(ys.max()) + pad + 1, h)
+    small = cv2.GaussianBlur(luma(np.asarray(image)[y0:y1, x0:x1], np.float32), (0, 0), sigma)
+    y = np.log(np.maximum(small[ys - y0, xs - x0], 1.0))
     a = np.c_[np.ones(len(xs)), (xs - xs.mean()) / iod, (ys - ys.mean()) / iod]
     g = np.linalg.lstsq(a, y, rcond=None)[0][1:]
     n = float(np.linalg.norm(g))
@@ -419,6 +487,12 @@ def _blur_outside(img: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray
     return num / np.maximum(den, 1e-3)
 
 
+def _blur_reach(sigma: float) -> int:
+    """Pixels beyond which a Gaussian blur of ``sigma`` (OpenCV's kernel, 4 sigma each side)
+    looks no farther."""
+    return int(np.ceil(4.0 * sigma)) + 2
+
+
 def _soft_mask(mask: np.ndarray, box: tuple[int, int, int, int], iod: float) -> np.ndarray:
     """The face mask on the crop ``box``, its edge eased in over about 0.03 x the eye-corner
     distance inside (exactly 0 outside the mask)."""
@@ -439,23 +513,62 @@ def fold_headroom(own: np.ndarray) -> float:
     return float(np.clip((h - floor) / (1.0 - floor), 0.0, 1.0))
 
 
+@dataclass
+class FoldSetup:
+    """What :func:`shade` needs of one source photo, whatever the edit: its light direction
+    (:func:`face_light`), skin-colour gains (:func:`channel_gain`) and the face mask with its eased
+    edge (:func:`_soft_mask`), each computed on first use and then kept (the offline editor keeps
+    one per prepared face)."""
+
+    photo: np.ndarray
+    face_mask: np.ndarray  # bool, image-sized
+    iod: float
+
+    @cached_property
+    def light(self) -> np.ndarray:
+        return face_light(self.photo, self.face_mask, self.iod)
+
+    @cached_property
+    def gain(self) -> np.ndarray:
+        return channel_gain(self.photo, self.face_mask)
+
+    @cached_property
+    def soft(self) -> np.ndarray:
+        """:func:`_soft_mask` over the whole image (a crop of it equals the crop's own
+        :func:`_soft_mask` except within the blur's reach of the crop's edge, where no crease
+        or relaxed band reaches: :func:`shade`'s box is 0.35 x the eye-corner distance wider
+        than its curves, their support at most 0.25 + a pixel, the blur's reach 0.06 -- for a face
+        over ~40 pixels between the eye corners)."""
+        h, w = self.face_mask.shape[:2]
+        return _soft_mask(self.face_mask, (0, 0, w, h), self.iod)
+
+
+def fold_setup(photo: np.ndarray, face_mask: np.ndarray, iod: float) -> FoldSetup:
+    """The per-source part of :func:`shade` for ``photo`` and its (bool, image-sized) ``face_mask``."""
+    return FoldSetup(photo, np.asarray(face_mask, bool), float(iod))
+
+
 def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None", moved: np.ndarray,
-          aus: Mapping[str, float], iod: float, *, own: "np.ndarray | None" = None) -> dict[str, int]:
+          aus: Mapping[str, float], iod: float, *, own: "np.ndarray | None" = None,
+          setup: "FoldSetup | None" = None) -> dict[str, int]:
     """In place on the float32 ``canvas`` (the warped face): fade the photo's folds that the
     relaxing units take away, then shade the creases the acting units make (module docstring).
     ``photo`` (the unedited image) gives the light's direction, ``face_mask`` (bool, image-sized;
     None: the moved mesh's outline) bounds every change, ``moved`` is the edited mesh in pixels.
     ``own``: the person's mesh in the canonical frame, whose :func:`fold_headroom` limits the
-    smile's folds (None: no limit). Returns how many creases and relaxed bands were drawn."""
+    smile's folds (None: no limit). ``setup``: :func:`fold_setup` of ``photo`` and ``face_mask``
+    kept from an earlier call on the same source (None: computed here). Returns how many creases
+    and relaxed bands were drawn."""
     folds = creases(moved, aus, iod, fold_headroom(own) if own is not None else 1.0)
     bands = relax_bands(moved, aus, iod)
     if not folds and not bands:
         return {"creases": 0, "relaxed": 0}
     h, w = canvas.shape[:2]
-    if face_mask is None:
-        face_mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
-    face_mask = np.asarray(face_mask, bool)
+    if setup is None:
+        if face_mask is None:
+            face_mask = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(face_mask, [np.round(np.asarray(moved)[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+        setup = fold_setup(photo, face_mask, iod)
     reach = 0.35 * iod
     pts = np.vstack([c.points for c in folds + bands])
     x0, y0 = np.maximum(np.floor(pts.min(0) - reach).astype(int), 0)
@@ -463,23 +576,36 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
     if x1 <= x0 or y1 <= y0:
         return {"creases": 0, "relaxed": 0}
     box = (int(x0), int(y0), int(x1), int(y1))
-    inside = _soft_mask(face_mask, box, iod)
+    inside = setup.soft[y0:y1, x0:x1]
     sub = canvas[y0:y1, x0:x1]
     if bands:
-        level = np.maximum(sub, 1.0)
         # the lips (and the mouth inside them) are neither flattened nor averaged into the skin
         lips = np.zeros(sub.shape[:2], np.float32)
         cv2.fillPoly(lips, [np.round(np.asarray(moved)[list(LIPS_OUTER), :2] - [x0, y0]).astype(np.int32)], 1.0)
         lips = np.clip(cv2.GaussianBlur(lips, (0, 0), max(0.5, 0.01 * iod)) * 2.0, 0, 1)
         skin = 1.0 - lips
-        ratio = (_blur_outside(level, skin, COARSE * iod)
-                 / np.maximum(_blur_outside(level, skin, max(0.5, FINE * iod)), 1e-3))
-        ratio = np.clip(ratio, 0.7, 1.4)
-        weight = _accumulate(bands, box, np.zeros(2), combine="max") * skin
-        sub *= (ratio ** (weight * inside)[..., None]).astype(np.float32)
+        power = _accumulate(bands, box, np.zeros(2), combine="max") * skin * inside
+        ys, xs = np.nonzero(power > 0)
+        if len(xs):
+            # the ratio is needed only where the bands reach (elsewhere ``ratio ** 0`` is 1): each
+            # blur runs over that box widened by its own reach, cut at the crop's edge
+            bx0, by0, bx1, by1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+            blurred = []
+            for sigma in (COARSE * iod, max(0.5, FINE * iod)):
+                r = _blur_reach(sigma)
+                cx0, cy0 = max(bx0 - r, 0), max(by0 - r, 0)
+                cx1, cy1 = min(bx1 + r, x1 - x0), min(by1 + r, y1 - y0)
+                level = np.maximum(sub[cy0:cy1, cx0:cx1], 1.0)
+                b = _blur_outside(level, skin[cy0:cy1, cx0:cx1], sigma)
+                blurred.append(b[by0 - cy0:by1 - cy0, bx0 - cx0:bx1 - cx0])
+            ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
+            sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
     if folds:
-        light = face_light(photo, face_mask, iod)
-        total = _accumulate(folds, box, light)
-        gain = channel_gain(photo, face_mask)
-        sub *= (1.0 + (np.clip(total, -M_MAX, M_MAX) * inside)[..., None] * gain).astype(np.float32)
+        total = _accumulate(folds, box, setup.light)
+        gain = setup.gain
+        change = np.clip(total, -M_MAX, M_MAX) * inside
+        rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
+        if len(rows):  # only where something changes (elsewhere the factor is exactly 1)
+            ry, rx = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+            sub[ry, rx] *= (1.0 + change[ry, rx, None] * gain).astype(np.float32)
     return {"creases": len(folds), "relaxed": len(bands)}

@@ -49,7 +49,7 @@ from .canonical import PLS_LICENCE, load_canonical, similarity_fit, visible_vert
 from .colours import face_colours
 from .meshops import mouth_opening, no_crossing, soft_limit, thin
 from .expression_table import EXPRESSION_TABLE, recipe
-from .folds import shade as shade_folds
+from .folds import fold_setup, shade as shade_folds
 from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
@@ -142,6 +142,13 @@ class _Prepared:
         """The photo with its brows filled in, and their regions: made the first time brows
         become layers (past alpha 1.5, :func:`facebench.edit.brows.brow_weight`)."""
         return cut_brows(self.image, np.asarray(self.face.mesh, np.float64), self.iod_px)
+
+    @cached_property
+    def folds(self) -> Any:
+        """The skin folds' per-source set-up (:func:`facebench.edit.folds.fold_setup`; None without a
+        face mask): made the first time a render shades folds."""
+        mask = self.face.mask
+        return fold_setup(self.image, mask, self.iod_px) if mask is not None else None
 
     @cached_property
     def image_f32(self) -> np.ndarray:
@@ -308,7 +315,8 @@ class OfflineEditor:
                 retouch.composite(out, *brow)
         acting = {au: w * info["capped_aus"].get(au, 1.0) for au, w in aus.items()}
         self._retouch(prep, source, out, src, moved, control, acting)
-        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh)
+        info["folds"] = shade_folds(out, prep.image, prep.face.mask, moved, acting, prep.iod_px, own=prep.builder.mesh,
+                                    setup=prep.folds)
         res = prep.warp.finish(prep.image, out)  # outside the region: the input, bit for bit
         info.update(clamped_vertices=clamped, render_s=time.perf_counter() - t0,
                     mesh_displacement=disp[:468], mesh_target=target, mesh_moved=moved,
