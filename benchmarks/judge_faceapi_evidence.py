@@ -51,6 +51,15 @@ def faceapi_views(path: str, box: np.ndarray, cache: Path) -> dict[str, np.ndarr
     return out
 
 
+def fused(a, b, w: float):  # noqa: ANN001, ANN201
+    """Late fusion of two fold-fitted heads: ``p ~ p_a * p_b^w`` (renormalised)."""
+    def fp(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, gtr: list) -> np.ndarray:
+        lp = np.log(a(Xtr, ytr, Xte, gtr) + 1e-12) + w * np.log(b(Xtr, ytr, Xte, gtr) + 1e-12)
+        p = np.exp(lp - lp.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+    return fp
+
+
 def main() -> int:
     from judge_head_candidates import Basic7, arguments, linear
 
@@ -102,6 +111,10 @@ def main() -> int:
                 "_mirror", linear({**new, "faceapi_logits": 0.5}, 0.03)),
             "weighted + face-api logits 1, crop + mirror, C=0.03": (
                 "_mirror", linear({**new, "faceapi_logits": 1.0}, 0.03)),
+            "late fusion: weighted head x face-api head^0.25 (crop + mirror)": (
+                "_mirror", fused(linear(new, 0.03), linear({"faceapi_logits": 1.0}, 0.03), 0.25)),
+            "late fusion: weighted head x face-api head^0.5 (crop + mirror)": (
+                "_mirror", fused(linear(new, 0.03), linear({"faceapi_logits": 1.0}, 0.03), 0.5)),
             "weighted, facex logits replaced by face-api logits 2, C=0.03": (
                 "", linear({**no_facex, "faceapi_logits": 2.0}, 0.03)),
         }

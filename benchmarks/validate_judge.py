@@ -155,9 +155,11 @@ fer's own argmax over its 6 views 0.478, facex's 0.421); a head on its 7 logits 
 mirror 0.500, level with fer's 6 views, 0.501; facex 0.473; + its 256-D embedding 0.497); as an extra block in the
 shipped `weighted` head it lowers the mean: logits at weight 0.3 / 0.5 / 1 / 2 give 0.574 / 0.574 /
 0.565 / 0.562 (crop + mirror at 0.5: 0.573), logits + embedding 0.559-0.566, face-api instead of
-facex 0.546, against 0.580 without it (fear recall 0.18 -> 0.10-0.14, 0.4-0.8 of its 10 photos on
-average; disgust 0.45 -> 0.39-0.45; the other five within 0.03). It duplicates what fer and facex already give the head,
-so it is not added (feature version stays 2.4).
+facex 0.546, late fusion of the fold-fitted heads (p_weighted x p_face-api^w, crop + mirror) 0.581 at
+w = 0.25 (range 0.569-0.591) and 0.575 at w = 0.5, against 0.580 without it (fear recall 0.18 -> 0.10-0.14, 0.4-0.8 of its 10 photos on
+average; disgust 0.45 -> 0.39-0.45; the other five within 0.03). It duplicates what fer and facex already give the head
+(the fusion's +0.001 is far inside the shuffles' spread, for 5.5-6.9 ms more per face), so it is not
+added (feature version stays 2.4).
 
 **Head variants (feature version 2.4, issue 13).** Everything below was fitted inside the training
 folds only (standardisation, PCA, bias tuning included) and scored on held-out persons, 5 shuffles
