@@ -130,28 +130,73 @@ def boosting(blocks: list[str]) -> FitPredict | None:
     return fp
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options these scripts share: ``--data``, ``--cache``, ``--seeds``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--cache", default="/tmp/wt13-cache")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    args = ap.parse_args()
+    return ap
 
-    from facebench.expressions import BASIC7
-    from facebench.judges.dataset import build_table, labelled_images
-    from facebench.judges.evaluate import class_report
+
+class Basic7:
+    """faces-in-the-wild's neutral + 6 basic photos as the judge's feature table (``X``, class
+    indices ``y``, person ``groups``) and the labels of unmeasured photos (``lost``, counted wrong)."""
+
+    def __init__(self, X: np.ndarray, labels: list[str], groups: list[str], lost: list[str]) -> None:
+        from facebench.expressions import BASIC7
+
+        self.X, self.labels, self.groups, self.lost, self.classes = X, labels, groups, lost, list(BASIC7)
+        self.y = np.array([self.classes.index(l) for l in labels])
+        self.truth = np.asarray(labels + lost, dtype=object)
+
+    @classmethod
+    def load(cls, data: str, cache: str) -> "Basic7":
+        """The table of ``data/faces-in-the-wild`` (features cached under ``cache``)."""
+        from facebench.expressions import BASIC7
+        from facebench.judges.dataset import build_table, labelled_images
+
+        table = build_table(labelled_images(Path(data) / "faces-in-the-wild"), cache)
+        keep = np.array([l in BASIC7 for l in table.labels])
+        out = cls(table.X[keep], [l for l, k in zip(table.labels, keep) if k],
+                  [g for g, k in zip(table.groups, keep) if k], [l for _, _, l in table.failed if l in BASIC7])
+        out.table, out.keep = table, keep
+        return out
+
+    def header(self, what: str) -> str:
+        """The Markdown header of :meth:`row`'s table."""
+        return (f"| {what} | mean balanced acc. | range | " + " | ".join(f"recall {c}" for c in self.classes)
+                + " |\n" + "|---" * (3 + len(self.classes)) + "|")
+
+    def row(self, name: str, fp: FitPredict, X: np.ndarray, seeds: list[int]) -> str:
+        """One Markdown row: ``fp`` fitted inside each training fold of the person folds of every
+        seed, balanced accuracy (mean, range) and mean recall per class on the held-out persons."""
+        from facebench.judges.evaluate import class_report
+        from facebench.judges.head import group_folds
+
+        bas, recalls = [], []
+        for seed in seeds:
+            folds = group_folds(self.groups, 5, seed)
+            P = np.zeros((len(self.labels), len(self.classes)))
+            for f in range(5):
+                tr = folds != f
+                P[~tr] = fp(X[tr], self.y[tr], X[~tr], [g for g, m in zip(self.groups, tr) if m])
+            pred = np.concatenate([np.asarray(self.classes, dtype=object)[P.argmax(1)],
+                                   np.full(len(self.lost), "(not measured)", dtype=object)])
+            rep = class_report(self.truth, pred, self.classes)
+            bas.append(rep["balanced_accuracy"])
+            recalls.append([rep["recall"][c] for c in self.classes])
+        return (f"| {name} | {np.mean(bas):.3f} | {min(bas):.3f}-{max(bas):.3f} | "
+                + " | ".join(f"{v:.2f}" for v in np.mean(recalls, 0)) + " |")
+
+
+def main() -> int:
+    args = arguments(__doc__).parse_args()
+
     from facebench.judges.features import BLOCKS
-    from facebench.judges.head import group_folds
     from facebench.judges.train import BLOCK_SETS
 
-    table = build_table(labelled_images(Path(args.data) / "faces-in-the-wild"), args.cache)
-    keep = np.array([l in BASIC7 for l in table.labels])
-    X, classes = table.X[keep], list(BASIC7)
-    lab = [l for l, k in zip(table.labels, keep) if k]
-    groups = [g for g, k in zip(table.groups, keep) if k]
-    y = np.array([classes.index(l) for l in lab])
-    lost = [l for _, _, l in table.failed if l in classes]
-    truth = np.asarray(lab + lost, dtype=object)
+    data = Basic7.load(args.data, args.cache)
 
     old, new = BLOCK_SETS["all"], BLOCK_SETS["weighted"]
     per_block = {b: 1.0 / np.sqrt(BLOCKS[b] / 7) for b in new}  # each block's total variance as 7 logits'
@@ -173,27 +218,12 @@ def main() -> int:
         "weighted + per-class biases tuned for balanced accuracy (nested CV)": bias_tuned(linear(new, 0.03)),
         "gradient boosting (scikit-learn), logits + geometry": boosting(["fer_logits", "facex_logits", "geometry"]),
     }
-    print("| head variant | mean balanced acc. | range | " + " | ".join(f"recall {c}" for c in classes) + " |")
-    print("|---" * (3 + len(classes)) + "|")
+    print(data.header("head variant"))
     for name, fp in variants.items():
         if fp is None:
-            print(f"| {name} | not run (scikit-learn not installed) |" + " |" * (1 + len(classes)))
+            print(f"| {name} | not run (scikit-learn not installed) |" + " |" * (1 + len(data.classes)))
             continue
-        bas, recalls = [], []
-        for seed in args.seeds:
-            folds = group_folds(groups, 5, seed)
-            P = np.zeros((len(lab), len(classes)))
-            for f in range(5):
-                tr = folds != f
-                P[~tr] = fp(X[tr], y[tr], X[~tr], [g for g, m in zip(groups, tr) if m])
-            pred = np.concatenate([np.asarray(classes, dtype=object)[P.argmax(1)],
-                                   np.full(len(lost), "(not measured)", dtype=object)])
-            rep = class_report(truth, pred, classes)
-            bas.append(rep["balanced_accuracy"])
-            recalls.append([rep["recall"][c] for c in classes])
-        r = np.mean(recalls, 0)
-        print(f"| {name} | {np.mean(bas):.3f} | {min(bas):.3f}-{max(bas):.3f} | "
-              + " | ".join(f"{v:.2f}" for v in r) + " |", flush=True)
+        print(data.row(name, fp, data.X, args.seeds), flush=True)
     return 0
 
 

