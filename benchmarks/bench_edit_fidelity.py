@@ -7,7 +7,9 @@ offline editor's edits? One row per expression, over the bundled single-face por
   1.5: the mean and the lowest over the photos, and how many photos stay the same person (score
   >= 0.5, i.e. not in the paper's "identity lost" band);
 - **judge v2 top**: on how many photos judge v2's most probable class (``info["top"]``) is the target
-  expression, at 0 (the source: a photo that already shows it) and at 0.5 / 1 / 1.5;
+  expression, at 0 (the source: a photo that already shows it) and at 0.5 / 1 / 1.5; for a judged
+  expression that is not one of its head's classes (sleepy, graded by a prototype) the column says
+  so, since the top can never be it;
 - **judge v2 intensity**: the mean of judge v2's graded target intensity ``I_c(edit | source)``
   over the photos at 0.5 / 1 / 1.5;
 - **CLS**: the control linearity score (Pearson r of alpha against that intensity within each
@@ -105,9 +107,12 @@ def main() -> int:
         low = " / ".join(f"{np.mean(v):.2f} ({min(v):.2f})" for v in ids)
         same = " / ".join(f"{sum(s >= SAME_PERSON for s in v)}" for v in ids)
         if e in judge.judged:
-            at0 = sum(got[e, n, a][1] == e for n in photos for a in alphas if a == 0)
-            tops = (f"{at0} | " if 0.0 in alphas else "- | ") + " / ".join(
-                f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN)
+            if e in judge.head.classes:
+                at0 = sum(got[e, n, a][1] == e for n in photos for a in alphas if a == 0)
+                tops = (f"{at0} | " if 0.0 in alphas else "- | ") + " / ".join(
+                    f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN)
+            else:  # graded by a prototype, not a class of the head: its top can never be e
+                tops = "not a class of the head | not a class of the head"
             inten = " / ".join(f"{np.mean([got[e, n, a][2] for n in photos]):.2f}" for a in SHOWN)
             xs = [a for n in photos for a in alphas]
             ys = [got[e, n, a][2] for n in photos for a in alphas]
