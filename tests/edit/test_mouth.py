@@ -100,3 +100,25 @@ def test_the_lit_interior_takes_over_as_the_mouth_opens_or_past_alpha_two():
     assert new_weight(40.0, 0.0, 100.0, 1.0) == 1.0  # opens by 0.4 of its width
     assert 0.0 < new_weight(25.0, 0.0, 100.0, 1.0) < 1.0
     assert new_weight(0.0, 30.0, 100.0, 1.5) == 0.0 and new_weight(0.0, 30.0, 100.0, 2.0) == 1.0
+
+
+@pytest.mark.parametrize("name,expression,alpha", [("astronaut", "happy", 1.0), ("feat_happy", "happy", 0.6),
+                                                   ("feat_surprise", "surprised", 1.0)])
+def test_the_flat_fill_given_the_lit_interiors_frame_and_photo_parts_equals_it_alone(
+        editor, portraits, name, expression, alpha):
+    """The lit interior hands its frame and the photo's own mouth (feather 1) to the flat fill
+    it is blended with: the same pixels as the flat fill computing them itself."""
+    from facebench.edit import retouch
+
+    prep = editor.prepare(portraits[name])
+    moved = editor.render(prep, ExpressionControl.single(expression, alpha)).info["mesh_moved"]
+    src = np.asarray(prep.face.mesh, float)[:468, :2]
+    sp, dp, jaw = src[INNER], moved[INNER], np.array([0.0, 1.5])
+    src_open = retouch.polygon_area(sp) > OPEN * float(np.linalg.norm(src[61] - src[291])) ** 2
+    args = (prep.image_f32, sp, dp, N_UP, jaw, prep.iod_px, prep.colours["mouth"])
+    alone = retouch.mouth_layer(*args, src_open=src_open, gate=0.8)
+    fr = retouch.mouth_frame(prep.image.shape[:2], sp, dp, N_UP, jaw)
+    parts = retouch.photo_mouth(prep.image_f32, sp, fr) if src_open else None
+    shared = retouch.mouth_layer(*args, src_open=src_open, gate=0.8, frame=fr, photo=parts, with_alpha=False)
+    assert alone[0] == shared[0] and np.array_equal(alone[1], shared[1]) and shared[2] is None
+    assert alone[2].max() > 0.5

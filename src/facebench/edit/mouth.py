@@ -214,16 +214,19 @@ def mouth_layer(
     paint(warm_shade(colours.gum, lip_shadow), gum_a)
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
     paint(col * lip_shadow[..., None], a, True)
+    own, feather = None, 1.0
     if src_open:
         # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
         # of the mouth's width
         feather = float(np.clip(0.5 * jy, 1.0, max(0.03 * mouth_w, 1.0)))
-        for samp, a in retouch.photo_mouth(src, src_poly, fr, feather):
+        own = retouch.photo_mouth(src, src_poly, fr, feather)
+        for samp, a in own:
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
-    if iod is not None and w < 1:
+    if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
         old = retouch.mouth_layer(src, src_poly, dst_poly, n_upper, d_jaw, iod, colours,
-                                  src_open=src_open, gate=gate)
+                                  src_open=src_open, gate=gate, frame=fr,
+                                  photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
             layer = w * layer + (1 - w) * old[1]
             teeth_a, other_a = w * teeth_a, w * other_a

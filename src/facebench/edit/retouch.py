@@ -166,7 +166,10 @@ def mouth_layer(
     *,
     src_open: bool,
     gate: float,
-) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
+    frame: MouthFrame | None = None,
+    photo: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    with_alpha: bool = True,
+) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None] | None:
     """The inside of the mouth within ``dst_poly`` (the inner-lip polygon after the edit).
 
     The upper teeth are fixed to the skull and do not move; the lower teeth ride with the jaw
@@ -176,8 +179,13 @@ def mouth_layer(
     own teeth and tongue are moved the same way -- never stretched. ``src_poly``/``dst_poly``:
     (20, 2) inner-lip points, the first ``n_upper`` along the upper lip from corner to corner.
     ``gate`` in [0, 1] fades a newly parting mouth in. Returns (crop box, layer, alpha) or None.
+    A caller that has already computed them for the same arguments may pass the
+    :func:`mouth_frame` (``frame``) and :func:`photo_mouth`'s parts at feather 1 (``photo``); with
+    ``with_alpha`` False the alpha is not computed (None).
     """
-    fr = mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    if gate <= 0:
+        return None
+    fr = frame if frame is not None else mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw)
     if fr is None:
         return None
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
@@ -222,9 +230,9 @@ def mouth_layer(
     a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
     paint(colours.teeth * gaps_up * lip_shadow[..., None], a_up * across[None, :])
     if src_open:
-        for samp, a in photo_mouth(src, src_poly, fr):
+        for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
-    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
+    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1)) if with_alpha else None
     return box, layer, alpha
 
 
