@@ -19,11 +19,12 @@ shipped inside facebench; licence in :data:`facebench.face.models.SHIPPED_MODELS
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..base.lazy import ProcessDefault
 
 #: face-api's class order (``FACE_EXPRESSION_LABELS``).
 LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprised")
@@ -125,17 +126,8 @@ def preprocess(crops: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-_NET: FaceExpressionNet | None = None
-_LOCK = threading.Lock()
-
-
-def get_net() -> FaceExpressionNet:
-    """The shipped network, loaded once per process."""
-    global _NET
-    with _LOCK:
-        if _NET is None:
-            _NET = FaceExpressionNet()
-        return _NET
+#: The shipped network, loaded once per process on first call.
+get_net: ProcessDefault[FaceExpressionNet] = ProcessDefault(lambda: FaceExpressionNet())
 
 
 def face_crop(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
