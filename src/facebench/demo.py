@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from .bench import Component, Manifest, run_and_report
     from .bench.summary import failure_status, print_board
     from .bench.manifest import build_tasks
+    from .bench.identity import recogniser_component
     from .expressions import BASIC6, EXPRESSIONS
     from .samples import portrait_paths
 
@@ -86,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
           f"{len(samples)} sample photo(s) ({len(tasks) * len(alphas)} edits), offline judge, "
           f"{'no identity' if args.no_identity else 'dlib identity'}; output {args.out}")
     t0 = time.perf_counter()
+    editors, judges = [Component.make("editor", "offline")], [Component.make("judge", "offline")]
+    recognisers = [] if args.no_identity else [recogniser_component("dlib")]
+    cache = Path(args.cache or Path(args.out) / "cache.sqlite")
+    if cache.is_file():
+        _drop_stale(cache, {"edit": editors, "judgement": judges, **({"identity": recognisers} if recognisers else {})})
     result, data, paths = run_and_report(
-        Manifest(tasks), editors=[Component.make("editor", "offline")], judges=[Component.make("judge", "offline")],
-        recognisers=[] if args.no_identity else None, out=args.out, store=args.cache, track="linear", alphas=alphas,
+        Manifest(tasks), editors=editors, judges=judges,
+        recognisers=recognisers, out=args.out, store=cache, track="linear", alphas=alphas,
         executor="processes" if workers > 1 else "serial", workers=workers, progress=not args.no_progress)
     print()
     print_board(data, paths)
@@ -100,3 +106,21 @@ def run(args: argparse.Namespace) -> int:
         print("facebench demo: no edit could be judged", file=sys.stderr)
         return 1
     return failure_status(data, args.allow_failures, "facebench demo")
+
+
+def _drop_stale(cache: Path, components: dict) -> None:
+    """Delete the cache's records made by other versions of the demo's editor, judge and
+    recogniser (after an upgrade no run reads them again) and the images only they used, so that
+    rerunning the demo does not grow the cache; prints what was freed."""
+    from .base.store import Store
+
+    try:
+        st = Store(cache)
+        dropped = st.drop_other_components({k: [c.fingerprint() for c in v] for k, v in components.items()})
+        if sum(dropped.values()):
+            freed = st.prune()
+            print(f"facebench demo: dropped {sum(dropped.values())} cached records of other component versions "
+                  f"({', '.join(f'{k} {n}' for k, n in dropped.items() if n)}), "
+                  f"{(freed['bytes_before'] - freed['bytes_after']) / 1e6:.1f} MB freed")
+    except ValueError as exc:  # not a facebench cache: the run itself reports it
+        print(f"facebench demo: {exc}", file=sys.stderr)

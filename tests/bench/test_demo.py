@@ -49,6 +49,28 @@ def test_demo_rerun_uses_the_cache(demo, capsys):
     assert "computed {'edits': 0, 'judgements': 0, 'identity': 0}" in capsys.readouterr().out
 
 
+def test_demo_drops_what_other_component_versions_cached(demo, capsys):
+    """An upgrade changes the editor's (or judge's) fingerprint: the old records and their images
+    are never read again, so a rerun deletes them instead of letting the cache grow."""
+    from facebench.base import imagecodec
+    from facebench.base.imageio import image_hash
+    from facebench.base.store import Store
+
+    rc, text, out = demo
+    st = Store(out / "cache.sqlite")
+    old = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    st.put_edit("older-editor", {"hash": image_hash(old), "seconds": 0.1, "info": {},
+                                 "component": '["editor", "offline", {}, "0.0.1", null]'}, imagecodec.encode(old))
+    st.put("judgement", "older-judge", {"scores": {}, "info": {}, "seconds": 0.1, "component": "judge v0"})
+    edits = st.count("edit")
+    assert main(["demo", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "dropped 2 cached records of other component versions (edit 1, judgement 1)" in printed
+    assert st.get("edit", "older-editor") is None and not st.has_image(image_hash(old))
+    assert st.count("edit") == edits - 1 and st.get("judgement", "older-judge") is None
+    assert "computed {'edits': 0, 'judgements': 0, 'identity': 0}" in printed  # the current ones all stayed
+
+
 def test_report_renders_in_headless_chromium(demo, tmp_path):
     rc, text, out = demo
     if not Path(CHROMIUM).exists():

@@ -136,3 +136,19 @@ def test_residual_codec_is_exact_for_unchanged_partial_and_full_changes():
         imagecodec.encode(full, base[:10])
     with pytest.raises(ValueError, match="not a residual"):
         imagecodec.decode(imagecodec.encode(part, base), base[:, :20])
+
+
+def test_drop_other_components_keeps_current_versions_and_untouched_kinds(tmp_path):
+    s = Store(tmp_path / "c.sqlite")
+    s.put("edit", "new", {"hash": "a", "component": "editor v2"})
+    s.put("edit", "old", {"hash": "b", "component": "editor v1"})
+    s.put("edit", "legacy", {"hash": "c"})  # written before records named their component
+    s.put("judgement", "j-new", {"scores": {}, "component": "judge v3"})
+    s.put("judgement", "j-old", {"scores": {}, "component": "judge v2"})
+    s.put("identity", "i-old", {"sim": 0.9, "component": "dlib v0"})
+    dropped = s.drop_other_components({"edit": ["editor v2"], "judgement": ["judge v3", "judge v9"]})
+    assert dropped == {"edit": 2, "judgement": 1}
+    assert s.has_many("edit", ["new", "old", "legacy"]) == {"new"}
+    assert s.has_many("judgement", ["j-new", "j-old"]) == {"j-new"}
+    assert s.get("identity", "i-old") is not None  # a kind not named is left alone
+    assert s.drop_other_components({"identity": []}) == {"identity": 1} and s.count("identity") == 0

@@ -153,6 +153,23 @@ class Store:
         with con:
             con.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
 
+    def drop_other_components(self, keep: dict[str, Iterable[str]], field: str = "component") -> dict[str, int]:
+        """For each ``kind`` of ``keep``, delete its records whose value's ``field`` (the fingerprint
+        of the component that made it) is not one of ``keep[kind]`` -- records of an older version of
+        an editor, judge or recogniser, which no run of the current ones can read again (their key
+        contains the fingerprint), and records written before values carried one. Kinds not in
+        ``keep`` are untouched. Images left unused stay until :meth:`prune`. Returns the number of
+        records deleted per kind."""
+        con = self._con()
+        dropped: dict[str, int] = {}
+        with con:
+            for kind, fps in keep.items():
+                fps = sorted(set(fps))
+                marks = ",".join("?" * len(fps))
+                where = f"kind=? AND COALESCE(json_extract(value, '$.{field}') NOT IN ({marks}), 1)" if fps else "kind=?"
+                dropped[kind] = con.execute(f"DELETE FROM records WHERE {where}", (kind, *fps)).rowcount
+        return dropped
+
     def count(self, kind: str | None = None) -> int:
         """Number of records (of one kind, or all)."""
         con = self._con()

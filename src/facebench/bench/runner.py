@@ -173,22 +173,28 @@ def run_benchmark(
     with Executor(executor, workers, ray_address) as ex:
         plans = _plan_edits(editors, tasks, sources, grid)
         edit_units = _edit_units(plans)
+        efps = {e: e.fingerprint() for e in editors}
         stats["edits"], edit_fail, edits = _run_stage(
             ex, st, "edit", edit_units, {p.key for p in plans if p.src.error is None}, do_edit, progress, say,
-            lambda k, o: st.put_edit(k, {"hash": o["hash"], "seconds": o["seconds"], "info": o["info"]}, o["data"],
+            lambda k, o: st.put_edit(k, {"hash": o["hash"], "seconds": o["seconds"], "info": o["info"],
+                                         "component": efps[edit_units[k].editor]}, o["data"],
                                      o["base"], edit_units[k].source.load))
         edit_hash = {k: r.value["hash"] for k, r in edits.items()}
 
         jfps = {j: j.fingerprint() for j in judges}
         judge_keys, judge_units = _plan_judgements(judges, jfps, sources, plans, edit_hash, st, executor)
+        judge_fp = {k: fp for (fp, *_), k in judge_keys.items()}
         stats["judgements"], judge_fail, judgements = _run_stage(
             ex, st, "judgement", judge_units, set(judge_units), do_judge, progress, say,
-            lambda k, o: st.put("judgement", k, {"scores": o["scores"], "info": o["info"], "seconds": o["seconds"]}))
+            lambda k, o: st.put("judgement", k, {"scores": o["scores"], "info": o["info"], "seconds": o["seconds"],
+                                                 "component": judge_fp[k]}))
 
         id_keys, id_units, identical = _plan_identity(recognisers, plans, edit_hash, st, executor)
+        rfps = {r: r.fingerprint() for r in recognisers}
         stats["identity"], id_fail, id_records = _run_stage(
             ex, st, "identity", id_units, set(id_units), do_identity, progress, None,
-            lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"]}))
+            lambda k, o: st.put("identity", k, {"sim": o["sim"], "seconds": o["seconds"],
+                                                "component": rfps[id_units[k].recogniser]}))
         sims = {k: r.value["sim"] for k, r in id_records.items()} | identical
 
     results = build_results(
