@@ -115,16 +115,8 @@ def xyfe_views(nets: Nets, path: str, box: np.ndarray, cache: Path) -> dict[str,
 POOLS: dict[str, slice] = {"plain": slice(0, 1), "mirror": slice(0, 2), "views6": slice(0, 6)}
 
 
-def fused(a, b, w: float):  # noqa: ANN001, ANN201
-    """Late fusion of two fold-fitted heads: ``p ~ p_a * p_b^w`` (renormalised)."""
-    def fp(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, gtr: list) -> np.ndarray:
-        lp = np.log(a(Xtr, ytr, Xte, gtr) + 1e-12) + w * np.log(b(Xtr, ytr, Xte, gtr) + 1e-12)
-        p = np.exp(lp - lp.max(1, keepdims=True))
-        return p / p.sum(1, keepdims=True)
-    return fp
-
-
 def main() -> int:
+    from judge_faceapi_evidence import fused
     from judge_head_candidates import Basic7, arguments, linear
 
     ap = arguments(__doc__)
@@ -190,6 +182,15 @@ def main() -> int:
             }
             for name, (pool, fp) in rows.items():
                 print(data.row(f"{name} [{s} scaling]", fp, table(m, s, pool), args.seeds), flush=True)
+        # all three at once (each in its better scaling) in place of the one-model block
+        BLOCKS["xy_logits"] = 7 * len(best)
+        X3 = np.concatenate([base] + [np.stack([v[f"{m}_{s}_logits"].mean(0) for v in views])
+                                      for m, (_, s) in best.items()], 1)
+        for w in (0.3, 0.5):
+            print(data.row(f"weighted + the three models' logits {w} each, 6 views, C=0.03",
+                           linear({**new, "xy_logits": w}, 0.03), X3, args.seeds), flush=True)
+        print(data.row("the three models' logits only, 6 views, C=0.03", linear({"xy_logits": 1.0}, 0.03),
+                       X3, args.seeds), flush=True)
     finally:
         del BLOCKS["xy_logits"], BLOCKS["xy_embed"]
 
