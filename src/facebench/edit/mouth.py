@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from . import retouch
-from .retouch import MouthColours, polygon_mask
+from .retouch import MouthColours, MouthEdit, polygon_mask
 
 #: Outer edges of the visible teeth seen from the front, as fractions of the arch's half-width
 #: (central incisor, lateral incisor, canine, first and second premolar; the later ones are
@@ -136,17 +136,10 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
 
 
 def mouth_layer(
-    src: np.ndarray,
-    src_poly: np.ndarray,
-    dst_poly: np.ndarray,
-    n_upper: int,
-    d_jaw: np.ndarray,
+    m: MouthEdit,
     mouth_w: float,
-    colours: MouthColours,
     lips: np.ndarray,
     *,
-    src_open: bool,
-    gate: float,
     iod: float | None = None,
     strength: float = 0.0,
 ) -> MouthLayer | None:
@@ -155,19 +148,19 @@ def mouth_layer(
     The upper teeth are fixed to the skull; the lower teeth ride with the jaw (``d_jaw``,
     pixels). Painted back to front: :func:`cavity`, :func:`tongue`, the lower row, the gums and
     the upper row (:func:`teeth_row`), then -- when the photo's mouth was open (``src_open``) --
-    its own content moved the same way. ``src_poly``/``dst_poly``: (20, 2) inner-lip points, the
-    first ``n_upper`` along the upper lip from corner to corner; ``mouth_w``: the lip-corner
-    distance at rest (pixels); ``lips``: the lips' colour. ``gate`` in [0, 1] fades a newly
-    parting mouth in. With ``iod`` (eye-corner distance, pixels) given, an opening that grows by
+    its own content moved the same way. The inputs both paintings share are a
+    :class:`~facebench.edit.retouch.MouthEdit`; ``mouth_w``: the lip-corner distance at rest
+    (pixels); ``lips``: the lips' colour. With ``iod`` (eye-corner distance, pixels) given, an opening that grows by
     less than 0.35 of the mouth's width is blended toward the earlier flat painting
     (:func:`facebench.edit.retouch.mouth_layer`) with weight 1 - :func:`new_weight` while the
     edit's ``strength`` (its largest alpha) is at most 1.5 (fully lit from alpha 2), which keeps
     the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
     Returns the :class:`MouthLayer` or None.
     """
-    fr = retouch.mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    fr = m.frame() if m.gate > 0 else None
     if fr is None:
         return None
+    src, src_poly, dst_poly, colours, src_open, gate = m.src, m.src_poly, m.dst_poly, m.colours, m.src_open, m.gate
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
     su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
@@ -224,9 +217,7 @@ def mouth_layer(
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
-        old = retouch.mouth_layer(src, src_poly, dst_poly, n_upper, d_jaw, iod, colours,
-                                  src_open=src_open, gate=gate, frame=fr,
-                                  photo=own if feather == 1.0 else None, with_alpha=False)
+        old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
             layer = w * layer + (1 - w) * old[1]
             teeth_a, other_a = w * teeth_a, w * other_a

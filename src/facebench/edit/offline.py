@@ -361,8 +361,8 @@ class OfflineEditor:
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
             photo = prep.image_f32 if source is prep.image else source  # converted once per set-up
-            layer = mouth_layer(photo, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
-                                src_open=src_open, gate=gate, iod=prep.iod_px,
+            edit = retouch.MouthEdit(photo, sp, dp, n_up, d_jaw, col["mouth"], src_open, gate)
+            layer = mouth_layer(edit, mouth_w, col["lips"], iod=prep.iod_px,
                                 strength=max(a for _, a in control.weights))
             if layer is not None:
                 retouch.composite(out, layer.box, layer.layer, layer.alpha)
