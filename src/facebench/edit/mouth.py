@@ -71,39 +71,74 @@ def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     return np.clip(y - top + 0.5, 0, 1) * np.clip(bottom - y + 0.5, 0, 1)
 
 
+#: The lit inner lips (mucosa) as a multiple of the lips' colour: the wet inside of the lips
+#: catches the light falling into the mouth (PixelSmile's full-strength frames of angry, fear,
+#: surprised and sleepy: the lightest non-teeth part of the opening reads about 0.5-0.85 x the lips).
+MUCOSA = np.array([0.62, 0.42, 0.42])
+
+#: The deep cavity, as a multiple of the photo's cavity colour (:class:`MouthColours`, about
+#: (0.3, 0.17, 0.16) x the lips): ambient light reaches the back of a large opening, so it reads as
+#: a dim red-brown room, not a hole (PixelSmile: its darkest 30 % average (0.28-0.34, 0.16-0.25,
+#: 0.11-0.22) x the lips).
+DEEP = 1.1
+
+#: The throat: at most this much darker than :data:`DEEP`, in a soft ellipse at the back.
+THROAT = 0.45
+
+
 def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
-           colours: MouthColours, lips: np.ndarray) -> np.ndarray:
-    """The empty mouth: with ``d`` the distance (pixels) of a pixel from the inner-lip line and
-    ``r`` 0.35 of the opening's largest height, colour = mix(lit mucosa, dark back, smoothstep(d / r))
-    x (0.85 + 0.15 across), ``across`` falling from 1 at the centre to 0 at the corners."""
+           colours: MouthColours, lips: np.ndarray, gx: np.ndarray, gy: np.ndarray, cx: float,
+           mouth_w: float) -> np.ndarray:
+    """The empty mouth lit by the ambient light that falls in through the lips: with ``d`` the
+    distance (pixels) of a pixel from the inner-lip line and ``r`` 0.35 of the opening's largest
+    height ``h``, colour = mix(MUCOSA x lips, DEEP x cavity, smoothstep(d / r)^0.8) x (0.8 + 0.2
+    across) -- ``across`` falling from 1 at the centre to 0 at the corners (the buccal corridor)
+    -- x (1 - THROAT x e x o): the throat ``e``, a smoothstep ellipse (0.22 of the opening's
+    width by 0.3 of ``h``) centred at ``cx``, 0.45 ``h`` below the upper lip, shows as the
+    opening grows (``o`` = smoothstep((h / mouth_w - 0.15) / 0.25))."""
     binary = (mask > 0.5).astype(np.uint8)
     dist = cv2.distanceTransform(np.pad(binary, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    r = max(0.35 * float(np.max(dl - du)), 1.5)
+    h = dl - du
+    k = int(np.argmax(h))
+    r = max(0.35 * float(h[k]), 1.5)
     dist = cv2.GaussianBlur(dist, (0, 0), max(r / 3, 0.5))  # no ridge along the medial axis
     t = smoothstep(dist / r) ** 0.8
-    mucosa = lips * np.array([0.5, 0.32, 0.33])
-    back = colours.cavity * 0.45
+    mucosa = lips * MUCOSA
+    back = colours.cavity * DEEP
     col = mucosa[None, None, :] * (1 - t[..., None]) + back[None, None, :] * t[..., None]
-    return col * (0.85 + 0.15 * across[None, :, None])
+    cols = np.flatnonzero(h > 0)
+    width = float(np.ptp(gx[0, cols])) if len(cols) > 1 else 1.0
+    u = (gx - cx) / max(0.22 * width, 1.0)
+    v = (gy - (du[k] + 0.45 * h[k])) / max(0.3 * float(h[k]), 1.0)
+    opening = float(smoothstep(np.array(h[k] / max(mouth_w, 1.0) - 0.15) / 0.25))
+    throat = 1 - THROAT * opening * smoothstep(1 - (u * u + v * v)) * t
+    return col * ((0.8 + 0.2 * across[None, :]) * throat)[..., None]
 
 
 def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.ndarray, width: float,
-           mouth_w: float, colours: MouthColours) -> tuple[np.ndarray, np.ndarray]:
-    """(colour, alpha) of the tongue's front: an ellipse resting on the floor of the mouth, half
-    as wide as the opening, whose top is lit and whose back falls into shadow. It shows in
-    proportion to how far the mouth opens past 0.25 of its width (full at 0.45)."""
+           mouth_w: float, colours: MouthColours, grown: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of the tongue's front: an ellipse resting on the floor of the mouth, 0.8
+    as wide as the opening, whose top is lit (it faces the light coming in) and whose back falls
+    into shadow. It shows in proportion to how far the mouth opens (``grown``: by how much the
+    opening grew, pixels; default its whole height) past 0.15 of its width (full at 0.4)."""
     h = dl - du
     k = int(np.argmax(h))
-    strength = float(smoothstep((h[k] / max(mouth_w, 1.0) - 0.25) / 0.2))
+    g = h[k] if grown is None else grown
+    strength = float(smoothstep((g / max(mouth_w, 1.0) - 0.15) / 0.25))
     if strength <= 0:
         return np.zeros(gx.shape + (3,), np.float32), np.zeros(gx.shape, np.float32)
-    rx, ry = 0.32 * width, 0.3 * h[k]
-    cy = dl[k] - 0.1 * h[k]  # the tongue's middle sits a little above the floor
+    rx, ry = 0.4 * width, 0.32 * h[k]
+    cy = dl[k] - 0.08 * h[k]  # the tongue's middle sits a little above the floor
     u, v = (gx - cx) / rx, (gy - cy) / ry
     inside = np.clip((1 - (u * u + v * v)) * 6, 0, 1)
-    lit = 0.55 + 0.45 * smoothstep(-v)  # the top faces the light; the underside is dark
-    col = warm_shade(colours.tongue * 1.4, lit * (1 - 0.3 * np.abs(u).clip(0, 1)))
+    lit = 0.5 + 0.5 * smoothstep(-v * 1.3)  # the top faces the light; the underside is dark
+    col = warm_shade(colours.tongue * 1.75, lit * (1 - 0.35 * np.abs(u).clip(0, 1) ** 2))
     return col, inside * strength
+
+
+#: Brightness of each tooth seen from the front (central incisor to second premolar): the
+#: canines and premolars sit further back, where less light reaches.
+TOOTH_LIGHT = np.array([1.0, 0.97, 0.93, 0.86, 0.8, 0.75])
 
 
 def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: np.ndarray,
@@ -112,23 +147,28 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     """(colour, alpha) of one row of teeth: ``half`` is the arch's half-width (pixels), ``shown``
     the half-width left visible (the opening less its dark corners; default ``half``); ``edge``
     the incisal edge per column; the crowns reach ``crown`` up (``down`` False, upper row) or down
-    from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth
-    is lit like a cylinder (0.92 + 0.08 sin(pi s), s across the tooth), with a faint line between
-    teeth, darker toward the corners (1 - 0.35 u^2) and the gum, with a translucent incisal rim."""
+    from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth is
+    a crown, not a block: the line between two teeth is darkest at the incisal edge, where the
+    embrasure opens, and fades toward the gum; it is lit like a cylinder across (0.9 + 0.1
+    sin(pi s), s across the tooth) and along its height (brightest a third of the way up), by :data:`TOOTH_LIGHT` and (1 - 0.35 u^2) toward the
+    corners, darker toward the gum, with a translucent incisal rim."""
     u = np.abs(xs - centre) / max(half, 1.0)
     k = np.clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
     lo, hi = TOOTH_EDGES[k], TOOTH_EDGES[k + 1]
     s = np.clip((u - lo) / (hi - lo), 0, 1)
     px_w = (hi - lo) * half
     gap = np.minimum(s, 1 - s) * px_w  # pixels to the nearest gap
-    light = (0.92 + 0.08 * np.sin(np.pi * s)) * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
-    light = light * (1 - 0.18 * np.exp(-0.5 * (gap / max(0.015 * half, 0.5)) ** 2))
+    light = (0.9 + 0.1 * np.sin(np.pi * s)) * TOOTH_LIGHT[np.minimum(k, len(TOOTH_LIGHT) - 1)]
+    light = light * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
     height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2)
     depth = (gy - edge[None, :]) if down else (edge[None, :] - gy)  # 0 at the edge, grows into the crown
     into = depth / np.maximum(height, 1.0)[None, :]
+    # the line between two teeth: darkest at the edge, where the embrasure opens, fading to the gum
+    line = 1 - 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)[None, :] * (1 - 0.6 * np.clip(into, 0, 1))
     rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
-    neck = 1 - 0.08 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
-    col = warm_shade(teeth, light[None, :] * rim * neck)
+    body = 0.94 + 0.06 * np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
+    neck = 1 - 0.12 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
+    col = warm_shade(teeth, light[None, :] * line * rim * body * neck)
     a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
     v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
     a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
@@ -168,7 +208,7 @@ def mouth_layer(
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
     across = np.clip(1 - (np.abs(xs - c_dst) / (0.5 * w_dst)) ** 4, 0, 1)
     alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
-    layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips)
+    layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips, gx, gy, c_dst + 0.5 * jx, mouth_w)
 
     teeth_a = np.zeros(shp, np.float32)
     other_a = np.zeros(shp, np.float32)
@@ -179,8 +219,10 @@ def mouth_layer(
         teeth_a, other_a = (np.maximum(teeth_a, a), other_a * (1 - a)) if is_teeth else \
             (teeth_a * (1 - a), np.maximum(other_a, a))
 
-    if not src_open:  # an open photo's own tongue rides the jaw with its content
-        paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours))
+    # an open photo's own tongue rides the jaw with its content: a painted one shows only as far
+    # as the opening grows past the photo's
+    grown = float(np.max(dl - du) - np.max(sl - su)) if src_open else None
+    paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours, grown))
     # the arch, never wider than the opening less its dark corners
     arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
     u2 = np.clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
