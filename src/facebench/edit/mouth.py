@@ -1,13 +1,17 @@
 """The inside of an open mouth, painted as a small lit scene instead of a flat fill.
 
-- the cavity is shaded from the lips inward: the inner lips' mucosa is lit like the lips and the
-  colour falls off with the distance from the lip line toward the dark back of the mouth, and
-  toward the corners (the buccal corridor);
-- the upper and lower teeth are rows of teeth sized from the person's mouth width at rest (the
+- the cavity is lit like PixelSmile's open mouths, not a dark hole: the inner lips' mucosa catches
+  the light and the colour falls off with the distance from the lip line to a dim red-brown back
+  (:data:`DEEP`, measured against PixelSmile's gallery), toward the corners (the buccal corridor)
+  and into a soft, darker throat that shows as the mouth opens wide;
+- the upper and lower teeth are rows of crowns sized from the person's mouth width at rest (the
   anterior arch up to the premolars spans about 0.9 of the lip-corner distance), never wider than
-  the opening; each tooth is shaded like a cylinder, the rows darken toward the corners where the
-  arch turns away, under the upper lip's shadow, and shadows warm the enamel instead of greying it;
-- a tongue shows low in a wide-open mouth;
+  the opening; each tooth is shaded like a cylinder across and along its height, the lines between
+  teeth are darkest at the incisal edge, the teeth further back get less light
+  (:data:`TOOTH_LIGHT`) and are shorter, the rows darken under the upper lip's shadow, and shadows
+  warm the enamel instead of greying it; the lower row is hidden by the lower lip up to where the
+  jaw and the lip uncover it;
+- a lit tongue shows low in a wide-open mouth, and where an open photo's mouth opens further;
 - when the photo's mouth was open, its own teeth and tongue are carried along (upper half fixed to
   the skull, lower half with the jaw), never stretched, and only what the lips newly uncover is
   painted.
