@@ -248,9 +248,13 @@ def mouth_layer(
     paint(col * lip_shadow[..., None], a, True)
     crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
     top = seam_up - crown * (1 - 0.3 * u2)
-    gum_a = _band(gy, (top - GUM * mouth_w)[None, :], top[None, :])
-    gum_a = gum_a * (np.abs(xs - centre) < half)[None, :]
-    paint(warm_shade(colours.gum, lip_shadow), gum_a)
+    # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
+    # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
+    gum_a = _band(gy, np.minimum(du, top - GUM * mouth_w)[None, :], top[None, :])
+    gum_a = gum_a * np.clip((half - np.abs(xs - centre)) / max(0.03 * mouth_w, 1.0), 0, 1)[None, :]
+    up = np.clip((top[None, :] - gy) / max(GUM * mouth_w, 1.0) - 1, 0, 1)[..., None]  # 0 on the gum
+    lining = (1 - up) * colours.gum[None, None, :] + up * (lips * MUCOSA)[None, None, :]
+    paint(lining * warm_shade(np.ones(3), lip_shadow), gum_a)
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
     paint(col * lip_shadow[..., None], a, True)
     own, feather = None, 1.0
