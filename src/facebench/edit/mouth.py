@@ -95,11 +95,11 @@ def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
            mouth_w: float) -> np.ndarray:
     """The empty mouth lit by the ambient light that falls in through the lips: with ``d`` the
     distance (pixels) of a pixel from the inner-lip line and ``r`` 0.35 of the opening's largest
-    height ``h``, colour = mix(MUCOSA x lips, DEEP x cavity, smoothstep(d / r)^0.8) x (0.8 + 0.2
+    height ``h``, colour = mix(MUCOSA x lips, DEEP x cavity, smoothstep(d / r)^0.8) x (0.9 + 0.1
     across) -- ``across`` falling from 1 at the centre to 0 at the corners (the buccal corridor)
     -- x (1 - THROAT x e x o): the throat ``e``, a smoothstep ellipse (0.22 of the opening's
-    width by 0.3 of ``h``) centred at ``cx``, 0.45 ``h`` below the upper lip, shows as the
-    opening grows (``o`` = smoothstep((h / mouth_w - 0.15) / 0.25))."""
+    width ``W`` by 0.3 min(``h``, ``W``)) centred at ``cx``, 0.45 ``h`` below the upper lip, shows
+    as the opening grows (``o`` = smoothstep((h / mouth_w - 0.15) / 0.25))."""
     binary = (mask > 0.5).astype(np.uint8)
     dist = cv2.distanceTransform(np.pad(binary, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
     h = dl - du
@@ -113,10 +113,10 @@ def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
     cols = np.flatnonzero(h > 0)
     width = float(np.ptp(gx[0, cols])) if len(cols) > 1 else 1.0
     u = (gx - cx) / max(0.22 * width, 1.0)
-    v = (gy - (du[k] + 0.45 * h[k])) / max(0.3 * float(h[k]), 1.0)
+    v = (gy - (du[k] + 0.45 * h[k])) / max(0.3 * min(float(h[k]), width), 1.0)
     opening = float(smoothstep(np.array(h[k] / max(mouth_w, 1.0) - 0.15) / 0.25))
     throat = 1 - THROAT * opening * smoothstep(1 - (u * u + v * v)) * t
-    return col * ((0.8 + 0.2 * across[None, :]) * throat)[..., None]
+    return col * ((0.9 + 0.1 * across[None, :]) * throat)[..., None]
 
 
 def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.ndarray, width: float,
