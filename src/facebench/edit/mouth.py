@@ -140,6 +140,10 @@ def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.nda
     return col, inside * strength
 
 
+#: How far the gum papilla between two crowns comes down over their necks, as a share of the
+#: crown's height.
+PAPILLA = 0.15
+
 #: Brightness of each tooth seen from the front (central incisor to second premolar): the
 #: canines and premolars sit further back, where less light reaches.
 TOOTH_LIGHT = np.array([1.0, 0.97, 0.93, 0.86, 0.8, 0.75])
@@ -153,9 +157,12 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     the incisal edge per column; the crowns reach ``crown`` up (``down`` False, upper row) or down
     from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth is
     a crown, not a block: the line between two teeth is darkest at the incisal edge, where the
-    embrasure opens, and fades toward the gum; it is lit like a cylinder across (0.9 + 0.1
+    embrasure opens, and fades toward the gum; the incisal corners are rounded by shading (darker
+    within 0.12 of the crown's height of the edge next to a gap), the gum line is scalloped (the
+    crown is :data:`PAPILLA` shorter at a gap, where the papilla comes down); it is lit like a cylinder across (0.9 + 0.1
     sin(pi s), s across the tooth) and along its height (brightest a third of the way up), by :data:`TOOTH_LIGHT` and (1 - 0.35 u^2) toward the
-    corners, darker toward the gum, with a translucent incisal rim."""
+    corners, darker toward the gum, with a translucent incisal rim; the last quarter of the
+    ``shown`` half-width falls to 0.4 of the light, into the cavity's shade."""
     u = np.abs(xs - centre) / max(half, 1.0)
     k = np.clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
     lo, hi = TOOTH_EDGES[k], TOOTH_EDGES[k + 1]
@@ -164,17 +171,24 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     gap = np.minimum(s, 1 - s) * px_w  # pixels to the nearest gap
     light = (0.9 + 0.1 * np.sin(np.pi * s)) * TOOTH_LIGHT[np.minimum(k, len(TOOTH_LIGHT) - 1)]
     light = light * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
-    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2)
+    corner = np.clip(1 - gap / np.maximum(0.3 * px_w, 0.5), 0, 1) ** 2  # 1 at a gap, 0 mid-tooth
+    # the gum line is scalloped: the papilla between two crowns comes down over their necks
+    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2) * (1 - PAPILLA * corner)
     depth = (gy - edge[None, :]) if down else (edge[None, :] - gy)  # 0 at the edge, grows into the crown
     into = depth / np.maximum(height, 1.0)[None, :]
+    # rounded incisal corners, shaded (the edge turns away from the light), not cut out
+    round_h = np.maximum(np.minimum(0.12 * height, 0.3 * px_w) * corner, 0.5)
+    rounded = 1 - 0.4 * corner[None, :] * np.clip(1 - depth / round_h[None, :], 0, 1)
     # the line between two teeth: darkest at the edge, where the embrasure opens, fading to the gum
     line = 1 - 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)[None, :] * (1 - 0.6 * np.clip(into, 0, 1))
     rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
     body = 0.94 + 0.06 * np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
     neck = 1 - 0.12 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
-    col = warm_shade(teeth, light[None, :] * line * rim * body * neck)
-    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
     v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
+    # where the opening hides the rest of the row, the last teeth fall into the cavity's shade
+    end = 0.4 + 0.6 * smoothstep((1 - v) * 4)
+    col = warm_shade(teeth, (light * end)[None, :] * line * rim * body * neck * rounded)
+    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
     a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
     return col, a
 
@@ -250,8 +264,8 @@ def mouth_layer(
     top = seam_up - crown * (1 - 0.3 * u2)
     # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
     # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
-    gum_a = _band(gy, np.minimum(du, top - GUM * mouth_w)[None, :], top[None, :])
-    gum_a = gum_a * np.clip((half - np.abs(xs - centre)) / max(0.03 * mouth_w, 1.0), 0, 1)[None, :]
+    gum_a = _band(gy, np.minimum(du, top - GUM * mouth_w)[None, :], (top + PAPILLA * crown)[None, :])
+    gum_a = gum_a * smoothstep((half - np.abs(xs - centre)) / max(0.1 * mouth_w, 1.0))[None, :]
     up = np.clip((top[None, :] - gy) / max(GUM * mouth_w, 1.0) - 1, 0, 1)[..., None]  # 0 on the gum
     lining = (1 - up) * colours.gum[None, None, :] + up * (lips * MUCOSA)[None, None, :]
     paint(lining * warm_shade(np.ones(3), lip_shadow), gum_a)
