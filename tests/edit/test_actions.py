@@ -100,3 +100,23 @@ def test_every_expression_has_a_recipe_of_known_units():
     assert recipe("shy").blush > 0 and recipe("sleepy").under_eye > 0
     with pytest.raises(KeyError, match="happy"):
         recipe("neutral")
+
+
+def test_lip_sided_parts_pressed_lips_and_leaves_open_ones_alone():
+    """The lip-sided crossing test's points (actions.lip_sided): every facing pair of inner-lip
+    vertices at least LIP_SIDE apart, upper above lower; pairs already that far apart, and every
+    other vertex, unchanged."""
+    from facebench.edit.actions import LIP_SIDE, lip_sided
+
+    mesh = load_canonical().mesh[:, :2].copy()
+    up = list(lm.LIPS_INNER_UPPER[1:-1])
+    lo = list(lm.LIPS_INNER_LOWER[1:-1])[::-1]
+    pressed = mesh.copy()
+    pressed[lo, 1] = pressed[up, 1] - 0.01  # a pout: the lower lip a little above the upper
+    out = lip_sided(pressed)
+    assert np.allclose(out[lo, 1] - out[up, 1], LIP_SIDE)
+    rest = np.setdiff1d(np.arange(len(mesh)), up + lo)
+    assert np.array_equal(out[rest], pressed[rest]) and np.array_equal(out[:, 0], pressed[:, 0])
+    wide = mesh.copy()
+    wide[lo, 1] = wide[up, 1] + 2 * LIP_SIDE
+    assert np.array_equal(lip_sided(wide), wide)

@@ -12,7 +12,8 @@ from facebench.edit import landmarks as lm
 from facebench.edit.actions import combine
 from facebench.edit.canonical import load_canonical, similarity_fit
 from facebench.edit.expression_table import recipe
-from facebench.edit.limits import FREE_ALPHA, HEADROOM, LIMITS, MM_PER_IOD, TINT_MAX, capped_field, measured, soft_cap, tint_strength
+from facebench.edit.limits import (FREE_ALPHA, HEADROOM, LIMITS, LIP_RAMP, MM_PER_IOD, TINT_MAX, capped_field, lip_weight,
+                                   measured, soft_cap, tint_strength)
 from facebench.expressions import EXPRESSIONS
 from facebench.face import analyze
 
@@ -107,3 +108,35 @@ def test_the_edited_photo_analysed_again_is_within_the_caps(editor, portraits, n
             assert v <= 1.15 * allowed, f"{name} {expr}: {name_} {v:.1f} mm in the edited photo > {allowed:.1f}"
     assert max(uncapped["jaw opening"]) > 45.0 or max(uncapped["lid aperture"]) > 14.0
     assert MM_PER_IOD == 88.0
+
+
+def _turns(y: np.ndarray, iod: float) -> int:
+    """How often a lip line (corner to corner, corners left out) changes direction, counting
+    steps of at least 0.3 % of the eye-corner distance: 1 for a bow, 3 or more for a wave."""
+    d = np.diff(y[1:-1])
+    s = np.sign(d[np.abs(d) >= 0.003 * iod])
+    return int((np.diff(s) != 0).sum())
+
+
+def test_lip_weight_moves_to_the_lip_sided_field_only_past_free_alpha():
+    assert lip_weight(1.0) == 0.0 and lip_weight(FREE_ALPHA) == 0.0
+    assert 0.0 < lip_weight(FREE_ALPHA + 0.25) < 1.0 and lip_weight(FREE_ALPHA + LIP_RAMP) == 1.0
+
+
+@pytest.mark.parametrize("name", ["feat_anger", "feat_disgust"])  # lips pressed shut / pouting
+def test_extrapolated_lips_on_pressed_lips_are_bows_not_waves(editor, portraits, name):
+    """On lips pressed together the validated field (alpha <= 1.5) bends an inner lip into a wave
+    (happy: the smile's lift reaches some upper-lip vertices and not their neighbours; disgust: the
+    lower lip notches at a corner); past 1.5 the lip-sided field keeps each inner lip one bow."""
+    prep = editor.prepare(portraits[name])
+    iod = prep.iod_px
+    lines = (lm.LIPS_INNER_UPPER, lm.LIPS_INNER_LOWER[::-1])
+
+    def most_turns(expr: str, alpha: float) -> int:
+        res = editor.render(prep, ExpressionControl.single(expr, alpha))
+        return max(_turns(res.info["mesh_target"][list(line), 1], iod) for line in lines)
+
+    assert max(most_turns(e, FREE_ALPHA) for e in ("happy", "disgust")) >= 2  # the wave is there at 1.5
+    for expr in ("happy", "disgust"):
+        for alpha in (2.0, 3.0):
+            assert most_turns(expr, alpha) <= 1, f"{name} {expr} alpha {alpha}: a lip line waves"

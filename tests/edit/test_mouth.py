@@ -11,6 +11,7 @@ import pytest
 from facebench.edit import ExpressionControl
 from facebench.edit import landmarks as lm
 from facebench.edit.mouth import mouth_layer, teeth_row
+from facebench.edit.retouch import MouthEdit
 from facebench.edit.offline import OPEN
 
 INNER = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
@@ -32,9 +33,8 @@ def _interior(editor, prep, expression: str, alpha: float):
     au26 = res.info["aus"].get("AU26", 0.0) * res.info.get("capped_aus", {}).get("AU26", 1.0)
     jaw_c = au26 * prep.au_parts("AU26").free[list(lm.CHIN)].mean(0)
     d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
-    layer = mouth_layer(prep.image, src[INNER], moved[INNER], N_UP, d_jaw, mouth_w, prep.colours["mouth"],
-                        prep.colours["lips"], src_open=src_open, gate=1.0, iod=prep.iod_px,
-                        strength=alpha)
+    edit = MouthEdit(prep.image, src[INNER], moved[INNER], N_UP, d_jaw, prep.colours["mouth"], src_open, 1.0)
+    layer = mouth_layer(edit, mouth_w, prep.colours["lips"], iod=prep.iod_px, strength=alpha)
     assert layer is not None
     x0, y0, x1, y1 = layer.box
     return res.image[y0:y1, x0:x1], layer, moved[INNER] - [x0, y0]
@@ -81,7 +81,9 @@ def test_smiling_on_a_smile_reuses_the_photos_teeth_without_grey_rows(editor, po
 
 
 def test_teeth_keep_their_size_whatever_the_opening():
-    """A narrower opening hides more of the row; it does not squeeze the teeth."""
+    """A narrower opening hides more of the row; it does not squeeze the teeth (the same crowns
+    where both show them, away from the narrow opening's edge, where the last teeth fall into the
+    cavity's shade)."""
     xs = np.arange(200, dtype=float)
     gy = np.arange(60, 100, dtype=float)[:, None] * np.ones((1, 200))
     edge = np.full(200, 90.0)
@@ -89,8 +91,11 @@ def test_teeth_keep_their_size_whatever_the_opening():
     wide, a_w = teeth_row(xs, gy, 100.0, 80.0, edge, 25.0, False, ivory)
     narrow, a_n = teeth_row(xs, gy, 100.0, 80.0, edge, 25.0, False, ivory, shown=40.0)
     both = (a_n > 0.99) & (a_w > 0.99)
-    assert both.sum() > 500
-    np.testing.assert_allclose(wide[both], narrow[both])
+    inner = both & (np.abs(xs - 100) <= 30)[None, :]  # the narrow row's first three quarters
+    assert inner.sum() > 500
+    np.testing.assert_allclose(wide[inner], narrow[inner])
+    rim = both & (np.abs(xs - 100) >= 32)[None, :]
+    assert rim.sum() > 50 and (narrow[rim].sum(-1) < wide[rim].sum(-1)).all()  # shaded, not cut to a box
     assert not (a_n[:, np.abs(xs - 100) > 41] > 0).any()
 
 
@@ -115,10 +120,10 @@ def test_the_flat_fill_given_the_lit_interiors_frame_and_photo_parts_equals_it_a
     src = np.asarray(prep.face.mesh, float)[:468, :2]
     sp, dp, jaw = src[INNER], moved[INNER], np.array([0.0, 1.5])
     src_open = retouch.polygon_area(sp) > OPEN * float(np.linalg.norm(src[61] - src[291])) ** 2
-    args = (prep.image_f32, sp, dp, N_UP, jaw, prep.iod_px, prep.colours["mouth"])
-    alone = retouch.mouth_layer(*args, src_open=src_open, gate=0.8)
+    edit = retouch.MouthEdit(prep.image_f32, sp, dp, N_UP, jaw, prep.colours["mouth"], src_open, 0.8)
+    alone = retouch.mouth_layer(edit, prep.iod_px)
     fr = retouch.mouth_frame(prep.image.shape[:2], sp, dp, N_UP, jaw)
     parts = retouch.photo_mouth(prep.image_f32, sp, fr) if src_open else None
-    shared = retouch.mouth_layer(*args, src_open=src_open, gate=0.8, frame=fr, photo=parts, with_alpha=False)
+    shared = retouch.mouth_layer(edit, prep.iod_px, frame=fr, photo=parts, with_alpha=False)
     assert alone[0] == shared[0] and np.array_equal(alone[1], shared[1]) and shared[2] is None
     assert alone[2].max() > 0.5

@@ -239,6 +239,28 @@ def _barriers(mesh: np.ndarray) -> np.ndarray:
     return np.asarray(segs)
 
 
+#: The least gap (canonical units) between the upper and lower inner lip, pair by pair, that the
+#: opening-crossing test of a ``FieldBuilder(sided_lips=True)`` sees (:func:`lip_sided`).
+LIP_SIDE = 0.04
+
+
+def lip_sided(pts: np.ndarray) -> np.ndarray:
+    """The points a lip-sided opening-crossing test uses: ``pts`` (N, 2) with each facing pair of
+    inner-lip vertices (upper, lower) moved apart -- the upper up, the lower down (y down), by half
+    of ``max(LIP_SIDE - gap, 0)`` each -- so that no pair is closer than :data:`LIP_SIDE`. On
+    pressed or pouting lips the mouth's midline runs through the inner-lip vertices themselves,
+    and whether a path reaches one of them is decided by sub-pixel noise: the parting lower lip
+    drags some upper-lip vertices down and not their neighbours -- a wavy lip line once the
+    motion is extrapolated (:func:`facebench.edit.limits.lip_weight`)."""
+    out = np.array(pts, dtype=float, copy=True)
+    up = list(lm.LIPS_INNER_UPPER[1:-1])
+    lo = list(lm.LIPS_INNER_LOWER[1:-1])[::-1]  # the lower lip from the same corner as the upper
+    need = np.maximum(LIP_SIDE - (out[lo, 1] - out[up, 1]), 0.0) / 2
+    out[up, 1] -= need
+    out[lo, 1] += need
+    return out
+
+
 def _resample(poly: np.ndarray, t: np.ndarray) -> np.ndarray:
     seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
     s = np.concatenate([[0], np.cumsum(seg)])
@@ -411,9 +433,12 @@ class FieldBuilder:
     """Builds canonical displacement fields for one face (its own mesh in the canonical frame)."""
 
     mesh: np.ndarray  # (478, 3) the face's mesh mapped into the canonical frame
+    #: the opening-crossing test sees each inner lip on its own side of the mouth (:func:`lip_sided`)
+    sided_lips: bool = False
 
     def __post_init__(self) -> None:
         self._segs = _barriers(self.mesh)
+        self._cross_pts = lip_sided(self.mesh[:, :2]) if self.sided_lips else self.mesh[:, :2]
         self._sign = _side_sign(self.mesh)
         self._pls = load_canonical()
         n = len(self.mesh)
@@ -466,7 +491,7 @@ class FieldBuilder:
         cols = np.flatnonzero(need.any(axis=0))
         if not len(cols):
             return
-        pts = self.mesh[:, :2]
+        pts = self._cross_pts
         if self._bits is None:
             self._bits = _segment_bits(pts, self._segs)
         bits_q = [(pos[cols], neg[cols], box[cols]) for pos, neg, box in self._bits]

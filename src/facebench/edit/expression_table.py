@@ -10,7 +10,7 @@ feature is back at neutral, so an intensity above 1 (disgust's ``R12``) means "g
 ``alpha = 1 / intensity``", not more than gone. The editor's displacement is
 ``alpha * sum_AU intensity_AU * field_AU``, and a blend adds the rows weighted by their alphas.
 The retouching columns say what geometry cannot: a blush, darker under-eye shadows. (Teeth
-and the mouth cavity follow from the geometry: see :func:`facebench.edit.retouch.mouth_layer`.)
+and the mouth cavity follow from the geometry: see :func:`facebench.edit.mouth.mouth_layer`.)
 
 Intensities: each row's action units come from the sources below (and the open-mouth variants
 EMFACS lists); their intensities were fitted so that, at alpha = 1, the editor moves the source

@@ -29,6 +29,17 @@ stays within what most people can do):
   facial-palsy grading): each brow rises at most **12 mm**. Lowering (corrugator, procerus,
   depressor supercilii) is a shorter pull, with the brow stopping on the orbital rim: at most
   **8 mm**.
+- Lip lines stay smooth curves: a lip is one muscle ring (orbicularis oris) and does not kink.
+  The action units' fields spread from their handles but not across the mouth's opening
+  (:mod:`facebench.edit.actions`); on lips pressed or pouting the opening's midline runs through
+  the inner-lip vertices themselves, so whether a smile's lift or the lips' parting reaches one of
+  them is decided by sub-pixel noise -- a wave along the lip, or a notch at a corner, once the
+  motion is extrapolated (happy and disgust at alpha 2 on a pouting face). Past ``FREE_ALPHA`` the
+  field moves, by :func:`lip_weight`, to the one built with each inner lip on its own side of
+  the mouth (``FieldBuilder(sided_lips=True)``, :func:`facebench.edit.actions.lip_sided`), whose
+  lip lines are smooth. (Built that way at every alpha it also brings the gallery motion from
+  0.598 to 0.583, but flips two of the classifier test's series that sit at its bar, so alpha <=
+  1.5 keeps the validated field.)
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
 
@@ -254,6 +265,18 @@ def capped_field(own: np.ndarray, aus: Mapping[str, float], parts: Callable[[str
         factor = fac
     field, closure = combine([(factor[a] * weights[a], parts(a)) for a in names])
     return field, closure, {a: round(f, 4) for a, f in factor.items() if f < 1.0}
+
+
+#: Over how much alpha past FREE_ALPHA the field moves to the lip-sided one (:func:`lip_weight`).
+LIP_RAMP = 0.5
+
+
+def lip_weight(alpha: float) -> float:
+    """How much of an edit's field comes from the lip-sided field builder (module docstring):
+    ``smoothstep((alpha - FREE_ALPHA) / LIP_RAMP)``, 0 up to FREE_ALPHA and 1 from FREE_ALPHA +
+    LIP_RAMP on."""
+    t = float(np.clip((alpha - FREE_ALPHA) / LIP_RAMP, 0.0, 1.0))
+    return t * t * (3 - 2 * t)
 
 
 def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:

@@ -1,13 +1,17 @@
 """The inside of an open mouth, painted as a small lit scene instead of a flat fill.
 
-- the cavity is shaded from the lips inward: the inner lips' mucosa is lit like the lips and the
-  colour falls off with the distance from the lip line toward the dark back of the mouth, and
-  toward the corners (the buccal corridor);
-- the upper and lower teeth are rows of teeth sized from the person's mouth width at rest (the
+- the cavity is lit like PixelSmile's open mouths, not a dark hole: the inner lips' mucosa catches
+  the light and the colour falls off with the distance from the lip line to a dim red-brown back
+  (:data:`DEEP`, measured against PixelSmile's gallery), toward the corners (the buccal corridor)
+  and into a soft, darker throat that shows as the mouth opens wide;
+- the upper and lower teeth are rows of crowns sized from the person's mouth width at rest (the
   anterior arch up to the premolars spans about 0.9 of the lip-corner distance), never wider than
-  the opening; each tooth is shaded like a cylinder, the rows darken toward the corners where the
-  arch turns away, under the upper lip's shadow, and shadows warm the enamel instead of greying it;
-- a tongue shows low in a wide-open mouth;
+  the opening; each tooth is shaded like a cylinder across and along its height, the lines between
+  teeth are darkest at the incisal edge, the teeth further back get less light
+  (:data:`TOOTH_LIGHT`) and are shorter, the rows darken under the upper lip's shadow, and shadows
+  warm the enamel instead of greying it; the lower row is hidden by the lower lip up to where the
+  jaw and the lip uncover it;
+- a lit tongue shows low in a wide-open mouth, and where an open photo's mouth opens further;
 - when the photo's mouth was open, its own teeth and tongue are carried along (upper half fixed to
   the skull, lower half with the jaw), never stretched, and only what the lips newly uncover is
   painted.
@@ -24,7 +28,7 @@ import cv2
 import numpy as np
 
 from . import retouch
-from .retouch import MouthColours, polygon_mask
+from .retouch import MouthColours, MouthEdit, polygon_mask
 
 #: Outer edges of the visible teeth seen from the front, as fractions of the arch's half-width
 #: (central incisor, lateral incisor, canine, first and second premolar; the later ones are
@@ -71,39 +75,78 @@ def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     return np.clip(y - top + 0.5, 0, 1) * np.clip(bottom - y + 0.5, 0, 1)
 
 
+#: The lit inner lips (mucosa) as a multiple of the lips' colour: the wet inside of the lips
+#: catches the light falling into the mouth (PixelSmile's full-strength frames of angry, fear,
+#: surprised and sleepy: the lightest non-teeth part of the opening reads about 0.5-0.85 x the lips).
+MUCOSA = np.array([0.62, 0.42, 0.42])
+
+#: The deep cavity, as a multiple of the photo's cavity colour (:class:`MouthColours`, about
+#: (0.3, 0.17, 0.16) x the lips): ambient light reaches the back of a large opening, so it reads as
+#: a dim red-brown room, not a hole (PixelSmile: its darkest 30 % average (0.28-0.34, 0.16-0.25,
+#: 0.11-0.22) x the lips).
+DEEP = 1.1
+
+#: The throat: at most this much darker than :data:`DEEP`, in a soft ellipse at the back.
+THROAT = 0.45
+
+
 def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
-           colours: MouthColours, lips: np.ndarray) -> np.ndarray:
-    """The empty mouth: with ``d`` the distance (pixels) of a pixel from the inner-lip line and
-    ``r`` 0.35 of the opening's largest height, colour = mix(lit mucosa, dark back, smoothstep(d / r))
-    x (0.85 + 0.15 across), ``across`` falling from 1 at the centre to 0 at the corners."""
+           colours: MouthColours, lips: np.ndarray, gx: np.ndarray, gy: np.ndarray, cx: float,
+           mouth_w: float) -> np.ndarray:
+    """The empty mouth lit by the ambient light that falls in through the lips: with ``d`` the
+    distance (pixels) of a pixel from the inner-lip line and ``r`` 0.35 of the opening's largest
+    height ``h``, colour = mix(MUCOSA x lips, DEEP x cavity, smoothstep(d / r)^0.8) x (0.9 + 0.1
+    across) -- ``across`` falling from 1 at the centre to 0 at the corners (the buccal corridor)
+    -- x (1 - THROAT x e x o): the throat ``e``, a smoothstep ellipse (0.22 of the opening's
+    width ``W`` by 0.3 min(``h``, ``W``)) centred at ``cx``, 0.45 ``h`` below the upper lip, shows
+    as the opening grows (``o`` = smoothstep((h / mouth_w - 0.15) / 0.25))."""
     binary = (mask > 0.5).astype(np.uint8)
     dist = cv2.distanceTransform(np.pad(binary, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    r = max(0.35 * float(np.max(dl - du)), 1.5)
+    h = dl - du
+    k = int(np.argmax(h))
+    r = max(0.35 * float(h[k]), 1.5)
     dist = cv2.GaussianBlur(dist, (0, 0), max(r / 3, 0.5))  # no ridge along the medial axis
     t = smoothstep(dist / r) ** 0.8
-    mucosa = lips * np.array([0.5, 0.32, 0.33])
-    back = colours.cavity * 0.45
+    mucosa = lips * MUCOSA
+    back = colours.cavity * DEEP
     col = mucosa[None, None, :] * (1 - t[..., None]) + back[None, None, :] * t[..., None]
-    return col * (0.85 + 0.15 * across[None, :, None])
+    cols = np.flatnonzero(h > 0)
+    width = float(np.ptp(gx[0, cols])) if len(cols) > 1 else 1.0
+    u = (gx - cx) / max(0.22 * width, 1.0)
+    v = (gy - (du[k] + 0.45 * h[k])) / max(0.3 * min(float(h[k]), width), 1.0)
+    opening = float(smoothstep(np.array(h[k] / max(mouth_w, 1.0) - 0.15) / 0.25))
+    throat = 1 - THROAT * opening * smoothstep(1 - (u * u + v * v)) * t
+    return col * ((0.9 + 0.1 * across[None, :]) * throat)[..., None]
 
 
 def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.ndarray, width: float,
-           mouth_w: float, colours: MouthColours) -> tuple[np.ndarray, np.ndarray]:
-    """(colour, alpha) of the tongue's front: an ellipse resting on the floor of the mouth, half
-    as wide as the opening, whose top is lit and whose back falls into shadow. It shows in
-    proportion to how far the mouth opens past 0.25 of its width (full at 0.45)."""
+           mouth_w: float, colours: MouthColours, grown: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, alpha) of the tongue's front: an ellipse resting on the floor of the mouth, 0.8
+    as wide as the opening, whose top is lit (it faces the light coming in) and whose back falls
+    into shadow. It shows in proportion to how far the mouth opens (``grown``: by how much the
+    opening grew, pixels; default its whole height) past 0.15 of its width (full at 0.4)."""
     h = dl - du
     k = int(np.argmax(h))
-    strength = float(smoothstep((h[k] / max(mouth_w, 1.0) - 0.25) / 0.2))
+    g = h[k] if grown is None else grown
+    strength = float(smoothstep((g / max(mouth_w, 1.0) - 0.15) / 0.25))
     if strength <= 0:
         return np.zeros(gx.shape + (3,), np.float32), np.zeros(gx.shape, np.float32)
-    rx, ry = 0.32 * width, 0.3 * h[k]
-    cy = dl[k] - 0.1 * h[k]  # the tongue's middle sits a little above the floor
+    rx, ry = 0.4 * width, 0.32 * h[k]
+    cy = dl[k] - 0.08 * h[k]  # the tongue's middle sits a little above the floor
     u, v = (gx - cx) / rx, (gy - cy) / ry
     inside = np.clip((1 - (u * u + v * v)) * 6, 0, 1)
-    lit = 0.55 + 0.45 * smoothstep(-v)  # the top faces the light; the underside is dark
-    col = warm_shade(colours.tongue * 1.4, lit * (1 - 0.3 * np.abs(u).clip(0, 1)))
+    lit = 0.5 + 0.5 * smoothstep(-v * 1.3)  # the top faces the light; the underside is dark
+    col = warm_shade(colours.tongue * 1.75, lit * (1 - 0.35 * np.abs(u).clip(0, 1) ** 2))
     return col, inside * strength
+
+
+#: How far the gum papilla between two crowns comes down over their necks, as a share of the
+#: crown's height.
+PAPILLA = 0.15
+
+#: Brightness of each tooth seen from the front (central incisor to second premolar): the
+#: canines and premolars sit further back, where less light reaches.
+TOOTH_LIGHT = np.array([1.0, 0.97, 0.93, 0.86, 0.8, 0.75])
 
 
 def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: np.ndarray,
@@ -112,41 +155,49 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     """(colour, alpha) of one row of teeth: ``half`` is the arch's half-width (pixels), ``shown``
     the half-width left visible (the opening less its dark corners; default ``half``); ``edge``
     the incisal edge per column; the crowns reach ``crown`` up (``down`` False, upper row) or down
-    from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth
-    is lit like a cylinder (0.92 + 0.08 sin(pi s), s across the tooth), with a faint line between
-    teeth, darker toward the corners (1 - 0.35 u^2) and the gum, with a translucent incisal rim."""
+    from it, shorter toward the corners (x (1 - 0.3 u^2), u = |x - centre| / half). Each tooth is
+    a crown, not a block: the line between two teeth is darkest at the incisal edge, where the
+    embrasure opens, and fades toward the gum; the incisal corners are rounded by shading (darker
+    within 0.12 of the crown's height of the edge next to a gap), the gum line is scalloped (the
+    crown is :data:`PAPILLA` shorter at a gap, where the papilla comes down); it is lit like a cylinder across (0.9 + 0.1
+    sin(pi s), s across the tooth) and along its height (brightest a third of the way up), by :data:`TOOTH_LIGHT` and (1 - 0.35 u^2) toward the
+    corners, darker toward the gum, with a translucent incisal rim; the last quarter of the
+    ``shown`` half-width falls to 0.4 of the light, into the cavity's shade."""
     u = np.abs(xs - centre) / max(half, 1.0)
     k = np.clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
     lo, hi = TOOTH_EDGES[k], TOOTH_EDGES[k + 1]
     s = np.clip((u - lo) / (hi - lo), 0, 1)
     px_w = (hi - lo) * half
     gap = np.minimum(s, 1 - s) * px_w  # pixels to the nearest gap
-    light = (0.92 + 0.08 * np.sin(np.pi * s)) * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
-    light = light * (1 - 0.18 * np.exp(-0.5 * (gap / max(0.015 * half, 0.5)) ** 2))
-    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2)
+    light = (0.9 + 0.1 * np.sin(np.pi * s)) * TOOTH_LIGHT[np.minimum(k, len(TOOTH_LIGHT) - 1)]
+    light = light * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
+    corner = np.clip(1 - gap / np.maximum(0.3 * px_w, 0.5), 0, 1) ** 2  # 1 at a gap, 0 mid-tooth
+    # the gum line is scalloped: the papilla between two crowns comes down over their necks
+    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2) * (1 - PAPILLA * corner)
     depth = (gy - edge[None, :]) if down else (edge[None, :] - gy)  # 0 at the edge, grows into the crown
     into = depth / np.maximum(height, 1.0)[None, :]
+    # rounded incisal corners, shaded (the edge turns away from the light), not cut out
+    round_h = np.maximum(np.minimum(0.12 * height, 0.3 * px_w) * corner, 0.5)
+    rounded = 1 - 0.4 * corner[None, :] * np.clip(1 - depth / round_h[None, :], 0, 1)
+    # the line between two teeth: darkest at the edge, where the embrasure opens, fading to the gum
+    line = 1 - 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)[None, :] * (1 - 0.6 * np.clip(into, 0, 1))
     rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
-    neck = 1 - 0.08 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
-    col = warm_shade(teeth, light[None, :] * rim * neck)
-    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
+    body = 0.94 + 0.06 * np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
+    neck = 1 - 0.12 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
     v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
+    # where the opening hides the rest of the row, the last teeth fall into the cavity's shade
+    end = 0.4 + 0.6 * smoothstep((1 - v) * 4)
+    col = warm_shade(teeth, (light * end)[None, :] * line * rim * body * neck * rounded)
+    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
     a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
     return col, a
 
 
 def mouth_layer(
-    src: np.ndarray,
-    src_poly: np.ndarray,
-    dst_poly: np.ndarray,
-    n_upper: int,
-    d_jaw: np.ndarray,
+    m: MouthEdit,
     mouth_w: float,
-    colours: MouthColours,
     lips: np.ndarray,
     *,
-    src_open: bool,
-    gate: float,
     iod: float | None = None,
     strength: float = 0.0,
 ) -> MouthLayer | None:
@@ -155,19 +206,19 @@ def mouth_layer(
     The upper teeth are fixed to the skull; the lower teeth ride with the jaw (``d_jaw``,
     pixels). Painted back to front: :func:`cavity`, :func:`tongue`, the lower row, the gums and
     the upper row (:func:`teeth_row`), then -- when the photo's mouth was open (``src_open``) --
-    its own content moved the same way. ``src_poly``/``dst_poly``: (20, 2) inner-lip points, the
-    first ``n_upper`` along the upper lip from corner to corner; ``mouth_w``: the lip-corner
-    distance at rest (pixels); ``lips``: the lips' colour. ``gate`` in [0, 1] fades a newly
-    parting mouth in. With ``iod`` (eye-corner distance, pixels) given, an opening that grows by
+    its own content moved the same way. The inputs both paintings share are a
+    :class:`~facebench.edit.retouch.MouthEdit`; ``mouth_w``: the lip-corner distance at rest
+    (pixels); ``lips``: the lips' colour. With ``iod`` (eye-corner distance, pixels) given, an opening that grows by
     less than 0.35 of the mouth's width is blended toward the earlier flat painting
     (:func:`facebench.edit.retouch.mouth_layer`) with weight 1 - :func:`new_weight` while the
     edit's ``strength`` (its largest alpha) is at most 1.5 (fully lit from alpha 2), which keeps
     the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
     Returns the :class:`MouthLayer` or None.
     """
-    fr = retouch.mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw) if gate > 0 else None
+    fr = m.frame() if m.gate > 0 else None
     if fr is None:
         return None
+    src, src_poly, dst_poly, colours, src_open, gate = m.src, m.src_poly, m.dst_poly, m.colours, m.src_open, m.gate
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
     su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
@@ -175,7 +226,7 @@ def mouth_layer(
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
     across = np.clip(1 - (np.abs(xs - c_dst) / (0.5 * w_dst)) ** 4, 0, 1)
     alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
-    layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips)
+    layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips, gx, gy, c_dst + 0.5 * jx, mouth_w)
 
     teeth_a = np.zeros(shp, np.float32)
     other_a = np.zeros(shp, np.float32)
@@ -186,8 +237,10 @@ def mouth_layer(
         teeth_a, other_a = (np.maximum(teeth_a, a), other_a * (1 - a)) if is_teeth else \
             (teeth_a * (1 - a), np.maximum(other_a, a))
 
-    if not src_open:  # an open photo's own tongue rides the jaw with its content
-        paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours))
+    # an open photo's own tongue rides the jaw with its content: a painted one shows only as far
+    # as the opening grows past the photo's
+    grown = float(np.max(dl - du) - np.max(sl - su)) if src_open else None
+    paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours, grown))
     # the arch, never wider than the opening less its dark corners
     arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
     u2 = np.clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
@@ -209,9 +262,13 @@ def mouth_layer(
     paint(col * lip_shadow[..., None], a, True)
     crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
     top = seam_up - crown * (1 - 0.3 * u2)
-    gum_a = _band(gy, (top - GUM * mouth_w)[None, :], top[None, :])
-    gum_a = gum_a * (np.abs(xs - centre) < half)[None, :]
-    paint(warm_shade(colours.gum, lip_shadow), gum_a)
+    # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
+    # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
+    gum_a = _band(gy, np.minimum(du, top - GUM * mouth_w)[None, :], (top + PAPILLA * crown)[None, :])
+    gum_a = gum_a * smoothstep((half - np.abs(xs - centre)) / max(0.1 * mouth_w, 1.0))[None, :]
+    up = np.clip((top[None, :] - gy) / max(GUM * mouth_w, 1.0) - 1, 0, 1)[..., None]  # 0 on the gum
+    lining = (1 - up) * colours.gum[None, None, :] + up * (lips * MUCOSA)[None, None, :]
+    paint(lining * warm_shade(np.ones(3), lip_shadow), gum_a)
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
     paint(col * lip_shadow[..., None], a, True)
     own, feather = None, 1.0
@@ -224,9 +281,7 @@ def mouth_layer(
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
-        old = retouch.mouth_layer(src, src_poly, dst_poly, n_upper, d_jaw, iod, colours,
-                                  src_open=src_open, gate=gate, frame=fr,
-                                  photo=own if feather == 1.0 else None, with_alpha=False)
+        old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
             layer = w * layer + (1 - w) * old[1]
             teeth_a, other_a = w * teeth_a, w * other_a

@@ -53,7 +53,7 @@ from .folds import fold_setup, shade as shade_folds
 from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
-from .limits import capped_field, tint_strength
+from .limits import capped_field, lip_weight, tint_strength
 from .mouth import mouth_layer
 
 ALPHA_SEMANTICS = (
@@ -130,6 +130,7 @@ class _Prepared:
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
     follow_room: np.ndarray | None = None  # each halfway-ring point's distance to the fixed ring
+    lip_fields: dict[str, AUParts] = field(default_factory=dict)
 
     @cached_property
     def closed_mouth(self) -> retouch.ClosedMouth | None:
@@ -162,6 +163,18 @@ class _Prepared:
         if au not in self.fields:
             self.fields[au] = self.builder.au_parts(au)
         return self.fields[au]
+
+    @cached_property
+    def lip_builder(self) -> FieldBuilder:
+        """The field builder that sees each inner lip on its own side of the mouth, for alpha past
+        1.5 (:func:`facebench.edit.limits.lip_weight`): made the first time an edit goes there."""
+        return FieldBuilder(self.builder.mesh, sided_lips=True)
+
+    def lip_au_parts(self, au: str) -> AUParts:
+        """The action unit's field from :attr:`lip_builder` (computed once, then cached)."""
+        if au not in self.lip_fields:
+            self.lip_fields[au] = self.lip_builder.au_parts(au)
+        return self.lip_fields[au]
 
 
 @EDITORS.register(
@@ -288,7 +301,15 @@ class OfflineEditor:
         # the jaw, lids, lip corners or brows beyond human ranges
         alpha = max(a for _, a in control.weights)
         capped_c, _, info["capped_aus"] = capped_field(prep.builder.mesh, aus, prep.au_parts, alpha)
-        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] else disp
+        w_lips = lip_weight(alpha)  # ... and the lips stay smooth curves
+        if w_lips > 0:
+            missing = [au for au, w in sorted(aus.items()) if w and au not in prep.lip_fields]
+            if missing:
+                prep.lip_builder.prefetch(missing)
+            sided_c, _, _ = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
+            capped_c = (1 - w_lips) * capped_c + w_lips * sided_c
+        info["lip_sided"] = round(w_lips, 4)
+        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_lips > 0 else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
@@ -361,8 +382,8 @@ class OfflineEditor:
         d_jaw = prep.scale * (prep.rot @ jaw_c)[:2]
         if src_open or a_dst > a_src:
             photo = prep.image_f32 if source is prep.image else source  # converted once per set-up
-            layer = mouth_layer(photo, sp, dp, n_up, d_jaw, mouth_w, col["mouth"], col["lips"],
-                                src_open=src_open, gate=gate, iod=prep.iod_px,
+            edit = retouch.MouthEdit(photo, sp, dp, n_up, d_jaw, col["mouth"], src_open, gate)
+            layer = mouth_layer(edit, mouth_w, col["lips"], iod=prep.iod_px,
                                 strength=max(a for _, a in control.weights))
             if layer is not None:
                 retouch.composite(out, layer.box, layer.layer, layer.alpha)

@@ -155,37 +155,54 @@ def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
     return out
 
 
+@dataclass(frozen=True)
+class MouthEdit:
+    """What both mouth paintings (:func:`mouth_layer` here and the lit interior,
+    :func:`facebench.edit.mouth.mouth_layer`) are given: the photo ``src``; ``src_poly`` and
+    ``dst_poly``, the (20, 2) inner-lip points before and after the edit, the first ``n_upper``
+    along the upper lip from corner to corner; the jaw's move ``d_jaw`` (pixels); the photo's
+    mouth ``colours``; whether the photo's mouth was open (``src_open``); ``gate`` in [0, 1],
+    which fades a newly parting mouth in."""
+
+    src: np.ndarray
+    src_poly: np.ndarray
+    dst_poly: np.ndarray
+    n_upper: int
+    d_jaw: np.ndarray
+    colours: MouthColours
+    src_open: bool
+    gate: float
+
+    def frame(self) -> "MouthFrame | None":
+        """The :class:`MouthFrame` of this edit (None when it falls outside the image)."""
+        return mouth_frame(self.src.shape[:2], self.src_poly, self.dst_poly, self.n_upper, self.d_jaw)
+
+
 def mouth_layer(
-    src: np.ndarray,
-    src_poly: np.ndarray,
-    dst_poly: np.ndarray,
-    n_upper: int,
-    d_jaw: np.ndarray,
+    m: MouthEdit,
     iod: float,
-    colours: MouthColours,
     *,
-    src_open: bool,
-    gate: float,
     frame: MouthFrame | None = None,
     photo: list[tuple[np.ndarray, np.ndarray]] | None = None,
     with_alpha: bool = True,
 ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None] | None:
-    """The inside of the mouth within ``dst_poly`` (the inner-lip polygon after the edit).
+    """The inside of the mouth within ``m.dst_poly`` (the inner-lip polygon after the edit), a flat
+    painting.
 
     The upper teeth are fixed to the skull and do not move; the lower teeth ride with the jaw
     (``d_jaw``, pixels). Where the lips uncover more than the photo showed, teeth (and gums
     above the upper teeth) are painted; where the jaw has opened a gap, a dark cavity shows,
     darkest at the corners (the buccal corridor). If the photo's mouth was open (``src_open``) its
-    own teeth and tongue are moved the same way -- never stretched. ``src_poly``/``dst_poly``:
-    (20, 2) inner-lip points, the first ``n_upper`` along the upper lip from corner to corner.
-    ``gate`` in [0, 1] fades a newly parting mouth in. Returns (crop box, layer, alpha) or None.
+    own teeth and tongue are moved the same way -- never stretched (:class:`MouthEdit` for the
+    inputs; ``iod``: the eye-corner distance, pixels). Returns (crop box, layer, alpha) or None.
     A caller that has already computed them for the same arguments may pass the
     :func:`mouth_frame` (``frame``) and :func:`photo_mouth`'s parts at feather 1 (``photo``); with
     ``with_alpha`` False the alpha is not computed (None).
     """
-    if gate <= 0:
+    if m.gate <= 0:
         return None
-    fr = frame if frame is not None else mouth_frame(src.shape[:2], src_poly, dst_poly, n_upper, d_jaw)
+    src, src_poly, dst_poly, colours, src_open = m.src, m.src_poly, m.dst_poly, m.colours, m.src_open
+    fr = frame if frame is not None else m.frame()
     if fr is None:
         return None
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
@@ -232,7 +249,7 @@ def mouth_layer(
     if src_open:
         for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
-    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1)) if with_alpha else None
+    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(m.gate, 0, 1)) if with_alpha else None
     return box, layer, alpha
 
 
