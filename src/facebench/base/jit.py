@@ -29,10 +29,10 @@ def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK | os.X_OK)
 
 
-def jit_cache_dir() -> Path | None:
-    """Where compiled kernels go when the package folder is read-only (None: next to the modules,
-    or where ``NUMBA_CACHE_DIR`` says)."""
-    if os.environ.get("NUMBA_CACHE_DIR") or _writable(_PACKAGE / "__pycache__"):
+def jit_cache_dir(module_dir: Path = _PACKAGE) -> Path | None:
+    """Where the kernels of the modules in ``module_dir`` are cached when its ``__pycache__`` is
+    read-only (None: there, or where ``NUMBA_CACHE_DIR`` says)."""
+    if os.environ.get("NUMBA_CACHE_DIR") or _writable(module_dir / "__pycache__"):
         return None
     root = default_cache_dir()
     if root is None:
@@ -43,7 +43,7 @@ def jit_cache_dir() -> Path | None:
 def kernel(fn: F) -> F:
     """``fn`` compiled by numba (``njit(cache=True)``), its machine code cached on disk
     (module docstring)."""
-    folder = jit_cache_dir()
+    folder = jit_cache_dir(Path(fn.__code__.co_filename).resolve().parent)
     if folder is not None:
         os.environ["NUMBA_CACHE_DIR"] = str(folder)
     import numba

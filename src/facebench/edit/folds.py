@@ -133,21 +133,15 @@ def _natural_spline(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
     return a_ * y[i] + b_ * y[i + 1] + ((a_ ** 3 - a_) * m[i] + (b_ ** 3 - b_) * m[i + 1]) * hi * hi / 6.0
 
 
-#: Segments of a crease's polyline handled together by :func:`_nearest_on_curve` (one window of
-#: pixels around each group).
-SEGMENT_GROUP = 12
-
-
 def _polyline(curve: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The segments of the polyline ``curve``: starts ``a``, vectors ``seg``, lengths (at least
-    1e-9), their running sum from 0, and the unit normals (each segment rotated by +90 degrees)."""
-    curve = np.asarray(curve, np.float64)
-    a = np.ascontiguousarray(curve[:-1])
-    seg = curve[1:] - a
+    """The polyline ``curve`` (float64, contiguous) and its segments: vectors ``seg``, lengths (at
+    least 1e-9), their running sum from 0, and the unit normals (each segment rotated by +90 degrees)."""
+    curve = np.ascontiguousarray(curve, np.float64)
+    seg = curve[1:] - curve[:-1]
     length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
     cum = np.r_[0.0, np.cumsum(length)]
     normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1) / length[:, None]
-    return a, seg, length, cum, normal
+    return curve, seg, length, cum, normal
 
 
 def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: float
@@ -156,14 +150,15 @@ def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: 
     signed distance to it (positive on the side its nearest segment's normal points to), the
     position along it (0..1), and that unit normal (x, y), the segment's direction rotated by +90
     degrees. The nearest segment is the first of those at the least distance; a pixel is compared
-    only with the segments within ``reach`` of it (each group of :data:`SEGMENT_GROUP` segments
-    with the pixels of its bounding box widened by ``reach``), so pixels farther than ``reach``
-    from the curve get the signed distance ``2 * reach`` (and 0 for the rest). Per pixel in
+    only with the segments that may lie within ``reach`` of it (each segment with the pixels of
+    its bounding box widened by ``reach``), so within ``reach`` of the curve the result is that
+    of comparing every segment, and beyond it the signed distance is larger than ``reach``
+    (``2 * reach``, and 0 for the rest, where no segment's box reaches). Per pixel in
     :func:`facebench.edit.kernels.nearest_on_curve`."""
     x0, y0, x1, y1 = box
     shape = (y1 - y0, x1 - x0)
     out = tuple(np.empty(shape) for _ in range(4))
-    kernels.nearest_on_curve(*_polyline(curve), np.array(box, np.int64), float(reach), SEGMENT_GROUP, *out)
+    kernels.nearest_on_curve(*_polyline(curve), np.array(box, np.int64), float(reach), *out)
     return out
 
 
@@ -208,7 +203,7 @@ def _shade_into(out: np.ndarray, origin: tuple[int, int], crease: Crease, box: t
     profile = np.asarray(crease.profile, np.float64)
     xp = np.linspace(0, 1, len(profile))
     kernels.shade_crease(out, np.array(origin, np.int64), combine_max, *_polyline(curve),
-                         np.array(box, np.int64), float(_reach(crease)), SEGMENT_GROUP, flip,
+                         np.array(box, np.int64), float(_reach(crease)), flip,
                          float(crease.offset), float(w_minus), float(w_plus), float(crease.ends[0]),
                          float(crease.ends[1]), float(crease.ripple * 0.5) if crease.ripple else 0.0,
                          float(wave), float(crease.phase), xp, profile, float(crease.strength),

@@ -16,57 +16,72 @@ from ..base.jit import kernel
 
 
 @kernel
-def nearest_on_curve(a: np.ndarray, seg: np.ndarray, length: np.ndarray, cum: np.ndarray,
-                     normal: np.ndarray, box: np.ndarray, reach: float, group: int,
+def _nearest_segments(curve: np.ndarray, seg: np.ndarray, length: np.ndarray, box: np.ndarray,
+                      reach: float, best: np.ndarray, index: np.ndarray, t_best: np.ndarray,
+                      ex_best: np.ndarray, ey_best: np.ndarray) -> None:
+    """For each pixel of ``box`` (x0, y0, x1, y1; the arrays' shape) within the box of some
+    segment ``curve[k] -> curve[k+1]`` (``seg[k]`` their difference, ``length`` clamped at
+    1e-9) widened by ``reach``: the first of those segments at the least squared distance
+    ``d2 = (px - t sx)^2 + (py - t sy)^2``, ``t = clip((px sx + py sy) / (ln ln), 0, 1)``
+    (``p`` the pixel relative to the segment's start): its ``d2``, index, ``t`` and offset
+    ``(px - t sx, py - t sy)``; index -1 where no box reaches."""
+    x0, y0, x1, y1 = box[0], box[1], box[2], box[3]
+    best[:, :] = np.inf
+    index[:, :] = -1
+    for k in range(seg.shape[0]):
+        ax, ay, bx, by = curve[k, 0], curve[k, 1], curve[k + 1, 0], curve[k + 1, 1]
+        sx, sy, ln = seg[k, 0], seg[k, 1], length[k]
+        ln2 = ln * ln
+        wx0, wy0 = max(int(math.floor(min(ax, bx) - reach)), x0), max(int(math.floor(min(ay, by) - reach)), y0)
+        wx1, wy1 = min(int(math.ceil(max(ax, bx) + reach)) + 1, x1), min(int(math.ceil(max(ay, by) + reach)) + 1, y1)
+        for yy in range(wy0, wy1):
+            py = float(yy) - ay
+            i = yy - y0
+            for xx in range(wx0, wx1):
+                px = float(xx) - ax
+                t = (px * sx + py * sy) / ln2
+                t = min(max(t, 0.0), 1.0)
+                ex, ey = px - t * sx, py - t * sy
+                d2 = ex * ex + ey * ey
+                j = xx - x0
+                if d2 < best[i, j]:
+                    best[i, j] = d2
+                    index[i, j] = k
+                    t_best[i, j] = t
+                    ex_best[i, j] = ex
+                    ey_best[i, j] = ey
+
+
+@kernel
+def nearest_on_curve(curve: np.ndarray, seg: np.ndarray, length: np.ndarray, cum: np.ndarray,
+                     normal: np.ndarray, box: np.ndarray, reach: float,
                      signed: np.ndarray, along: np.ndarray, nx: np.ndarray, ny: np.ndarray) -> None:
     """Fill ``signed``, ``along``, ``nx``, ``ny`` (each of ``box``'s shape, ``box`` = x0, y0, x1,
-    y1) as :func:`facebench.edit.folds._nearest_on_curve` defines them, for the polyline with
-    segments ``a[k] -> a[k] + seg[k]`` (``length`` clamped at 1e-9, ``cum`` its running sum from
-    0, ``normal`` the unit normals). Per segment ``t = clip((px sx + py sy) / (ln ln), 0, 1)``,
-    ``d2 = (px - t sx)^2 + (py - t sy)^2``; within a group of ``group`` segments (the pixels of
-    its ends' box widened by ``reach``) the first at the least ``d2`` wins, across groups only a
-    strictly closer one replaces it; pixels in no window keep ``2 reach`` and zeros."""
-    x0, y0, x1, y1 = box[0], box[1], box[2], box[3]
-    h, w = y1 - y0, x1 - x0
-    best = np.full((h, w), np.inf)
-    signed[:, :] = 2.0 * reach
-    along[:, :] = 0.0
-    nx[:, :] = 0.0
-    ny[:, :] = 0.0
-    n = seg.shape[0]
-    total = cum[n]
-    for s in range(0, n, group):
-        e = min(s + group, n)
-        lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
-        for k in range(s, e):
-            for px, py in ((a[k, 0], a[k, 1]), (a[k, 0] + seg[k, 0], a[k, 1] + seg[k, 1])):
-                lo_x, lo_y = min(lo_x, px), min(lo_y, py)
-                hi_x, hi_y = max(hi_x, px), max(hi_y, py)
-        wx0, wy0 = max(int(math.floor(lo_x - reach)), x0), max(int(math.floor(lo_y - reach)), y0)
-        wx1, wy1 = min(int(math.ceil(hi_x + reach)) + 1, x1), min(int(math.ceil(hi_y + reach)) + 1, y1)
-        for yy in range(wy0, wy1):
-            gy = float(yy)
-            for xx in range(wx0, wx1):
-                gx = float(xx)
-                kb, db, tb, exb, eyb = -1, np.inf, 0.0, 0.0, 0.0
-                for k in range(s, e):
-                    px, py = gx - a[k, 0], gy - a[k, 1]
-                    sx, sy, ln = seg[k, 0], seg[k, 1], length[k]
-                    t = (px * sx + py * sy) / (ln * ln)
-                    t = min(max(t, 0.0), 1.0)
-                    ex, ey = px - t * sx, py - t * sy
-                    d2 = ex * ex + ey * ey
-                    if kb < 0 or d2 < db:
-                        kb, db, tb, exb, eyb = k, d2, t, ex, ey
-                i, j = yy - y0, xx - x0
-                if db < best[i, j]:
-                    best[i, j] = db
-                    n0, n1 = normal[kb, 0], normal[kb, 1]
-                    side = 1.0 if exb * n0 + eyb * n1 >= 0 else -1.0
-                    signed[i, j] = side * math.sqrt(db)
-                    along[i, j] = (cum[kb] + tb * length[kb]) / total
-                    nx[i, j] = n0
-                    ny[i, j] = n1
+    y1) as :func:`facebench.edit.folds._nearest_on_curve` defines them, from
+    :func:`_nearest_segments`' winner ``k`` (``cum`` the lengths' running sum from 0, ``normal``
+    the segments' unit normals): ``signed = +-sqrt(d2)`` (+ where the offset from the segment
+    has a non-negative dot product with ``normal[k]``), ``along = (cum[k] + t length[k]) /
+    cum[-1]``, ``(nx, ny) = normal[k]``; ``2 reach`` and zeros where no segment's box reaches."""
+    h, w = signed.shape
+    best = np.empty((h, w))
+    index = np.empty((h, w), np.int64)
+    t_best = np.empty((h, w))
+    ex_best = np.empty((h, w))
+    ey_best = np.empty((h, w))
+    _nearest_segments(curve, seg, length, box, reach, best, index, t_best, ex_best, ey_best)
+    total = cum[seg.shape[0]]
+    for i in range(h):
+        for j in range(w):
+            k = index[i, j]
+            if k < 0:
+                signed[i, j], along[i, j], nx[i, j], ny[i, j] = 2.0 * reach, 0.0, 0.0, 0.0
+                continue
+            n0, n1 = normal[k, 0], normal[k, 1]
+            side = 1.0 if ex_best[i, j] * n0 + ey_best[i, j] * n1 >= 0 else -1.0
+            signed[i, j] = side * math.sqrt(best[i, j])
+            along[i, j] = (cum[k] + t_best[i, j] * length[k]) / total
+            nx[i, j] = n0
+            ny[i, j] = n1
 
 
 @kernel
@@ -95,8 +110,8 @@ def _smoothstep_clip(x: float) -> float:
 
 @kernel
 def shade_crease(out: np.ndarray, origin: np.ndarray, combine_max: bool,
-                 a: np.ndarray, seg: np.ndarray, length: np.ndarray, cum: np.ndarray,
-                 normal: np.ndarray, box: np.ndarray, reach: float, group: int,
+                 curve: np.ndarray, seg: np.ndarray, length: np.ndarray, cum: np.ndarray,
+                 normal: np.ndarray, box: np.ndarray, reach: float,
                  flip: float, offset: float, w_minus: float, w_plus: float, start: float, end: float,
                  ripple_half: float, wave: float, phase: float, xp: np.ndarray, profile: np.ndarray,
                  strength: float, light: np.ndarray, k_light: float) -> None:
@@ -115,7 +130,7 @@ def shade_crease(out: np.ndarray, origin: np.ndarray, combine_max: bool,
     along = np.empty((h, w))
     nx = np.empty((h, w))
     ny = np.empty((h, w))
-    nearest_on_curve(a, seg, length, cum, normal, box, reach, group, signed, along, nx, ny)
+    nearest_on_curve(curve, seg, length, cum, normal, box, reach, signed, along, nx, ny)
     oy, ox = y0 - origin[1], x0 - origin[0]
     for i in range(h):
         for j in range(w):
@@ -140,3 +155,27 @@ def shade_crease(out: np.ndarray, origin: np.ndarray, combine_max: bool,
                 out[oy + i, ox + j] = max(out[oy + i, ox + j], term)
             else:
                 out[oy + i, ox + j] += term
+
+
+@kernel
+def backward_maps(tid: np.ndarray, coef: np.ndarray, lo: np.ndarray, hi: np.ndarray, x0: int, y0: int,
+                  mx: np.ndarray, my: np.ndarray) -> None:
+    """Fill the float32 maps ``mx``, ``my`` (the shape of ``tid``, whose pixel (0, 0) is image
+    pixel (x0, y0)) as :meth:`facebench.edit.warp.MeshWarp.maps` defines them: a pixel (x, y) of
+    triangle ``k = tid`` samples ``clip(c_k0 x + c_k1 y + c_k2, lo_k, hi_k)`` per coordinate
+    (``coef`` (T, 2, 3) the affine maps, ``lo``/``hi`` (T, 2) the source boxes), computed in
+    float64 and rounded to float32; a pixel of no triangle (``k < 0``) samples itself."""
+    h, w = tid.shape
+    for i in range(h):
+        y = float(y0 + i)
+        for j in range(w):
+            x = float(x0 + j)
+            k = tid[i, j]
+            if k < 0:
+                mx[i, j] = x
+                my[i, j] = y
+                continue
+            u = coef[k, 0, 0] * x + coef[k, 0, 1] * y + coef[k, 0, 2]
+            v = coef[k, 1, 0] * x + coef[k, 1, 1] * y + coef[k, 1, 2]
+            mx[i, j] = min(max(u, lo[k, 0]), hi[k, 0])
+            my[i, j] = min(max(v, lo[k, 1]), hi[k, 1])

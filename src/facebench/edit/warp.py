@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from . import kernels
+
 
 @dataclass
 class MeshWarp:
@@ -71,10 +73,6 @@ class MeshWarp:
         region = np.zeros((h, w), np.uint8)
         cv2.fillConvexPoly(region, np.round(hull).astype(np.int32), 1, lineType=cv2.LINE_8)
         self.region = region.astype(bool)
-        rx0, ry0, rx1, ry1 = self.roi
-        gy, gx = np.mgrid[ry0:ry1, rx0:rx1]
-        self._gx = gx.astype(np.float32)
-        self._gy = gy.astype(np.float32)
         self._hull = hull
         # vertex adjacency of the triangulation (for smoothing displacements)
         from scipy.sparse import coo_matrix
@@ -200,21 +198,13 @@ class MeshWarp:
         for k, poly in enumerate(list(polys)):
             fill(tid, poly, k, line8, 4)
         coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
-        inside = tid >= 0
-        t = np.where(inside, tid, 0)
-        # per triangle: its six affine coefficients and its source box, gathered once as planes
-        table = np.vstack([coef.reshape(-1, 6).T, self._src_lo.T, self._src_hi.T])  # (10, T)
-        c00, c01, c02, c10, c11, c12, lo_x, lo_y, hi_x, hi_y = np.take(table, t, axis=1)
-        gx, gy = self._gx, self._gy
-        mx = c00 * gx + c01 * gy + c02
-        my = c10 * gx + c11 * gy + c12
-        # a triangle squashed to (almost) nothing -- lips or lids meeting -- has an affine map
-        # that flings its few pixels far away: every pixel samples within its own source
-        # triangle's box (a no-op for the others, whose pixels map inside it anyway)
-        mx = np.clip(mx, lo_x, hi_x)
-        my = np.clip(my, lo_y, hi_y)
-        mx = np.where(inside, mx, gx).astype(np.float32)
-        my = np.where(inside, my, gy).astype(np.float32)
+        # per pixel, its triangle's affine map clipped to that triangle's source box: a triangle
+        # squashed to (almost) nothing -- lips or lids meeting -- has an affine map that flings
+        # its few pixels far away; within the box every pixel samples near its own source
+        # triangle (a no-op for the others, whose pixels map inside it anyway)
+        mx = np.empty(tid.shape, np.float32)
+        my = np.empty(tid.shape, np.float32)
+        kernels.backward_maps(tid, coef, self._src_lo, self._src_hi, int(rx0), int(ry0), mx, my)
         return mx, my, tid
 
     def render(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
