@@ -179,3 +179,27 @@ def backward_maps(tid: np.ndarray, coef: np.ndarray, lo: np.ndarray, hi: np.ndar
             v = coef[k, 1, 0] * x + coef[k, 1, 1] * y + coef[k, 1, 2]
             mx[i, j] = min(max(u, lo[k, 0]), hi[k, 0])
             my[i, j] = min(max(v, lo[k, 1]), hi[k, 1])
+
+
+@kernel
+def copy_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
+    """``dst[i, j, :] = src[i, j, :]`` where ``mask[i, j]`` (numpy's ``copyto(dst, src,
+    where=mask[..., None])``, without its broadcast mask)."""
+    h, w, c = dst.shape
+    for i in range(h):
+        for j in range(w):
+            if mask[i, j]:
+                for k in range(c):
+                    dst[i, j, k] = src[i, j, k]
+
+
+@kernel
+def paste_rounded(dst: np.ndarray, canvas: np.ndarray, mask: np.ndarray) -> None:
+    """``dst[i, j, :] = uint8(clip(round(canvas[i, j, :]), 0, 255))`` where ``mask[i, j]``,
+    rounding half to even as numpy.round does."""
+    h, w, c = dst.shape
+    for i in range(h):
+        for j in range(w):
+            if mask[i, j]:
+                for k in range(c):
+                    dst[i, j, k] = np.uint8(min(max(np.rint(canvas[i, j, k]), 0.0), 255.0))

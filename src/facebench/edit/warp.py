@@ -237,16 +237,14 @@ class MeshWarp:
         rx0, ry0, rx1, ry1 = self.roi
         reg = self.region[ry0:ry1, rx0:rx1]
         out = image.copy()
-        sub = out[ry0:ry1, rx0:rx1]
-        done = np.clip(np.round(canvas[ry0:ry1, rx0:rx1]), 0, 255).astype(np.uint8)
-        np.copyto(sub, done, where=reg[..., None])
+        kernels.paste_rounded(out[ry0:ry1, rx0:rx1], canvas[ry0:ry1, rx0:rx1], reg)
         return out
 
     def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
         """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        np.copyto(sub, warped, where=self.region[ry0:ry1, rx0:rx1, None])
+        kernels.copy_where(sub, warped, self.region[ry0:ry1, rx0:rx1])
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
