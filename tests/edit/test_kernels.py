@@ -15,40 +15,45 @@ from facebench.base import jit
 from facebench.edit import kernels
 
 
-def _strided(rng: np.random.Generator, shape: tuple[int, ...], make) -> tuple[np.ndarray, np.ndarray]:
-    """An array of ``shape`` cut out of a larger one (a non-contiguous view, as the renders pass
-    crops of the image), and its parent."""
-    parent = make((shape[0] + 5, shape[1] + 7) + shape[2:])
-    return parent[2:2 + shape[0], 3:3 + shape[1]], parent
-
-
 def test_paste_rounded_is_numpys_round_clip_cast_within_the_mask():
     rng = np.random.default_rng(2)
     for _ in range(40):
-        h, w = (int(v) for v in rng.integers(1, 50, 2))
+        h, w = (int(v) for v in rng.integers(8, 50, 2))
         canvas = rng.uniform(-30, 290, (h, w, 3)).astype(np.float32)
         halves = rng.random(canvas.shape) < 0.3  # exact halves: numpy rounds them to even
         canvas[halves] = np.floor(canvas[halves]) + 0.5
         mask = rng.random((h, w)) < 0.6
-        want, _ = _strided(rng, (h, w, 3), lambda s: rng.integers(0, 256, s, dtype=np.uint8))
+        x0, y0 = (int(v) for v in rng.integers(0, 4, 2))
+        x1, y1 = w - int(rng.integers(0, 4)), h - int(rng.integers(0, 4))
+        want = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         got = want.copy()
-        np.copyto(want, np.clip(np.round(canvas), 0, 255).astype(np.uint8), where=mask[..., None])
-        kernels.paste_rounded(got, canvas, mask)
+        np.copyto(want[y0:y1, x0:x1], np.clip(np.round(canvas[y0:y1, x0:x1]), 0, 255).astype(np.uint8),
+                  where=mask[y0:y1, x0:x1, None])
+        kernels.paste_rounded(got, canvas, mask, np.array([x0, y0, x1, y1]))
         assert np.array_equal(got, want)
     assert (np.round(canvas[halves]) % 2 == 0).all()
 
 
-def test_copy_where_is_numpys_copyto_with_a_mask():
+def test_copy_where_and_warped_canvas_are_numpys_masked_copies():
+    """The warped crop pasted within the mask: into a uint8 crop (numpy's copyto with a mask),
+    and into a float32 canvas with the image around it."""
     rng = np.random.default_rng(3)
     for _ in range(20):
         h, w = (int(v) for v in rng.integers(1, 50, 2))
-        src = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        mask = rng.random((h, w)) < 0.5
-        dst, parent = _strided(rng, (h, w, 3), lambda s: rng.integers(0, 256, s, dtype=np.uint8))
-        want = parent.copy()
-        np.copyto(want[2:2 + h, 3:3 + w], src, where=mask[..., None])
-        kernels.copy_where(dst, src, mask)
-        assert np.array_equal(parent, want)
+        image = rng.integers(0, 256, (h + 9, w + 6, 3), dtype=np.uint8)
+        warped = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        mask = rng.random(image.shape[:2]) < 0.5
+        x0, y0 = 4, 7
+        want = image.copy()
+        np.copyto(want[y0:y0 + h, x0:x0 + w], warped, where=mask[y0:y0 + h, x0:x0 + w, None])
+        got = image.copy()
+        kernels.copy_where(got[y0:y0 + h, x0:x0 + w], warped, mask, x0, y0)
+        assert np.array_equal(got, want)
+        canvas = np.zeros(image.shape, np.float32)
+        kernels.warped_canvas(canvas, image, warped, mask, x0, y0)
+        expect = np.zeros(image.shape, np.float32)
+        expect[y0:y0 + h, x0:x0 + w] = want[y0:y0 + h, x0:x0 + w]
+        assert np.array_equal(canvas, expect)
 
 
 def test_backward_maps_are_the_affine_maps_clipped_to_the_source_box():
@@ -78,7 +83,7 @@ def test_compiled_kernels_are_cached_in_the_folder_numba_is_given(tmp_path):
     there (what a read-only install falls back to, under the facebench cache folder)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "jit"))
     code = ("import numpy as np; from facebench.edit import kernels; "
-            "d = np.zeros((2, 2, 3), np.uint8); kernels.copy_where(d, d + 1, np.ones((2, 2), bool)); "
+            "d = np.zeros((2, 2, 3), np.uint8); kernels.copy_where(d, d + 1, np.ones((2, 2), bool), 0, 0); "
             "assert d.min() == 1")
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
     assert list((tmp_path / "jit").rglob("kernels.copy_where*.nbi"))
@@ -92,3 +97,21 @@ def test_a_read_only_install_caches_kernels_under_the_facebench_cache(monkeypatc
     assert jit.jit_cache_dir() == tmp_path / "numba"
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert jit.jit_cache_dir() is None  # numba's own setting wins
+
+
+def test_shade_canvas_is_the_numpy_product():
+    """``I *= float32(1 + clip(M, -0.5, 0.5) * soft * gain)`` over a crop: numpy's floats,
+    pixels where nothing changes untouched."""
+    rng = np.random.default_rng(6)
+    canvas = rng.uniform(0, 255, (70, 90, 3)).astype(np.float32)
+    soft = np.clip(rng.uniform(-0.5, 1.5, (70, 90)), 0, 1).astype(np.float32)
+    total = rng.normal(0, 0.4, (40, 50))
+    total[rng.random(total.shape) < 0.3] = 0.0
+    gain = rng.uniform(0.8, 1.2, 3)
+    x0, y0 = 17, 9
+    want = canvas.copy()
+    view = want[y0:y0 + 40, x0:x0 + 50]
+    view *= (1.0 + (np.clip(total, -0.5, 0.5) * soft[y0:y0 + 40, x0:x0 + 50])[..., None] * gain).astype(np.float32)
+    got = canvas.copy()
+    kernels.shade_canvas(got, soft, x0, y0, total, gain, 0.5)
+    assert np.array_equal(got, want) and not np.array_equal(got, canvas)

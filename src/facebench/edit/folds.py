@@ -559,11 +559,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
             ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
             sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
     if folds:
+        # I *= float32(1 + clip(M, -M_MAX, M_MAX) * soft mask * channel gain), per pixel
         total = _accumulate(folds, box, setup.light)
-        gain = setup.gain
-        change = np.clip(total, -M_MAX, M_MAX) * inside
-        rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
-        if len(rows):  # only where something changes (elsewhere the factor is exactly 1)
-            ry, rx = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-            sub[ry, rx] *= (1.0 + change[ry, rx, None] * gain).astype(np.float32)
+        kernels.shade_canvas(canvas, setup.soft, int(x0), int(y0), total, setup.gain, M_MAX)
     return {"creases": len(folds), "relaxed": len(bands)}

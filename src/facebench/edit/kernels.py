@@ -182,24 +182,56 @@ def backward_maps(tid: np.ndarray, coef: np.ndarray, lo: np.ndarray, hi: np.ndar
 
 
 @kernel
-def copy_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
-    """``dst[i, j, :] = src[i, j, :]`` where ``mask[i, j]`` (numpy's ``copyto(dst, src,
-    where=mask[..., None])``, without its broadcast mask)."""
+def copy_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray, x0: int, y0: int) -> None:
+    """``dst[i, j, :] = src[i, j, :]`` where ``mask[y0 + i, x0 + j]`` (numpy's ``copyto(dst,
+    src, where=...)`` with the mask cut at (x0, y0), without its broadcast mask)."""
     h, w, c = dst.shape
     for i in range(h):
         for j in range(w):
-            if mask[i, j]:
+            if mask[y0 + i, x0 + j]:
                 for k in range(c):
                     dst[i, j, k] = src[i, j, k]
 
 
 @kernel
-def paste_rounded(dst: np.ndarray, canvas: np.ndarray, mask: np.ndarray) -> None:
-    """``dst[i, j, :] = uint8(clip(round(canvas[i, j, :]), 0, 255))`` where ``mask[i, j]``,
-    rounding half to even as numpy.round does."""
-    h, w, c = dst.shape
+def warped_canvas(canvas: np.ndarray, image: np.ndarray, warped: np.ndarray, mask: np.ndarray,
+                  x0: int, y0: int) -> None:
+    """``canvas[y0 + i, x0 + j, :] = float32(warped[i, j, :] if mask[y0 + i, x0 + j] else
+    image[y0 + i, x0 + j, :])`` over ``warped``'s pixels (the warped crop pasted within the mask)."""
+    h, w, c = warped.shape
     for i in range(h):
         for j in range(w):
-            if mask[i, j]:
+            if mask[y0 + i, x0 + j]:
                 for k in range(c):
-                    dst[i, j, k] = np.uint8(min(max(np.rint(canvas[i, j, k]), 0.0), 255.0))
+                    canvas[y0 + i, x0 + j, k] = np.float32(warped[i, j, k])
+            else:
+                for k in range(c):
+                    canvas[y0 + i, x0 + j, k] = np.float32(image[y0 + i, x0 + j, k])
+
+
+@kernel
+def paste_rounded(dst: np.ndarray, canvas: np.ndarray, mask: np.ndarray, box: np.ndarray) -> None:
+    """``dst[y, x, :] = uint8(clip(round(canvas[y, x, :]), 0, 255))`` where ``mask[y, x]``
+    within ``box`` (x0, y0, x1, y1), rounding half to even as numpy.round does."""
+    for y in range(box[1], box[3]):
+        for x in range(box[0], box[2]):
+            if mask[y, x]:
+                for k in range(dst.shape[2]):
+                    dst[y, x, k] = np.uint8(min(max(np.rint(canvas[y, x, k]), 0.0), 255.0))
+
+
+@kernel
+def shade_canvas(canvas: np.ndarray, soft: np.ndarray, x0: int, y0: int, total: np.ndarray,
+                 gain: np.ndarray, m_max: float) -> None:
+    """In place on the float32 ``canvas``, over ``total``'s pixels (its (0, 0) at image pixel
+    (x0, y0)): ``I *= float32(1 + clip(total, -m_max, m_max) * soft * gain_c)`` per channel
+    ``c`` (``soft`` image-sized float32, ``gain`` float64); a factor of exactly 1 leaves the
+    pixel as it is."""
+    h, w = total.shape
+    for i in range(h):
+        for j in range(w):
+            change = min(max(total[i, j], -m_max), m_max) * float(soft[y0 + i, x0 + j])
+            if change == 0.0:
+                continue
+            for c in range(canvas.shape[2]):
+                canvas[y0 + i, x0 + j, c] = canvas[y0 + i, x0 + j, c] * np.float32(1.0 + change * gain[c])

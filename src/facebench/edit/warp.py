@@ -216,7 +216,7 @@ class MeshWarp:
         """Sample ``image`` at (mx, my) inside the ROI and paste the result within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         out = image.copy()
-        self._paste_warped(out[ry0:ry1, rx0:rx1], image, mx, my)
+        kernels.copy_where(out[ry0:ry1, rx0:rx1], self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         return out
 
     def render_canvas(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
@@ -225,26 +225,20 @@ class MeshWarp:
         Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
         so whole-image conversions are not needed."""
         mx, my, _ = self.maps(moved)
-        rx0, ry0, rx1, ry1 = self.roi
-        sub = image[ry0:ry1, rx0:rx1].copy()
-        self._paste_warped(sub, image, mx, my)
+        rx0, ry0 = self.roi[:2]
         canvas = np.zeros(image.shape, np.float32)
-        canvas[ry0:ry1, rx0:rx1] = sub
+        kernels.warped_canvas(canvas, image, self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         return canvas
 
     def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
         """``image`` with the region replaced by the rounded, clipped ``canvas`` (uint8)."""
-        rx0, ry0, rx1, ry1 = self.roi
-        reg = self.region[ry0:ry1, rx0:rx1]
         out = image.copy()
-        kernels.paste_rounded(out[ry0:ry1, rx0:rx1], canvas[ry0:ry1, rx0:rx1], reg)
+        kernels.paste_rounded(out, canvas, self.region, np.array(self.roi, np.int64))
         return out
 
-    def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
-        """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
-        rx0, ry0, rx1, ry1 = self.roi
-        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        kernels.copy_where(sub, warped, self.region[ry0:ry1, rx0:rx1])
+    def _sample(self, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        """``image`` sampled at (mx, my) (bilinear, reflected at the border): the warped ROI."""
+        return cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
