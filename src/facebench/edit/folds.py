@@ -150,10 +150,10 @@ def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: 
     signed distance to it (positive on the side its nearest segment's normal points to), the
     position along it (0..1), and that unit normal (x, y), the segment's direction rotated by +90
     degrees. The nearest segment is the first of those at the least distance; a pixel is compared
-    only with the segments that may lie within ``reach`` of it (each segment with the pixels of
-    its bounding box widened by ``reach``), so within ``reach`` of the curve the result is that
-    of comparing every segment, and beyond it the signed distance is larger than ``reach``
-    (``2 * reach``, and 0 for the rest, where no segment's box reaches). Per pixel in
+    only with the segments that may lie within ``reach`` of it (each segment with the pixels
+    within ``reach`` plus a pixel of it, row by row), so within ``reach`` of the curve the result
+    is that of comparing every segment, and beyond it the signed distance is larger than
+    ``reach`` (``2 * reach``, and 0 for the rest, where no segment reaches). Per pixel in
     :func:`facebench.edit.kernels.nearest_on_curve`."""
     x0, y0, x1, y1 = box
     shape = (y1 - y0, x1 - x0)

@@ -19,12 +19,13 @@ from ..base.jit import kernel
 def _nearest_segments(curve: np.ndarray, seg: np.ndarray, length: np.ndarray, box: np.ndarray,
                       reach: float, best: np.ndarray, index: np.ndarray, t_best: np.ndarray,
                       ex_best: np.ndarray, ey_best: np.ndarray) -> None:
-    """For each pixel of ``box`` (x0, y0, x1, y1; the arrays' shape) within the box of some
-    segment ``curve[k] -> curve[k+1]`` (``seg[k]`` their difference, ``length`` clamped at
-    1e-9) widened by ``reach``: the first of those segments at the least squared distance
+    """For each pixel of ``box`` (x0, y0, x1, y1; the arrays' shape) within ``reach`` (and a
+    pixel) of some segment ``curve[k] -> curve[k+1]`` (``seg[k]`` their difference, ``length``
+    clamped at 1e-9): the first of those segments at the least squared distance
     ``d2 = (px - t sx)^2 + (py - t sy)^2``, ``t = clip((px sx + py sy) / (ln ln), 0, 1)``
     (``p`` the pixel relative to the segment's start): its ``d2``, index, ``t`` and offset
-    ``(px - t sx, py - t sy)``; index -1 where no box reaches."""
+    ``(px - t sx, py - t sy)``; index -1 where no segment reaches. (Within ``reach`` of the
+    curve, the first nearest of all segments.)"""
     x0, y0, x1, y1 = box[0], box[1], box[2], box[3]
     best[:, :] = np.inf
     index[:, :] = -1
@@ -32,9 +33,14 @@ def _nearest_segments(curve: np.ndarray, seg: np.ndarray, length: np.ndarray, bo
         ax, ay, bx, by = curve[k, 0], curve[k, 1], curve[k + 1, 0], curve[k + 1, 1]
         sx, sy, ln = seg[k, 0], seg[k, 1], length[k]
         ln2 = ln * ln
-        wx0, wy0 = max(int(math.floor(min(ax, bx) - reach)), x0), max(int(math.floor(min(ay, by) - reach)), y0)
-        wx1, wy1 = min(int(math.ceil(max(ax, bx) + reach)) + 1, x1), min(int(math.ceil(max(ay, by) + reach)) + 1, y1)
+        lo_x, hi_x, lo_y, hi_y = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
+        wy0, wy1 = max(int(math.floor(lo_y - reach)), y0), min(int(math.ceil(hi_y + reach)) + 1, y1)
         for yy in range(wy0, wy1):
+            # the row's pixels within reach of the segment lie within half = sqrt(r^2 - dy^2) of
+            # its x-range (dy: the row's distance from its y-range; r = reach + 1 for rounding)
+            dy = max(lo_y - yy, yy - hi_y, 0.0)
+            half = math.sqrt(max((reach + 1.0) * (reach + 1.0) - dy * dy, 0.0))
+            wx0, wx1 = max(int(math.floor(lo_x - half)), x0), min(int(math.ceil(hi_x + half)) + 1, x1)
             py = float(yy) - ay
             i = yy - y0
             for xx in range(wx0, wx1):
@@ -61,7 +67,7 @@ def nearest_on_curve(curve: np.ndarray, seg: np.ndarray, length: np.ndarray, cum
     :func:`_nearest_segments`' winner ``k`` (``cum`` the lengths' running sum from 0, ``normal``
     the segments' unit normals): ``signed = +-sqrt(d2)`` (+ where the offset from the segment
     has a non-negative dot product with ``normal[k]``), ``along = (cum[k] + t length[k]) /
-    cum[-1]``, ``(nx, ny) = normal[k]``; ``2 reach`` and zeros where no segment's box reaches."""
+    cum[-1]``, ``(nx, ny) = normal[k]``; ``2 reach`` and zeros where no segment reaches."""
     h, w = signed.shape
     best = np.empty((h, w))
     index = np.empty((h, w), np.int64)
