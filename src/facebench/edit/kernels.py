@@ -241,3 +241,27 @@ def shade_canvas(canvas: np.ndarray, soft: np.ndarray, x0: int, y0: int, total: 
                 continue
             for c in range(canvas.shape[2]):
                 canvas[y0 + i, x0 + j, c] = canvas[y0 + i, x0 + j, c] * np.float32(1.0 + change * gain[c])
+
+
+@kernel
+def affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray, coef: np.ndarray) -> None:
+    """Per triangle ``(a, b, c)`` of ``tri``, the 2x3 affine map taking its destination corners
+    ``dst`` to its source corners ``src`` into ``coef`` (T, 2, 3): with ``e1 = d_b - d_a``,
+    ``e2 = d_c - d_a`` and ``det = e1x e2y - e2x e1y`` (twice the signed area), per source
+    coordinate ``r`` with ``f1 = s_b,r - s_a,r``, ``f2 = s_c,r - s_a,r`` (Cramer's rule):
+    ``p = (f1 e2y - f2 e1y) / det``, ``q = (f2 e1x - f1 e2x) / det``, ``s_r = p x + q y +
+    (s_a,r - p d_a,x - q d_a,y)``. A triangle with ``|det| <= 1e-9`` (collapsed) gets the identity."""
+    for k in range(tri.shape[0]):
+        a, b, c = tri[k, 0], tri[k, 1], tri[k, 2]
+        e1x, e1y = dst[b, 0] - dst[a, 0], dst[b, 1] - dst[a, 1]
+        e2x, e2y = dst[c, 0] - dst[a, 0], dst[c, 1] - dst[a, 1]
+        det = e1x * e2y - e2x * e1y
+        if abs(det) <= 1e-9:
+            coef[k, 0, 0], coef[k, 0, 1], coef[k, 0, 2] = 1.0, 0.0, 0.0
+            coef[k, 1, 0], coef[k, 1, 1], coef[k, 1, 2] = 0.0, 1.0, 0.0
+            continue
+        for r in range(2):
+            f1, f2 = src[b, r] - src[a, r], src[c, r] - src[a, r]
+            p = (f1 * e2y - f2 * e1y) / det
+            q = (f2 * e1x - f1 * e2x) / det
+            coef[k, r, 0], coef[k, r, 1], coef[k, r, 2] = p, q, src[a, r] - p * dst[a, 0] - q * dst[a, 1]

@@ -197,7 +197,8 @@ class MeshWarp:
         fill, line8 = cv2.fillConvexPoly, cv2.LINE_8  # positional arguments: ~1,000 calls per render
         for k, poly in enumerate(list(polys)):
             fill(tid, poly, k, line8, 4)
-        coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
+        coef = np.empty((len(self.tri), 2, 3))  # per triangle, the affine map from dst to src
+        kernels.affine_dst_to_src(dst, src, self.tri, coef)
         # per pixel, its triangle's affine map clipped to that triangle's source box: a triangle
         # squashed to (almost) nothing -- lips or lids meeting -- has an affine map that flings
         # its few pixels far away; within the box every pixel samples near its own source
@@ -246,21 +247,6 @@ def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
     b = pts[tri[:, 1]]
     c = pts[tri[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-
-
-def _affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """Per triangle, the 2x3 affine matrix taking its destination corners to its source corners."""
-    d = dst[tri]  # (T, 3, 2)
-    s = src[tri]
-    m = np.concatenate([d, np.ones((len(tri), 3, 1))], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(m)
-    safe = np.abs(det) > 1e-9
-    coef = np.zeros((len(tri), 2, 3))
-    coef[:, 0, 0] = 1.0
-    coef[:, 1, 1] = 1.0
-    sol = np.linalg.solve(m[safe], s[safe])  # (T', 3, 2): [a b c]^T per output coordinate
-    coef[safe] = np.transpose(sol, (0, 2, 1))
-    return coef
 
 
 def anchor_ring(mesh_xy: np.ndarray, oval: tuple[int, ...], margin: float, n: int = 48) -> np.ndarray:
