@@ -1,7 +1,8 @@
 """Numba's just-in-time compiler for facebench's per-pixel kernels (numba: BSD-2-Clause).
 
-:func:`kernel` compiles a function with ``numba.njit(cache=True)`` (no fastmath, no parallel:
-the kernels give the same floats as the numpy arithmetic they replace). The first call in a
+:func:`kernel` compiles a function with ``numba.njit(cache=True, nogil=True)`` (no fastmath, no
+parallel: the kernels give the same floats as the numpy arithmetic they replace; without the GIL,
+threads -- the studio's server -- render side by side). The first call in a
 fresh install compiles (seconds); the machine code is cached on disk, next to the module in
 ``__pycache__``, or -- when the installed package is read-only -- under ``numba/`` in the
 facebench cache folder (``$FACEBENCH_CACHE``, else ``$XDG_CACHE_HOME/facebench`` or
@@ -41,8 +42,8 @@ def jit_cache_dir(module_dir: Path = _PACKAGE) -> Path | None:
 
 
 def kernel(fn: F) -> F:
-    """``fn`` compiled by numba (``njit(cache=True)``), its machine code cached on disk
-    (module docstring)."""
+    """``fn`` compiled by numba (``njit(cache=True, nogil=True)``), its machine code cached on
+    disk (module docstring)."""
     folder = jit_cache_dir(Path(fn.__code__.co_filename).resolve().parent)
     if folder is not None:
         os.environ["NUMBA_CACHE_DIR"] = str(folder)
@@ -50,4 +51,4 @@ def kernel(fn: F) -> F:
 
     if folder is not None:
         numba.config.CACHE_DIR = str(folder)  # numba read its environment when first imported
-    return numba.njit(cache=True)(fn)
+    return numba.njit(cache=True, nogil=True)(fn)
