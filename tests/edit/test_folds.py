@@ -159,7 +159,8 @@ def test_strength_saturates_past_the_knee(faces):
 
 def _nearest_on_curve_reference(curve: np.ndarray, box: tuple[int, int, int, int], reach: float):
     """The straightforward nearest-segment search: every pixel of ``box`` against every segment,
-    in order, the first at the least distance kept (what folds._nearest_on_curve must equal)."""
+    in order, the first at the least distance kept (what folds._nearest_on_curve must equal
+    within ``reach`` of the curve)."""
     x0, y0, x1, y1 = box
     gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     a, b = curve[:-1], curve[1:]
@@ -184,13 +185,105 @@ def _nearest_on_curve_reference(curve: np.ndarray, box: tuple[int, int, int, int
     return signed, along, nx, ny
 
 
+def _shade_into_reference(out, origin, crease, box, light, combine_max):
+    """The crease's term written out as whole-array formulas (folds.crease_shading's docstring)
+    over every pixel of ``box``, its distances from :func:`_nearest_on_curve_reference`: what the
+    compiled per-pixel kernel (folds._shade_into) must equal."""
+    from facebench.edit import folds
+
+    def smoothstep(a):
+        a = np.clip(a, 0, 1)
+        return a * a * (3 - 2 * a)
+
+    w_minus, w_plus = crease.half_widths
+    curve = smooth_curve(crease.points, max(1.0, 0.5 * min(w_minus, w_plus)))
+    signed, t, nx, ny = _nearest_on_curve_reference(curve, box, folds._reach(crease))
+    k = max(len(curve) // 2, 1)
+    mid = curve[k] - curve[k - 1]
+    flip = 1.0 if (-mid[1] * crease.outward[0] + mid[0] * crease.outward[1]) >= 0 else -1.0
+    d = flip * signed - crease.offset
+    u = np.where(d < 0, d / w_minus, d / w_plus)
+    start, end = crease.ends
+    along = ((smoothstep(t / start) if start > 0 else np.ones_like(t))
+             * (smoothstep((1 - t) / end) if end > 0 else np.ones_like(t)))
+    if crease.ripple:
+        length = float(np.linalg.norm(np.diff(curve, axis=0), axis=1).sum())
+        waves = max(1.0, length / (4.0 * max(w_minus, w_plus)))
+        along = along * (1.0 - crease.ripple * 0.5 * (1 + np.sin(2 * np.pi * waves * t + crease.phase)))
+    if crease.profile:
+        along = along * np.interp(t, np.linspace(0, 1, len(crease.profile)), crease.profile)
+    facing = flip * (light[0] * nx + light[1] * ny)
+    v = np.clip(1.0 - u * u, 0.0, None)
+    part = crease.strength * along * (v * v * v - folds.K_LIGHT * facing * (-6.0 * u * v * v))
+    x0, y0, x1, y1 = box
+    view = out[y0 - origin[1]:y1 - origin[1], x0 - origin[0]:x1 - origin[0]]
+    if combine_max:
+        np.maximum(view, part, out=view)
+    else:
+        view += part
+
+
+def _random_crease(rng: np.random.Generator):
+    """A crease with random points, widths, offset, ends, ripple and profile."""
+    from facebench.edit.folds import Crease
+
+    pts = np.cumsum(rng.uniform(-15, 25, size=(int(rng.integers(2, 8)), 2)), axis=0) + 60
+    return Crease(pts, float(rng.uniform(-0.2, 0.5)), (float(rng.uniform(0.5, 9)), float(rng.uniform(0.5, 9))),
+                  rng.normal(size=2), offset=float(rng.choice([0.0, rng.uniform(-5, 5)])),
+                  ends=(float(rng.choice([0.0, rng.uniform(0, 0.5)])), float(rng.choice([0.0, rng.uniform(0, 0.5)]))),
+                  ripple=float(rng.choice([0.0, rng.uniform(0, 1)])), phase=float(rng.uniform(0, 6)),
+                  profile=tuple(rng.uniform(0, 1, int(rng.choice([0, 2, 9])))))
+
+
+def test_nearest_on_curve_equals_the_search_over_every_segment_on_random_curves():
+    """Within ``reach`` of random polylines (every pixel against every segment in the reference),
+    the windowed, compiled search gives the same floats; beyond it, the ``2 * reach`` default or
+    a segment farther than ``reach``, as nothing is shaded there."""
+    from facebench.edit.folds import _nearest_on_curve
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(40):
+        curve = smooth_curve(np.cumsum(rng.uniform(-12, 20, size=(int(rng.integers(2, 7)), 2)), axis=0) + 50, 1.5)
+        box = (int(rng.integers(0, 40)), int(rng.integers(0, 40)), int(rng.integers(60, 160)), int(rng.integers(60, 160)))
+        reach = float(rng.uniform(1, 15))
+        got = _nearest_on_curve(curve, box, reach)
+        want = _nearest_on_curve_reference(curve, box, reach)
+        near = np.abs(want[0]) <= reach
+        for g, w in zip(got, want):
+            assert np.array_equal(g[near], w[near])
+        assert np.all(np.abs(got[0][~near]) > reach)
+        checked += int(near.sum())
+    assert checked > 10_000
+
+
+def test_crease_terms_equal_the_array_formulas_on_random_creases(monkeypatch):
+    """Summed and maximised into a crop, random creases' terms (ends, ripple, profile, offset,
+    lit from a random side) are the floats of the whole-array formulas, pixel for pixel."""
+    from facebench.edit.folds import _accumulate
+    import facebench.edit.folds as folds
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        cs = [_random_crease(rng) for _ in range(3)]
+        light = rng.normal(size=2) * 0.5
+        box = (int(rng.integers(0, 40)), int(rng.integers(0, 40)), int(rng.integers(80, 200)), int(rng.integers(80, 200)))
+        for combine in ("sum", "max"):
+            got = _accumulate(cs, box, light, combine)
+            with monkeypatch.context() as m:
+                m.setattr(folds, "_shade_into", _shade_into_reference)
+                want = _accumulate(cs, box, light, combine)
+            assert np.array_equal(got, want)
+        assert np.abs(got).max() > 0
+
+
 @pytest.mark.parametrize("name", ["astronaut", "feat_anger", "feat_happy"])
 def test_the_fast_paths_match_the_straightforward_shading(portraits, faces, monkeypatch, name):
-    """The folds' fast paths -- the nearest segment searched only within reach, the per-source
-    set-up kept (the light fitted on a blur of the mask's box only), the relaxed folds' blurs only
-    around the bands -- give the same pixels as the straightforward ones (every segment for every
-    pixel, everything recomputed, the light's blur over the whole photo, the relaxed folds' blurs
-    over the whole crop), on every expression at alpha 1 and 2, with a smile relaxed and not."""
+    """The folds' fast paths -- the compiled per-pixel crease terms, the nearest segment searched
+    only within reach, the per-source set-up kept (the light fitted on a blur of the mask's box
+    only), the relaxed folds' blurs only around the bands -- give the same pixels as the
+    straightforward ones (array formulas, every segment for every pixel, everything recomputed,
+    the light's blur over the whole photo, the relaxed folds' blurs over the whole crop), on every expression at alpha 1 and 2, with a smile relaxed and not."""
     import cv2
 
     from facebench.edit import folds
@@ -211,7 +304,7 @@ def test_the_fast_paths_match_the_straightforward_shading(portraits, faces, monk
         canvas = img.astype(np.float32)
         shade(canvas, img, face.mask, mesh, aus, iod, setup=setup)
         fast.append(canvas)
-    monkeypatch.setattr(folds, "_nearest_on_curve", _nearest_on_curve_reference)
+    monkeypatch.setattr(folds, "_shade_into", _shade_into_reference)
     monkeypatch.setattr(folds, "_blur_reach", lambda sigma: 10 ** 6)
     worst = 0.0
     for aus, got in zip(cases, fast):

@@ -56,6 +56,7 @@ from ..base.pixels import luma
 from .landmarks import FACE_OVAL, LIPS_OUTER, MOUTH_CORNERS
 from .actions import SMILE_HEADROOM_MIN, smile_headroom
 from .limits import tint_strength
+from . import kernels
 
 #: How much the wall of a crease facing the light brightens (and the other darkens), relative to
 #: the crease's strength, for a face lit fully from one side.
@@ -74,20 +75,6 @@ def bump(u: np.ndarray) -> np.ndarray:
     """``(1 - u^2)^3`` for ``|u| < 1``, else 0: a smooth bell with compact support."""
     v = np.clip(1.0 - u * u, 0.0, None)
     return v * v * v
-
-
-def bump_slope(u: np.ndarray) -> np.ndarray:
-    """``d bump / du = -6 u (1 - u^2)^2`` for ``|u| < 1``, else 0."""
-    v = np.clip(1.0 - u * u, 0.0, None)
-    return -6.0 * u * v * v
-
-
-def _taper(t: np.ndarray, start: float, end: float) -> np.ndarray:
-    """1 along the middle of a curve, easing to 0 over the first ``start`` and last ``end`` of it
-    (0: no easing; past that end the crease's profile then fades with the distance alone)."""
-    a = np.clip(t / start, 0, 1) if start > 0 else np.ones_like(t)
-    b = np.clip((1 - t) / end, 0, 1) if end > 0 else np.ones_like(t)
-    return (a * a * (3 - 2 * a)) * (b * b * (3 - 2 * b))
 
 
 @dataclass(frozen=True)
@@ -146,9 +133,15 @@ def _natural_spline(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
     return a_ * y[i] + b_ * y[i + 1] + ((a_ ** 3 - a_) * m[i] + (b_ ** 3 - b_) * m[i + 1]) * hi * hi / 6.0
 
 
-#: Segments of a crease's polyline handled together by :func:`_nearest_on_curve` (one window of
-#: pixels around each group).
-SEGMENT_GROUP = 12
+def _polyline(curve: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The polyline ``curve`` (float64, contiguous) and its segments: vectors ``seg``, lengths (at
+    least 1e-9), their running sum from 0, and the unit normals (each segment rotated by +90 degrees)."""
+    curve = np.ascontiguousarray(curve, np.float64)
+    seg = curve[1:] - curve[:-1]
+    length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
+    cum = np.r_[0.0, np.cumsum(length)]
+    normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1) / length[:, None]
+    return curve, seg, length, cum, normal
 
 
 def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: float
@@ -157,60 +150,16 @@ def _nearest_on_curve(curve: np.ndarray, box: tuple[int, int, int, int], reach: 
     signed distance to it (positive on the side its nearest segment's normal points to), the
     position along it (0..1), and that unit normal (x, y), the segment's direction rotated by +90
     degrees. The nearest segment is the first of those at the least distance; a pixel is compared
-    only with the segments within ``reach`` of it (each group of :data:`SEGMENT_GROUP` segments
-    with the pixels of its bounding box widened by ``reach``), so pixels farther than ``reach``
-    from the curve get the signed distance ``2 * reach`` (and 0 for the rest)."""
+    only with the segments that may lie within ``reach`` of it (each segment with the pixels
+    within ``reach`` plus a pixel of it, row by row), so within ``reach`` of the curve the result
+    is that of comparing every segment, and beyond it the signed distance is larger than
+    ``reach`` (``2 * reach``, and 0 for the rest, where no segment reaches). Per pixel in
+    :func:`facebench.edit.kernels.nearest_on_curve`."""
     x0, y0, x1, y1 = box
-    a, b = curve[:-1], curve[1:]
-    seg = b - a
-    length = np.maximum(np.linalg.norm(seg, axis=1), 1e-9)
-    cum = np.r_[0.0, np.cumsum(length)]
-    normal = np.stack([-seg[:, 1], seg[:, 0]], axis=1) / length[:, None]
     shape = (y1 - y0, x1 - x0)
-    best = np.full(shape, np.inf)
-    signed = np.full(shape, 2.0 * reach)
-    along = np.zeros(shape)
-    nx = np.zeros(shape)
-    ny = np.zeros(shape)
-    for s in range(0, len(seg), SEGMENT_GROUP):
-        g = slice(s, s + SEGMENT_GROUP)
-        ends = np.vstack([a[g], b[g]])
-        wx0, wy0 = np.maximum(np.floor(ends.min(0) - reach).astype(int), [x0, y0])
-        wx1, wy1 = np.minimum(np.ceil(ends.max(0) + reach).astype(int) + 1, [x1, y1])
-        if wx1 <= wx0 or wy1 <= wy0:
-            continue
-        gx = np.arange(wx0, wx1, dtype=np.float64)[None, :]
-        gy = np.arange(wy0, wy1, dtype=np.float64)[:, None]
-        px, py = gx[..., None] - a[g, 0], gy[..., None] - a[g, 1]
-        sx, sy, ln = seg[g, 0], seg[g, 1], length[g]
-        # t = clip((px sx + py sy) / ln^2, 0, 1), d2 = (px - t sx)^2 + (py - t sy)^2, in place
-        t = px * sx + py * sy
-        t /= ln ** 2
-        np.clip(t, 0.0, 1.0, out=t)
-        ex = t * sx
-        np.subtract(px, ex, out=ex)
-        ey = np.multiply(t, sy, out=t)
-        np.subtract(py, ey, out=ey)
-        ex *= ex
-        ey *= ey
-        ex += ey
-        i = s + np.argmin(ex, axis=2)
-        # the nearest segment's terms again, by the same arithmetic (cheaper than gathering them)
-        sx, sy, ln = seg[i, 0], seg[i, 1], length[i]
-        px, py = gx - a[i, 0], gy - a[i, 1]
-        tk = np.clip((px * sx + py * sy) / ln ** 2, 0.0, 1.0)
-        exk, eyk = px - tk * sx, py - tk * sy
-        d2k = exk * exk + eyk * eyk
-        view = (slice(wy0 - y0, wy1 - y0), slice(wx0 - x0, wx1 - x0))
-        closer = d2k < best[view]
-        best[view] = np.where(closer, d2k, best[view])
-        n0, n1 = normal[i, 0], normal[i, 1]
-        side = np.where(exk * n0 + eyk * n1 >= 0, 1.0, -1.0)
-        signed[view] = np.where(closer, side * np.sqrt(d2k), signed[view])
-        along[view] = np.where(closer, (cum[i] + tk * length[i]) / cum[-1], along[view])
-        nx[view] = np.where(closer, n0, nx[view])
-        ny[view] = np.where(closer, n1, ny[view])
-    return signed, along, nx, ny
+    out = tuple(np.empty(shape) for _ in range(4))
+    kernels.nearest_on_curve(*_polyline(curve), np.array(box, np.int64), float(reach), *out)
+    return out
 
 
 def support(crease: Crease) -> tuple[np.ndarray, np.ndarray]:
@@ -227,24 +176,38 @@ def _reach(crease: Crease) -> float:
 
 def crease_shading(crease: Crease, box: tuple[int, int, int, int], light: np.ndarray) -> np.ndarray:
     """The crease's term of ``M`` (module docstring) on the pixels of ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0))
+    _shade_into(out, (x0, y0), crease, box, light, combine_max=False)
+    return out
+
+
+def _shade_into(out: np.ndarray, origin: tuple[int, int], crease: Crease, box: tuple[int, int, int, int],
+                light: np.ndarray, combine_max: bool) -> None:
+    """Add the crease's term of ``M`` on the pixels of ``box`` into ``out`` (its pixel (0, 0) at
+    ``origin``; ``combine_max``: take the maximum instead): with ``(s, t, n)`` of
+    :func:`_nearest_on_curve`, the normals oriented toward ``outward`` (judged on the middle
+    segment: ``flip``), ``d = flip s - offset``, ``u = d / w`` (the half-width on d's side), and
+    ``A * taper(t) * ripple(t) * profile(t) * (bump(u) - K_LIGHT * flip (l . n) * bump'(u))``,
+    ``ripple(t) = 1 - ripple/2 (1 + sin(2 pi waves t + phase))`` with a wave every 4 half-widths.
+    Per pixel in :func:`facebench.edit.kernels.shade_crease`."""
     w_minus, w_plus = crease.half_widths
     curve = smooth_curve(crease.points, max(1.0, 0.5 * min(w_minus, w_plus)))
-    signed, t, nx, ny = _nearest_on_curve(curve, box, _reach(crease))
-    # orient the normals toward the + side (``outward``), judged on the middle segment
     k = max(len(curve) // 2, 1)
     mid = curve[k] - curve[k - 1]
     flip = 1.0 if (-mid[1] * crease.outward[0] + mid[0] * crease.outward[1]) >= 0 else -1.0
-    d = flip * signed - crease.offset
-    u = np.where(d < 0, d / w_minus, d / w_plus)
-    along = _taper(t, *crease.ends)
+    wave = 0.0
     if crease.ripple:
         length = float(np.linalg.norm(np.diff(curve, axis=0), axis=1).sum())
-        waves = max(1.0, length / (4.0 * max(w_minus, w_plus)))
-        along = along * (1.0 - crease.ripple * 0.5 * (1 + np.sin(2 * np.pi * waves * t + crease.phase)))
-    if crease.profile:
-        along = along * np.interp(t, np.linspace(0, 1, len(crease.profile)), crease.profile)
-    facing = flip * (light[0] * nx + light[1] * ny)
-    return crease.strength * along * (bump(u) - K_LIGHT * facing * bump_slope(u))
+        wave = 2 * np.pi * max(1.0, length / (4.0 * max(w_minus, w_plus)))
+    profile = np.asarray(crease.profile, np.float64)
+    xp = np.linspace(0, 1, len(profile))
+    kernels.shade_crease(out, np.array(origin, np.int64), combine_max, *_polyline(curve),
+                         np.array(box, np.int64), float(_reach(crease)), flip,
+                         float(crease.offset), float(w_minus), float(w_plus), float(crease.ends[0]),
+                         float(crease.ends[1]), float(crease.ripple * 0.5) if crease.ripple else 0.0,
+                         float(wave), float(crease.phase), xp, profile, float(crease.strength),
+                         np.asarray(light, np.float64), K_LIGHT)
 
 
 def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: np.ndarray,
@@ -259,12 +222,7 @@ def _accumulate(creases_: list[Crease], box: tuple[int, int, int, int], light: n
         cx1, cy1 = min(x1, int(np.ceil(hi[0])) + 1), min(y1, int(np.ceil(hi[1])) + 1)
         if cx1 <= cx0 or cy1 <= cy0:
             continue
-        part = crease_shading(c, (cx0, cy0, cx1, cy1), light)
-        view = total[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
-        if combine == "max":
-            np.maximum(view, part, out=view)
-        else:
-            view += part
+        _shade_into(total, (x0, y0), c, (cx0, cy0, cx1, cy1), light, combine == "max")
     return total
 
 
@@ -601,11 +559,7 @@ def shade(canvas: np.ndarray, photo: np.ndarray, face_mask: "np.ndarray | None",
             ratio = np.clip(blurred[0] / np.maximum(blurred[1], 1e-3), 0.7, 1.4)
             sub[by0:by1, bx0:bx1] *= (ratio ** power[by0:by1, bx0:bx1, None]).astype(np.float32)
     if folds:
+        # I *= float32(1 + clip(M, -M_MAX, M_MAX) * soft mask * channel gain), per pixel
         total = _accumulate(folds, box, setup.light)
-        gain = setup.gain
-        change = np.clip(total, -M_MAX, M_MAX) * inside
-        rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
-        if len(rows):  # only where something changes (elsewhere the factor is exactly 1)
-            ry, rx = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-            sub[ry, rx] *= (1.0 + change[ry, rx, None] * gain).astype(np.float32)
+        kernels.shade_canvas(canvas, setup.soft, int(x0), int(y0), total, setup.gain, M_MAX)
     return {"creases": len(folds), "relaxed": len(bands)}

@@ -90,8 +90,8 @@ SETUP_CACHE = 4
 
 
 #: The modules whose code decides the offline editor's pixels.
-_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "folds", "iris", "landmarks",
-                   "limits", "meshops", "mouth", "offline", "retouch", "warp")
+_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "folds", "iris", "kernels",
+                   "landmarks", "limits", "meshops", "mouth", "offline", "retouch", "warp")
 
 
 def source_version(paths: Sequence[Path] | None = None) -> str:

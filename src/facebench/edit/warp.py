@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from . import kernels
+
 
 @dataclass
 class MeshWarp:
@@ -71,10 +73,6 @@ class MeshWarp:
         region = np.zeros((h, w), np.uint8)
         cv2.fillConvexPoly(region, np.round(hull).astype(np.int32), 1, lineType=cv2.LINE_8)
         self.region = region.astype(bool)
-        rx0, ry0, rx1, ry1 = self.roi
-        gy, gx = np.mgrid[ry0:ry1, rx0:rx1]
-        self._gx = gx.astype(np.float32)
-        self._gy = gy.astype(np.float32)
         self._hull = hull
         # vertex adjacency of the triangulation (for smoothing displacements)
         from scipy.sparse import coo_matrix
@@ -199,22 +197,15 @@ class MeshWarp:
         fill, line8 = cv2.fillConvexPoly, cv2.LINE_8  # positional arguments: ~1,000 calls per render
         for k, poly in enumerate(list(polys)):
             fill(tid, poly, k, line8, 4)
-        coef = _affine_dst_to_src(dst, src, self.tri)  # (T, 2, 3)
-        inside = tid >= 0
-        t = np.where(inside, tid, 0)
-        # per triangle: its six affine coefficients and its source box, gathered once as planes
-        table = np.vstack([coef.reshape(-1, 6).T, self._src_lo.T, self._src_hi.T])  # (10, T)
-        c00, c01, c02, c10, c11, c12, lo_x, lo_y, hi_x, hi_y = np.take(table, t, axis=1)
-        gx, gy = self._gx, self._gy
-        mx = c00 * gx + c01 * gy + c02
-        my = c10 * gx + c11 * gy + c12
-        # a triangle squashed to (almost) nothing -- lips or lids meeting -- has an affine map
-        # that flings its few pixels far away: every pixel samples within its own source
-        # triangle's box (a no-op for the others, whose pixels map inside it anyway)
-        mx = np.clip(mx, lo_x, hi_x)
-        my = np.clip(my, lo_y, hi_y)
-        mx = np.where(inside, mx, gx).astype(np.float32)
-        my = np.where(inside, my, gy).astype(np.float32)
+        coef = np.empty((len(self.tri), 2, 3))  # per triangle, the affine map from dst to src
+        kernels.affine_dst_to_src(dst, src, self.tri, coef)
+        # per pixel, its triangle's affine map clipped to that triangle's source box: a triangle
+        # squashed to (almost) nothing -- lips or lids meeting -- has an affine map that flings
+        # its few pixels far away; within the box every pixel samples near its own source
+        # triangle (a no-op for the others, whose pixels map inside it anyway)
+        mx = np.empty(tid.shape, np.float32)
+        my = np.empty(tid.shape, np.float32)
+        kernels.backward_maps(tid, coef, self._src_lo, self._src_hi, int(rx0), int(ry0), mx, my)
         return mx, my, tid
 
     def render(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
@@ -226,7 +217,7 @@ class MeshWarp:
         """Sample ``image`` at (mx, my) inside the ROI and paste the result within the region."""
         rx0, ry0, rx1, ry1 = self.roi
         out = image.copy()
-        self._paste_warped(out[ry0:ry1, rx0:rx1], image, mx, my)
+        kernels.copy_where(out[ry0:ry1, rx0:rx1], self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         return out
 
     def render_canvas(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
@@ -235,28 +226,20 @@ class MeshWarp:
         Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
         so whole-image conversions are not needed."""
         mx, my, _ = self.maps(moved)
-        rx0, ry0, rx1, ry1 = self.roi
-        sub = image[ry0:ry1, rx0:rx1].copy()
-        self._paste_warped(sub, image, mx, my)
+        rx0, ry0 = self.roi[:2]
         canvas = np.zeros(image.shape, np.float32)
-        canvas[ry0:ry1, rx0:rx1] = sub
+        kernels.warped_canvas(canvas, image, self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         return canvas
 
     def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
         """``image`` with the region replaced by the rounded, clipped ``canvas`` (uint8)."""
-        rx0, ry0, rx1, ry1 = self.roi
-        reg = self.region[ry0:ry1, rx0:rx1]
         out = image.copy()
-        sub = out[ry0:ry1, rx0:rx1]
-        done = np.clip(np.round(canvas[ry0:ry1, rx0:rx1]), 0, 255).astype(np.uint8)
-        np.copyto(sub, done, where=reg[..., None])
+        kernels.paste_rounded(out, canvas, self.region, np.array(self.roi, np.int64))
         return out
 
-    def _paste_warped(self, sub: np.ndarray, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> None:
-        """In place on the ROI crop ``sub``: ``image`` sampled at (mx, my) within the region."""
-        rx0, ry0, rx1, ry1 = self.roi
-        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        np.copyto(sub, warped, where=self.region[ry0:ry1, rx0:rx1, None])
+    def _sample(self, image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        """``image`` sampled at (mx, my) (bilinear, reflected at the border): the warped ROI."""
+        return cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
 def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
@@ -264,21 +247,6 @@ def _signed_area(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
     b = pts[tri[:, 1]]
     c = pts[tri[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-
-
-def _affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """Per triangle, the 2x3 affine matrix taking its destination corners to its source corners."""
-    d = dst[tri]  # (T, 3, 2)
-    s = src[tri]
-    m = np.concatenate([d, np.ones((len(tri), 3, 1))], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(m)
-    safe = np.abs(det) > 1e-9
-    coef = np.zeros((len(tri), 2, 3))
-    coef[:, 0, 0] = 1.0
-    coef[:, 1, 1] = 1.0
-    sol = np.linalg.solve(m[safe], s[safe])  # (T', 3, 2): [a b c]^T per output coordinate
-    coef[safe] = np.transpose(sol, (0, 2, 1))
-    return coef
 
 
 def anchor_ring(mesh_xy: np.ndarray, oval: tuple[int, ...], margin: float, n: int = 48) -> np.ndarray:
