@@ -265,3 +265,16 @@ def affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray, coef: n
             p = (f1 * e2y - f2 * e1y) / det
             q = (f2 * e1x - f1 * e2x) / det
             coef[k, r, 0], coef[k, r, 1], coef[k, r, 2] = p, q, src[a, r] - p * dst[a, 0] - q * dst[a, 1]
+
+
+@kernel
+def paint_over(layer: np.ndarray, col: np.ndarray, a: np.ndarray, keep: np.ndarray) -> None:
+    """In place on the float64 ``layer`` (h, w, 3): ``layer = layer * keep + col * a`` per
+    channel (``col`` (h, w, 3), ``a`` and ``keep = 1 - a`` (h, w)) -- painting ``col`` over it
+    with opacity ``a`` -- in numpy's order and types (``col * a`` in float32 when both are)."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk = a[i, j], keep[i, j]
+            for k in range(c):
+                layer[i, j, k] = layer[i, j, k] * kk + col[i, j, k] * aa
