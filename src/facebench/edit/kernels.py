@@ -278,3 +278,42 @@ def paint_over(layer: np.ndarray, col: np.ndarray, a: np.ndarray, keep: np.ndarr
             aa, kk = a[i, j], keep[i, j]
             for k in range(c):
                 layer[i, j, k] = layer[i, j, k] * kk + col[i, j, k] * aa
+
+
+@kernel
+def teeth_shading(depth: np.ndarray, rim_e: np.ndarray, body_s: np.ndarray, into: np.ndarray,
+                  height: np.ndarray, corner: np.ndarray, round_h: np.ndarray, line_e: np.ndarray,
+                  light: np.ndarray, shown: np.ndarray, s: np.ndarray, a: np.ndarray) -> None:
+    """The per-pixel products of :func:`facebench.edit.mouth.teeth_row` (float64 throughout,
+    its order of operations), given per pixel the ``depth`` into the crown, ``into`` = depth /
+    max(height, 1), ``rim_e`` = exp(-max(depth, 0) / r) and ``body_s`` = sin(pi clip(1.5 into,
+    0, 1)) (numpy's exp and sin), and per column ``height``, ``corner``, ``round_h``, ``line_e`` =
+    0.2 exp(...), ``light`` (x the end's shade) and ``shown`` = clip(8 (1 - v), 0, 1): into ``s``
+    the light ``light * line * rim * body * neck * rounded`` with ``line = 1 - line_e (1 - 0.6
+    c)``, ``rim = 1 - 0.12 rim_e``, ``body = 0.94 + 0.06 body_s``, ``neck = 1 - 0.12 c^2``,
+    ``rounded = 1 - 0.4 corner clip(1 - depth / round_h, 0, 1)`` (``c`` = clip(into, 0, 1)),
+    and into ``a`` the alpha ``clip(depth + 0.5, 0, 1) clip((1 - into) height + 0.5, 0, 1) shown``."""
+    h, w = depth.shape
+    for i in range(h):
+        for j in range(w):
+            d, t = depth[i, j], into[i, j]
+            c = min(max(t, 0.0), 1.0)
+            rounded = 1 - 0.4 * corner[j] * min(max(1 - d / round_h[j], 0.0), 1.0)
+            line = 1 - line_e[j] * (1 - 0.6 * c)
+            rim = 1 - 0.12 * rim_e[i, j]
+            body = 0.94 + 0.06 * body_s[i, j]
+            neck = 1 - 0.12 * (c * c)
+            s[i, j] = light[j] * line * rim * body * neck * rounded
+            a[i, j] = min(max(d + 0.5, 0.0), 1.0) * min(max((1 - t) * height[j] + 0.5, 0.0), 1.0) * shown[j]
+
+
+@kernel
+def paint_shaded(layer: np.ndarray, col: np.ndarray, shade: np.ndarray, a: np.ndarray, keep: np.ndarray) -> None:
+    """:func:`paint_over` of ``col * shade`` (``shade`` (h, w), per pixel on every channel):
+    ``layer = layer * keep + (col * shade) * a``."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk, ss = a[i, j], keep[i, j], shade[i, j]
+            for k in range(c):
+                layer[i, j, k] = layer[i, j, k] * kk + (col[i, j, k] * ss) * aa

@@ -185,18 +185,20 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     into = depth / np.maximum(height, 1.0)[None, :]
     # rounded incisal corners, shaded (the edge turns away from the light), not cut out
     round_h = np.maximum(np.minimum(0.12 * height, 0.3 * px_w) * corner, 0.5)
-    rounded = 1 - 0.4 * corner[None, :] * np.clip(1 - depth / round_h[None, :], 0, 1)
     # the line between two teeth: darkest at the edge, where the embrasure opens, fading to the gum
-    line = 1 - 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)[None, :] * (1 - 0.6 * np.clip(into, 0, 1))
-    rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
-    body = 0.94 + 0.06 * np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
-    neck = 1 - 0.12 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
+    line_e = 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)
+    rim_e = np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
+    body_s = np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
     v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
     # where the opening hides the rest of the row, the last teeth fall into the cavity's shade
     end = 0.4 + 0.6 * smoothstep((1 - v) * 4)
-    col = warm_shade(teeth, (light * end)[None, :] * line * rim * body * neck * rounded)
-    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
-    a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
+    # per pixel (facebench.edit.kernels.teeth_shading): rounded = 1 - 0.4 corner clip(1 - depth
+    # / round_h, 0, 1); line = 1 - line_e (1 - 0.6 clip(into, 0, 1)); rim = 1 - 0.12 rim_e;
+    # body = 0.94 + 0.06 body_s; neck = 1 - 0.12 clip(into, 0, 1)^2, warmer, darker toward the gum
+    lit, a = np.empty_like(depth), np.empty_like(depth)
+    kernels.teeth_shading(depth, rim_e, body_s, into, height, corner, round_h, line_e, light * end,
+                          np.clip((1 - v) * 8, 0, 1), lit, a)
+    col = warm_shade(teeth, lit)
     return col, a
 
 
@@ -238,10 +240,13 @@ def mouth_layer(
     teeth_a = np.zeros(shp, np.float32)
     other_a = np.zeros(shp, np.float32)
 
-    def paint(col: np.ndarray, a: np.ndarray, is_teeth: bool = False) -> None:
+    def paint(col: np.ndarray, a: np.ndarray, is_teeth: bool = False, shade: np.ndarray | None = None) -> None:
         nonlocal teeth_a, other_a
         keep = 1 - a
-        kernels.paint_over(layer, col, a, keep)  # layer * (1 - a) + col * a, in place
+        if shade is None:
+            kernels.paint_over(layer, col, a, keep)  # layer * (1 - a) + col * a, in place
+        else:
+            kernels.paint_shaded(layer, col, shade, a, keep)  # ... of col * shade
         teeth_a, other_a = (np.maximum(teeth_a, a), other_a * keep) if is_teeth else \
             (teeth_a * keep, np.maximum(other_a, a))
 
@@ -267,7 +272,7 @@ def mouth_layer(
     # rest of the crowns its lip hid (about 0.6 of one); a closed photo shows the whole row
     crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
-    paint(col * lip_shadow[..., None], a, True)
+    paint(col, a, True, lip_shadow)
     crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
     top = seam_up - crown * (1 - 0.3 * u2)
     # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
@@ -278,7 +283,7 @@ def mouth_layer(
     lining = (1 - up) * colours.gum[None, None, :] + up * (lips * MUCOSA)[None, None, :]
     paint(lining * warm_shade(np.ones(3), lip_shadow), gum_a)
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
-    paint(col * lip_shadow[..., None], a, True)
+    paint(col, a, True, lip_shadow)
     own, feather = None, 1.0
     if src_open:
         # the photo's own mouth, its halves fading into the cavity between them over up to 3 %

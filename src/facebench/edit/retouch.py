@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import kernels
+
 SUB = 4  # fractional bits for sub-pixel polygon drawing
 
 
@@ -214,16 +216,21 @@ def mouth_layer(
     # in a wide-open mouth
     depth = np.clip((gy - du[None, :]) / np.maximum(dl - du, 1.0)[None, :], 0, 1)
     shade = (0.7 + 0.3 * depth) * (0.7 + 0.3 * across[None, :])
-    layer = colours.cavity[None, None, :] * shade[..., None]
+    layer = (colours.cavity[None, None, :] * shade[..., None]).astype(np.float64, copy=False)
     tongue_top = dl - 0.06 * iod
     a_t = 0.6 * np.clip((gy - tongue_top[None, :]) / (0.05 * iod), 0, 1) * across[None, :]
     tongue = colours.tongue[None, None, :] * (0.75 + 0.25 * across[None, :, None])
-    layer = layer * (1 - a_t[..., None]) + tongue * a_t[..., None]
 
-    def paint(col: np.ndarray, a: np.ndarray) -> None:
-        nonlocal layer
-        layer = layer * (1 - a[..., None]) + col * a[..., None]
+    def paint(col: np.ndarray, a: np.ndarray, shade: np.ndarray | None = None) -> None:
+        """In place: ``layer = layer * (1 - a) + col * a``, ``col`` times ``shade`` first if given
+        (facebench.edit.kernels: the same floats as numpy's broadcast arithmetic)."""
+        col = np.broadcast_to(col, layer.shape)
+        if shade is None:
+            kernels.paint_over(layer, col, a, 1 - a)
+        else:
+            kernels.paint_shaded(layer, col, shade, a, 1 - a)
 
+    paint(tongue, a_t)
     crown_up, crown_lo = 0.16 * iod, 0.14 * iod
     gaps_up = _tooth_gaps(xs, centre, iod)[None, :, None]
     gaps_lo = _tooth_gaps(xs, centre + jx, iod * 0.8)[None, :, None]
@@ -240,12 +247,12 @@ def mouth_layer(
     # lower teeth: from their edge down one crown height (where the photo showed none)
     lo_edge = slj if src_open else seam_lo
     a_lo = _band(gy, lo_edge[None, :], (lo_edge + crown_lo)[None, :])
-    paint(colours.teeth * 0.82 * gaps_lo * lip_shadow[..., None], a_lo * across[None, :] * 0.95)
+    paint(colours.teeth * 0.82 * gaps_lo, a_lo * across[None, :] * 0.95, lip_shadow)
     # gums above the upper teeth, then the upper teeth (in front of the lower ones)
     a_gum = _band(gy, (seam_up - crown_up - 0.08 * iod)[None, :], (seam_up - crown_up)[None, :])
-    paint(colours.gum * lip_shadow[..., None], a_gum * across[None, :])
+    paint(np.broadcast_to(colours.gum, (1, 1, 3)), a_gum * across[None, :], lip_shadow)
     a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
-    paint(colours.teeth * gaps_up * lip_shadow[..., None], a_up * across[None, :])
+    paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
     if src_open:
         for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
