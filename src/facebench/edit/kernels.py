@@ -317,3 +317,31 @@ def paint_shaded(layer: np.ndarray, col: np.ndarray, shade: np.ndarray, a: np.nd
             aa, kk, ss = a[i, j], keep[i, j], shade[i, j]
             for k in range(c):
                 layer[i, j, k] = layer[i, j, k] * kk + (col[i, j, k] * ss) * aa
+
+
+@kernel
+def cavity_colour(out: np.ndarray, near: np.ndarray, far: np.ndarray, t: np.ndarray, keep: np.ndarray,
+                  across: np.ndarray, throat: np.ndarray) -> None:
+    """Into ``out`` (h, w, 3): ``(near * keep + far * t) * (across * throat)`` per channel, with
+    ``keep = 1 - t`` and ``t``, ``throat`` per pixel, ``across`` per column
+    (:func:`facebench.edit.mouth.cavity`'s mix of the lit lips and the deep colour, in its order)."""
+    h, w, c = out.shape
+    for i in range(h):
+        for j in range(w):
+            tt, kk, f = t[i, j], keep[i, j], across[j] * throat[i, j]
+            for k in range(c):
+                out[i, j, k] = (near[k] * kk + far[k] * tt) * f
+
+
+@kernel
+def paint_lining(layer: np.ndarray, up: np.ndarray, near: np.ndarray, far: np.ndarray, shade: np.ndarray,
+                 a: np.ndarray, keep: np.ndarray) -> None:
+    """:func:`paint_over` of ``((1 - up) * near + up * far) * shade`` (``up`` per pixel, ``near``
+    and ``far`` colours, ``shade`` (h, w, 3)): the gum fading into the lip's lining above it."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            u, aa, kk = up[i, j], a[i, j], keep[i, j]
+            for k in range(c):
+                col = ((1.0 - u) * near[k] + u * far[k]) * shade[i, j, k]
+                layer[i, j, k] = layer[i, j, k] * kk + col * aa
