@@ -345,3 +345,30 @@ def paint_lining(layer: np.ndarray, up: np.ndarray, near: np.ndarray, far: np.nd
             for k in range(c):
                 col = ((1.0 - u) * near[k] + u * far[k]) * shade[i, j, k]
                 layer[i, j, k] = layer[i, j, k] * kk + col * aa
+
+
+@kernel
+def ellipse_exponent(q: np.ndarray, x0: int, y0: int, cx: float, cy: float, c: float, s: float,
+                     rx: float, ry: float) -> None:
+    """Into ``q`` (its pixel (0, 0) at image pixel (x0, y0)): ``-0.5 (u^2 + v^2)`` with ``u = (c dx
+    + s dy) / rx``, ``v = (-s dx + c dy) / ry``, ``(dx, dy)`` the pixel less ``(cx, cy)``: the
+    exponent of :func:`facebench.edit.retouch.tint`'s rotated Gaussian ellipse."""
+    h, w = q.shape
+    for i in range(h):
+        dy = float(y0 + i) - cy
+        for j in range(w):
+            dx = float(x0 + j) - cx
+            u = (c * dx + s * dy) / rx
+            v = (-s * dx + c * dy) / ry
+            q[i, j] = -0.5 * (u * u + v * v)
+
+
+@kernel
+def scale_colours(sub: np.ndarray, a: np.ndarray, g1: np.ndarray) -> None:
+    """In place: ``sub *= 1 + a * g1`` per pixel and channel (``a`` per pixel, ``g1`` = gain - 1
+    per channel), the product rounded to ``sub``'s type as numpy's assignment does."""
+    h, w, c = sub.shape
+    for i in range(h):
+        for j in range(w):
+            for k in range(c):
+                sub[i, j, k] = sub[i, j, k] * (1.0 + a[i, j] * g1[k])

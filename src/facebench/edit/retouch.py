@@ -296,14 +296,13 @@ def tint(img: np.ndarray, centre: np.ndarray, radii: tuple[float, float], angle_
     x1, y1 = int(min(w, centre[0] + r + 1)), int(min(h, centre[1] + r + 1))
     if x1 <= x0 or y1 <= y0:
         return
-    gy, gx = pixel_grid((x0, y0, x1, y1))
     c, s = np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))
-    dx, dy = gx - centre[0], gy - centre[1]
-    u = (c * dx + s * dy) / rx
-    v = (-s * dx + c * dy) / ry
-    a = np.exp(-0.5 * (u * u + v * v)) * float(strength)
-    sub = img[y0:y1, x0:x1]
-    sub[...] = sub * (1 + a[..., None] * (gain[None, None, :] - 1))
+    # per pixel (dx, dy from the centre): u = (c dx + s dy) / rx, v = (-s dx + c dy) / ry, then
+    # a = exp(-0.5 (u^2 + v^2)) x strength (numpy's exp) and I *= 1 + a (gain - 1)
+    q = np.empty((y1 - y0, x1 - x0))
+    kernels.ellipse_exponent(q, x0, y0, float(centre[0]), float(centre[1]), float(c), float(s), float(rx), float(ry))
+    a = np.exp(q) * float(strength)
+    kernels.scale_colours(img[y0:y1, x0:x1], a, np.asarray(gain, np.float64) - 1)
 
 
 @dataclass(frozen=True)
