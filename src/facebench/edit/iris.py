@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import kernels
 from .retouch import _shift_sample, _upper_lower_profiles, clip, crop_around, polygon_mask
 
 #: How much darker the rim of the iris (the limbus) is than its middle, where it is painted.
@@ -81,10 +82,14 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
     if not widened:
         # a lid that stays or comes down: the margins repainted flat, shaded under the lid
         top = float(dst_poly[:, 1].min())
-        shade = 0.72 + 0.28 * clip((gy - top) / rad, 0, 1)[..., None]
-        flat = (colours.iris * in_iris[..., None] + colours.sclera * (1 - in_iris[..., None])) * shade
-        a = clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
-        return box, layer * (1 - a) + flat * a, polygon_mask(dst_poly, shp, off, blur=0.7)
+        shade = 0.72 + 0.28 * clip((gy - top) / rad, 0, 1)
+        a = clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)
+        # layer (1 - a) + flat a, flat = (iris in_iris + sclera (1 - in_iris)) shade, in one pass
+        iris, sclera = np.asarray(colours.iris), np.asarray(colours.sclera)
+        flat_t = np.result_type(iris, sclera, in_iris, shade, a)
+        out = np.empty(layer.shape, np.result_type(layer, a, flat_t))
+        kernels.eye_margins(out, layer, a, 1 - a, iris, sclera, in_iris, 1 - in_iris, shade)
+        return box, out, polygon_mask(dst_poly, shp, off, blur=0.7)
     # hidden iris: the mirror image across the horizontal diameter where the photo shows it (a
     # lid hides the top, the bottom shows), else the iris colour darkened toward the limbus
     iris_paint = colours.iris[None, None, :] * (1.0 - LIMBUS * clip((r / rad - 0.7) / 0.3, 0, 1) ** 2)[..., None]

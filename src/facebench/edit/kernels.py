@@ -372,3 +372,18 @@ def scale_colours(sub: np.ndarray, a: np.ndarray, g1: np.ndarray) -> None:
         for j in range(w):
             for k in range(c):
                 sub[i, j, k] = sub[i, j, k] * (1.0 + a[i, j] * g1[k])
+
+
+@kernel
+def eye_margins(out: np.ndarray, layer: np.ndarray, a: np.ndarray, keep: np.ndarray, iris: np.ndarray,
+                sclera: np.ndarray, in_iris: np.ndarray, out_iris: np.ndarray, shade: np.ndarray) -> None:
+    """Into ``out``: ``layer * keep + ((iris * in_iris + sclera * out_iris) * shade) * a`` per
+    pixel and channel (``keep`` = 1 - a, ``out_iris`` = 1 - in_iris): the photo's eye with its
+    lid margins repainted flat (:func:`facebench.edit.iris.eye_layer`), in numpy's order and
+    types (``layer * keep`` in float32 when both are)."""
+    h, w, c = out.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk, ii, oo, ss = a[i, j], keep[i, j], in_iris[i, j], out_iris[i, j], shade[i, j]
+            for k in range(c):
+                out[i, j, k] = layer[i, j, k] * kk + ((iris[k] * ii + sclera[k] * oo) * ss) * aa
