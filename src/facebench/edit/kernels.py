@@ -4,6 +4,13 @@ Each kernel does, pixel by pixel, the arithmetic that :mod:`facebench.edit.folds
 formulas, in the same order of operations (no fastmath, no fused multiply-adds), so that its
 floats are the ones of the straightforward array expressions (tests/edit/test_folds.py compares
 them with per-pixel numpy references on random curves and on the bundled photos).
+
+The retouch stage's kernels (:func:`paint_over`, :func:`paint_shaded`, :func:`paint_lining`,
+:func:`cavity_colour`, :func:`teeth_shading`, :func:`eye_margins`, :func:`ellipse_exponent`,
+:func:`scale_colours`) fuse the mouth's, eyes' and tints' elementwise chains the same way and keep
+numpy's types pair by pair (float32 x float32 stays float32); their exponentials, powers and sines
+stay numpy's (its SIMD exp and pow differ from the C library's in the last bit), computed before
+the kernel is called (tests/edit/test_retouch_kernels.py).
 """
 
 from __future__ import annotations
