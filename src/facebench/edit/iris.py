@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .retouch import _shift_sample, _upper_lower_profiles, crop_around, polygon_mask
+from . import kernels
+from .retouch import _shift_sample, _upper_lower_profiles, clip, crop_around, polygon_mask
 
 #: How much darker the rim of the iris (the limbus) is than its middle, where it is painted.
 LIMBUS = 0.35
@@ -67,8 +68,8 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
     seen_src, widened = opening, False
     if min(shp) > k:
         ell = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        grown = np.clip(polygon_mask(dst_poly - shift, shp, off, blur=0.0) - opening, 0, 1)
-        margin = np.clip(opening - cv2.erode(opening, ell), 0, 1)
+        grown = clip(polygon_mask(dst_poly - shift, shp, off, blur=0.0) - opening, 0, 1)
+        margin = clip(opening - cv2.erode(opening, ell), 0, 1)
         widened = float(grown.sum()) > WIDEN * float(opening.sum())
         near_growth = cv2.dilate(grown, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
         seen_src = opening - margin * (near_growth if widened else 1.0)
@@ -77,19 +78,23 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
     dx, dy = gx - c[0], gy - c[1]
     r = np.hypot(dx, dy)
     rad = max(float(iris_radius), 1.0)
-    in_iris = np.clip(rad - r + 0.5, 0, 1)
+    in_iris = clip(rad - r + 0.5, 0, 1)
     if not widened:
         # a lid that stays or comes down: the margins repainted flat, shaded under the lid
         top = float(dst_poly[:, 1].min())
-        shade = 0.72 + 0.28 * np.clip((gy - top) / rad, 0, 1)[..., None]
-        flat = (colours.iris * in_iris[..., None] + colours.sclera * (1 - in_iris[..., None])) * shade
-        a = np.clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
-        return box, layer * (1 - a) + flat * a, polygon_mask(dst_poly, shp, off, blur=0.7)
+        shade = 0.72 + 0.28 * clip((gy - top) / rad, 0, 1)
+        a = clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)
+        # layer (1 - a) + flat a, flat = (iris in_iris + sclera (1 - in_iris)) shade, in one pass
+        iris, sclera = np.asarray(colours.iris), np.asarray(colours.sclera)
+        flat_t = np.result_type(iris, sclera, in_iris, shade, a)
+        out = np.empty(layer.shape, np.result_type(layer, a, flat_t))
+        kernels.eye_margins(out, layer, a, 1 - a, iris, sclera, in_iris, 1 - in_iris, shade)
+        return box, out, polygon_mask(dst_poly, shp, off, blur=0.7)
     # hidden iris: the mirror image across the horizontal diameter where the photo shows it (a
     # lid hides the top, the bottom shows), else the iris colour darkened toward the limbus
-    iris_paint = colours.iris[None, None, :] * (1.0 - LIMBUS * np.clip((r / rad - 0.7) / 0.3, 0, 1) ** 2)[..., None]
+    iris_paint = colours.iris[None, None, :] * (1.0 - LIMBUS * clip((r / rad - 0.7) / 0.3, 0, 1) ** 2)[..., None]
     my = c[1] - dy
-    ok = np.clip(cv2.remap(seen, (gx - x0).astype(np.float32), (my - y0).astype(np.float32),
+    ok = clip(cv2.remap(seen, (gx - x0).astype(np.float32), (my - y0).astype(np.float32),
                            interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0.0), 0, 1)[..., None]
     mirror = cv2.remap(srcf, (gx - shift[0]).astype(np.float32), (my - shift[1]).astype(np.float32),
@@ -99,14 +104,14 @@ def eye_layer(src: np.ndarray, src_poly: np.ndarray, dst_poly: np.ndarray, shift
     xs = gx[0]
     upper, _ = _upper_lower_profiles(dst_poly, 9, xs)
     half = max(float(np.ptp(dst_poly[:, 0])) / 2, 1.0)
-    u = np.clip(np.abs(dx) / half, 0, 1.5)
+    u = clip(np.abs(dx) / half, 0, 1.5)
     ball = 1.0 - CORNER_SHADE * u ** 2
     lid = 1.0 - LID_SHADE * np.exp(-np.maximum(gy - upper[None, :], 0) / (0.8 * rad))
     sclera_paint = _sclera(layer, seen, r, rad, colours.lit_sclera)[None, None, :] * (ball * lid)[..., None]
     paint = iris_paint * in_iris[..., None] + sclera_paint * (1 - in_iris[..., None])
     # the lid's shadow falls on the iris too
     paint = paint * np.where(in_iris > 0, lid, 1.0)[..., None]
-    a = np.clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
+    a = clip(1 - cv2.GaussianBlur(seen, (0, 0), 0.7), 0, 1)[..., None]
     layer = layer * (1 - a) + paint * a
     alpha = polygon_mask(dst_poly, shp, off, blur=0.7)
     return box, layer, alpha

@@ -4,6 +4,13 @@ Each kernel does, pixel by pixel, the arithmetic that :mod:`facebench.edit.folds
 formulas, in the same order of operations (no fastmath, no fused multiply-adds), so that its
 floats are the ones of the straightforward array expressions (tests/edit/test_folds.py compares
 them with per-pixel numpy references on random curves and on the bundled photos).
+
+The retouch stage's kernels (:func:`paint_over`, :func:`paint_shaded`, :func:`paint_lining`,
+:func:`cavity_colour`, :func:`teeth_shading`, :func:`eye_margins`, :func:`ellipse_exponent`,
+:func:`scale_colours`) fuse the mouth's, eyes' and tints' elementwise chains the same way and keep
+numpy's types pair by pair (float32 x float32 stays float32); their exponentials, powers and sines
+stay numpy's (its SIMD exp and pow differ from the C library's in the last bit), computed before
+the kernel is called (tests/edit/test_retouch_kernels.py).
 """
 
 from __future__ import annotations
@@ -265,3 +272,125 @@ def affine_dst_to_src(dst: np.ndarray, src: np.ndarray, tri: np.ndarray, coef: n
             p = (f1 * e2y - f2 * e1y) / det
             q = (f2 * e1x - f1 * e2x) / det
             coef[k, r, 0], coef[k, r, 1], coef[k, r, 2] = p, q, src[a, r] - p * dst[a, 0] - q * dst[a, 1]
+
+
+@kernel
+def paint_over(layer: np.ndarray, col: np.ndarray, a: np.ndarray, keep: np.ndarray) -> None:
+    """In place on the float64 ``layer`` (h, w, 3): ``layer = layer * keep + col * a`` per
+    channel (``col`` (h, w, 3), ``a`` and ``keep = 1 - a`` (h, w)) -- painting ``col`` over it
+    with opacity ``a`` -- in numpy's order and types (``col * a`` in float32 when both are)."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk = a[i, j], keep[i, j]
+            for k in range(c):
+                layer[i, j, k] = layer[i, j, k] * kk + col[i, j, k] * aa
+
+
+@kernel
+def teeth_shading(depth: np.ndarray, rim_e: np.ndarray, body_s: np.ndarray, into: np.ndarray,
+                  height: np.ndarray, corner: np.ndarray, round_h: np.ndarray, line_e: np.ndarray,
+                  light: np.ndarray, shown: np.ndarray, s: np.ndarray, a: np.ndarray) -> None:
+    """The per-pixel products of :func:`facebench.edit.mouth.teeth_row` (float64 throughout,
+    its order of operations), given per pixel the ``depth`` into the crown, ``into`` = depth /
+    max(height, 1), ``rim_e`` = exp(-max(depth, 0) / r) and ``body_s`` = sin(pi clip(1.5 into,
+    0, 1)) (numpy's exp and sin), and per column ``height``, ``corner``, ``round_h``, ``line_e`` =
+    0.2 exp(...), ``light`` (x the end's shade) and ``shown`` = clip(8 (1 - v), 0, 1): into ``s``
+    the light ``light * line * rim * body * neck * rounded`` with ``line = 1 - line_e (1 - 0.6
+    c)``, ``rim = 1 - 0.12 rim_e``, ``body = 0.94 + 0.06 body_s``, ``neck = 1 - 0.12 c^2``,
+    ``rounded = 1 - 0.4 corner clip(1 - depth / round_h, 0, 1)`` (``c`` = clip(into, 0, 1)),
+    and into ``a`` the alpha ``clip(depth + 0.5, 0, 1) clip((1 - into) height + 0.5, 0, 1) shown``."""
+    h, w = depth.shape
+    for i in range(h):
+        for j in range(w):
+            d, t = depth[i, j], into[i, j]
+            c = min(max(t, 0.0), 1.0)
+            rounded = 1 - 0.4 * corner[j] * min(max(1 - d / round_h[j], 0.0), 1.0)
+            line = 1 - line_e[j] * (1 - 0.6 * c)
+            rim = 1 - 0.12 * rim_e[i, j]
+            body = 0.94 + 0.06 * body_s[i, j]
+            neck = 1 - 0.12 * (c * c)
+            s[i, j] = light[j] * line * rim * body * neck * rounded
+            a[i, j] = min(max(d + 0.5, 0.0), 1.0) * min(max((1 - t) * height[j] + 0.5, 0.0), 1.0) * shown[j]
+
+
+@kernel
+def paint_shaded(layer: np.ndarray, col: np.ndarray, shade: np.ndarray, a: np.ndarray, keep: np.ndarray) -> None:
+    """:func:`paint_over` of ``col * shade`` (``shade`` (h, w), per pixel on every channel):
+    ``layer = layer * keep + (col * shade) * a``."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk, ss = a[i, j], keep[i, j], shade[i, j]
+            for k in range(c):
+                layer[i, j, k] = layer[i, j, k] * kk + (col[i, j, k] * ss) * aa
+
+
+@kernel
+def cavity_colour(out: np.ndarray, near: np.ndarray, far: np.ndarray, t: np.ndarray, keep: np.ndarray,
+                  across: np.ndarray, throat: np.ndarray) -> None:
+    """Into ``out`` (h, w, 3): ``(near * keep + far * t) * (across * throat)`` per channel, with
+    ``keep = 1 - t`` and ``t``, ``throat`` per pixel, ``across`` per column
+    (:func:`facebench.edit.mouth.cavity`'s mix of the lit lips and the deep colour, in its order)."""
+    h, w, c = out.shape
+    for i in range(h):
+        for j in range(w):
+            tt, kk, f = t[i, j], keep[i, j], across[j] * throat[i, j]
+            for k in range(c):
+                out[i, j, k] = (near[k] * kk + far[k] * tt) * f
+
+
+@kernel
+def paint_lining(layer: np.ndarray, up: np.ndarray, near: np.ndarray, far: np.ndarray, shade: np.ndarray,
+                 a: np.ndarray, keep: np.ndarray) -> None:
+    """:func:`paint_over` of ``((1 - up) * near + up * far) * shade`` (``up`` per pixel, ``near``
+    and ``far`` colours, ``shade`` (h, w, 3)): the gum fading into the lip's lining above it."""
+    h, w, c = layer.shape
+    for i in range(h):
+        for j in range(w):
+            u, aa, kk = up[i, j], a[i, j], keep[i, j]
+            for k in range(c):
+                col = ((1.0 - u) * near[k] + u * far[k]) * shade[i, j, k]
+                layer[i, j, k] = layer[i, j, k] * kk + col * aa
+
+
+@kernel
+def ellipse_exponent(q: np.ndarray, x0: int, y0: int, cx: float, cy: float, c: float, s: float,
+                     rx: float, ry: float) -> None:
+    """Into ``q`` (its pixel (0, 0) at image pixel (x0, y0)): ``-0.5 (u^2 + v^2)`` with ``u = (c dx
+    + s dy) / rx``, ``v = (-s dx + c dy) / ry``, ``(dx, dy)`` the pixel less ``(cx, cy)``: the
+    exponent of :func:`facebench.edit.retouch.tint`'s rotated Gaussian ellipse."""
+    h, w = q.shape
+    for i in range(h):
+        dy = float(y0 + i) - cy
+        for j in range(w):
+            dx = float(x0 + j) - cx
+            u = (c * dx + s * dy) / rx
+            v = (-s * dx + c * dy) / ry
+            q[i, j] = -0.5 * (u * u + v * v)
+
+
+@kernel
+def scale_colours(sub: np.ndarray, a: np.ndarray, g1: np.ndarray) -> None:
+    """In place: ``sub *= 1 + a * g1`` per pixel and channel (``a`` per pixel, ``g1`` = gain - 1
+    per channel), the product rounded to ``sub``'s type as numpy's assignment does."""
+    h, w, c = sub.shape
+    for i in range(h):
+        for j in range(w):
+            for k in range(c):
+                sub[i, j, k] = sub[i, j, k] * (1.0 + a[i, j] * g1[k])
+
+
+@kernel
+def eye_margins(out: np.ndarray, layer: np.ndarray, a: np.ndarray, keep: np.ndarray, iris: np.ndarray,
+                sclera: np.ndarray, in_iris: np.ndarray, out_iris: np.ndarray, shade: np.ndarray) -> None:
+    """Into ``out``: ``layer * keep + ((iris * in_iris + sclera * out_iris) * shade) * a`` per
+    pixel and channel (``keep`` = 1 - a, ``out_iris`` = 1 - in_iris): the photo's eye with its
+    lid margins repainted flat (:func:`facebench.edit.iris.eye_layer`), in numpy's order and
+    types (``layer * keep`` in float32 when both are)."""
+    h, w, c = out.shape
+    for i in range(h):
+        for j in range(w):
+            aa, kk, ii, oo, ss = a[i, j], keep[i, j], in_iris[i, j], out_iris[i, j], shade[i, j]
+            for k in range(c):
+                out[i, j, k] = layer[i, j, k] * kk + ((iris[k] * ii + sclera[k] * oo) * ss) * aa

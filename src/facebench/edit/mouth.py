@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import retouch
-from .retouch import MouthColours, MouthEdit, polygon_mask
+from . import kernels, retouch
+from .retouch import MouthColours, MouthEdit, clip, polygon_mask
 
 #: Outer edges of the visible teeth seen from the front, as fractions of the arch's half-width
 #: (central incisor, lateral incisor, canine, first and second premolar; the later ones are
@@ -46,15 +46,22 @@ GUM = 0.07
 
 def smoothstep(t: np.ndarray) -> np.ndarray:
     """``3 t^2 - 2 t^3`` on ``t`` clipped to [0, 1]."""
-    t = np.clip(t, 0.0, 1.0)
+    t = clip(t, 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
 
 def warm_shade(colour: np.ndarray, s: np.ndarray) -> np.ndarray:
     """``colour * s^gamma`` per channel with gamma = (0.8, 1.0, 1.3): shadowed enamel and mucosa
     turn warmer (blue falls fastest), not grey. ``s`` in (0, 1], any shape; returns shape + (3,)."""
-    s = np.clip(s, 1e-3, 1.0)[..., None]
-    return colour[None, None, :] * s ** np.array([0.8, 1.0, 1.3])
+    s = clip(s, 1e-3, 1.0).astype(np.float64, copy=False)  # the exponents are float64
+    out = np.empty(s.shape + (3,), np.result_type(colour, s))
+    # per channel: the same floats as ``colour * s[..., None] ** gamma`` (s ** 1 is s), in less time
+    for c, g in enumerate(_GAMMA):
+        np.multiply(colour[c], s if g == 1.0 else np.power(s, g), out=out[..., c])
+    return out
+
+
+_GAMMA = (0.8, 1.0, 1.3)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class MouthLayer:
 
 def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """Anti-aliased indicator of ``top <= y <= bottom`` (a one-pixel ramp at each end)."""
-    return np.clip(y - top + 0.5, 0, 1) * np.clip(bottom - y + 0.5, 0, 1)
+    return clip(y - top + 0.5, 0, 1) * clip(bottom - y + 0.5, 0, 1)
 
 
 #: The lit inner lips (mucosa) as a multiple of the lips' colour: the wet inside of the lips
@@ -100,8 +107,9 @@ def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
     -- x (1 - THROAT x e x o): the throat ``e``, a smoothstep ellipse (0.22 of the opening's
     width ``W`` by 0.3 min(``h``, ``W``)) centred at ``cx``, 0.45 ``h`` below the upper lip, shows
     as the opening grows (``o`` = smoothstep((h / mouth_w - 0.15) / 0.25))."""
-    binary = (mask > 0.5).astype(np.uint8)
-    dist = cv2.distanceTransform(np.pad(binary, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    binary = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)  # a border of zeros
+    binary[1:-1, 1:-1] = mask > 0.5
+    dist = cv2.distanceTransform(binary, cv2.DIST_L2, 3)[1:-1, 1:-1]
     h = dl - du
     k = int(np.argmax(h))
     r = max(0.35 * float(h[k]), 1.5)
@@ -109,14 +117,16 @@ def cavity(mask: np.ndarray, du: np.ndarray, dl: np.ndarray, across: np.ndarray,
     t = smoothstep(dist / r) ** 0.8
     mucosa = lips * MUCOSA
     back = colours.cavity * DEEP
-    col = mucosa[None, None, :] * (1 - t[..., None]) + back[None, None, :] * t[..., None]
     cols = np.flatnonzero(h > 0)
     width = float(np.ptp(gx[0, cols])) if len(cols) > 1 else 1.0
     u = (gx - cx) / max(0.22 * width, 1.0)
     v = (gy - (du[k] + 0.45 * h[k])) / max(0.3 * min(float(h[k]), width), 1.0)
     opening = float(smoothstep(np.array(h[k] / max(mouth_w, 1.0) - 0.15) / 0.25))
     throat = 1 - THROAT * opening * smoothstep(1 - (u * u + v * v)) * t
-    return col * ((0.9 + 0.1 * across[None, :]) * throat)[..., None]
+    # (mucosa (1 - t) + back t) x (0.9 + 0.1 across) x throat per pixel and channel, in one pass
+    out = np.empty(t.shape + (3,), np.result_type(mucosa, back, t, throat))
+    kernels.cavity_colour(out, mucosa.astype(out.dtype), back.astype(out.dtype), t, 1 - t, 0.9 + 0.1 * across, throat)
+    return out
 
 
 def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.ndarray, width: float,
@@ -134,9 +144,9 @@ def tongue(gx: np.ndarray, gy: np.ndarray, cx: float, du: np.ndarray, dl: np.nda
     rx, ry = 0.4 * width, 0.32 * h[k]
     cy = dl[k] - 0.08 * h[k]  # the tongue's middle sits a little above the floor
     u, v = (gx - cx) / rx, (gy - cy) / ry
-    inside = np.clip((1 - (u * u + v * v)) * 6, 0, 1)
+    inside = clip((1 - (u * u + v * v)) * 6, 0, 1)
     lit = 0.5 + 0.5 * smoothstep(-v * 1.3)  # the top faces the light; the underside is dark
-    col = warm_shade(colours.tongue * 1.75, lit * (1 - 0.35 * np.abs(u).clip(0, 1) ** 2))
+    col = warm_shade(colours.tongue * 1.75, lit * (1 - 0.35 * clip(np.abs(u), 0, 1) ** 2))
     return col, inside * strength
 
 
@@ -164,32 +174,34 @@ def teeth_row(xs: np.ndarray, gy: np.ndarray, centre: float, half: float, edge: 
     corners, darker toward the gum, with a translucent incisal rim; the last quarter of the
     ``shown`` half-width falls to 0.4 of the light, into the cavity's shade."""
     u = np.abs(xs - centre) / max(half, 1.0)
-    k = np.clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
+    k = clip(np.searchsorted(TOOTH_EDGES, u, side="right") - 1, 0, len(TOOTH_EDGES) - 2)
     lo, hi = TOOTH_EDGES[k], TOOTH_EDGES[k + 1]
-    s = np.clip((u - lo) / (hi - lo), 0, 1)
+    s = clip((u - lo) / (hi - lo), 0, 1)
     px_w = (hi - lo) * half
     gap = np.minimum(s, 1 - s) * px_w  # pixels to the nearest gap
     light = (0.9 + 0.1 * np.sin(np.pi * s)) * TOOTH_LIGHT[np.minimum(k, len(TOOTH_LIGHT) - 1)]
-    light = light * (1 - 0.35 * np.clip(u, 0, 1) ** 2)
-    corner = np.clip(1 - gap / np.maximum(0.3 * px_w, 0.5), 0, 1) ** 2  # 1 at a gap, 0 mid-tooth
+    light = light * (1 - 0.35 * clip(u, 0, 1) ** 2)
+    corner = clip(1 - gap / np.maximum(0.3 * px_w, 0.5), 0, 1) ** 2  # 1 at a gap, 0 mid-tooth
     # the gum line is scalloped: the papilla between two crowns comes down over their necks
-    height = crown * (1 - 0.3 * np.clip(u, 0, 1) ** 2) * (1 - PAPILLA * corner)
+    height = crown * (1 - 0.3 * clip(u, 0, 1) ** 2) * (1 - PAPILLA * corner)
     depth = (gy - edge[None, :]) if down else (edge[None, :] - gy)  # 0 at the edge, grows into the crown
     into = depth / np.maximum(height, 1.0)[None, :]
     # rounded incisal corners, shaded (the edge turns away from the light), not cut out
     round_h = np.maximum(np.minimum(0.12 * height, 0.3 * px_w) * corner, 0.5)
-    rounded = 1 - 0.4 * corner[None, :] * np.clip(1 - depth / round_h[None, :], 0, 1)
     # the line between two teeth: darkest at the edge, where the embrasure opens, fading to the gum
-    line = 1 - 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)[None, :] * (1 - 0.6 * np.clip(into, 0, 1))
-    rim = 1 - 0.12 * np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
-    body = 0.94 + 0.06 * np.sin(np.pi * np.clip(into * 1.5, 0, 1))  # the crown's convex face
-    neck = 1 - 0.12 * np.clip(into, 0, 1) ** 2  # warmer, darker toward the gum
+    line_e = 0.2 * np.exp(-0.5 * (gap / max(0.02 * half, 0.5)) ** 2)
+    rim_e = np.exp(-np.maximum(depth, 0) / max(0.08 * crown, 0.5))  # translucent edge
+    body_s = np.sin(np.pi * clip(into * 1.5, 0, 1))  # the crown's convex face
     v = np.abs(xs - centre) / max(half if shown is None else min(shown, half), 1.0)
     # where the opening hides the rest of the row, the last teeth fall into the cavity's shade
     end = 0.4 + 0.6 * smoothstep((1 - v) * 4)
-    col = warm_shade(teeth, (light * end)[None, :] * line * rim * body * neck * rounded)
-    a = np.clip(depth + 0.5, 0, 1) * np.clip((1 - into) * height[None, :] + 0.5, 0, 1)
-    a = a * np.clip((1 - v) * 8, 0, 1)[None, :]
+    # per pixel (facebench.edit.kernels.teeth_shading): rounded = 1 - 0.4 corner clip(1 - depth
+    # / round_h, 0, 1); line = 1 - line_e (1 - 0.6 clip(into, 0, 1)); rim = 1 - 0.12 rim_e;
+    # body = 0.94 + 0.06 body_s; neck = 1 - 0.12 clip(into, 0, 1)^2, warmer, darker toward the gum
+    lit, a = np.empty_like(depth), np.empty_like(depth)
+    kernels.teeth_shading(depth, rim_e, body_s, into, height, corner, round_h, line_e, light * end,
+                          clip((1 - v) * 8, 0, 1), lit, a)
+    col = warm_shade(teeth, lit)
     return col, a
 
 
@@ -224,18 +236,27 @@ def mouth_layer(
     centre = float(src_poly[:, 0].mean())
     c_dst = float(dst_poly[:, 0].mean())
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
-    across = np.clip(1 - (np.abs(xs - c_dst) / (0.5 * w_dst)) ** 4, 0, 1)
-    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(gate, 0, 1))
+    across = clip(1 - (np.abs(xs - c_dst) / (0.5 * w_dst)) ** 4, 0, 1)
+    alpha = polygon_mask(dst_poly, shp, off) * float(clip(gate, 0, 1))
     layer = cavity(alpha > 0.5 * gate, du, dl, across, colours, lips, gx, gy, c_dst + 0.5 * jx, mouth_w)
 
     teeth_a = np.zeros(shp, np.float32)
     other_a = np.zeros(shp, np.float32)
 
-    def paint(col: np.ndarray, a: np.ndarray, is_teeth: bool = False) -> None:
-        nonlocal layer, teeth_a, other_a
-        layer = layer * (1 - a[..., None]) + col * a[..., None]
-        teeth_a, other_a = (np.maximum(teeth_a, a), other_a * (1 - a)) if is_teeth else \
-            (teeth_a * (1 - a), np.maximum(other_a, a))
+    def cover(a: np.ndarray, is_teeth: bool) -> np.ndarray:
+        """What painting with opacity ``a`` does to the teeth and other shares; returns 1 - a."""
+        nonlocal teeth_a, other_a
+        keep = 1 - a
+        teeth_a, other_a = (np.maximum(teeth_a, a), other_a * keep) if is_teeth else \
+            (teeth_a * keep, np.maximum(other_a, a))
+        return keep
+
+    def paint(col: np.ndarray, a: np.ndarray, is_teeth: bool = False, shade: np.ndarray | None = None) -> None:
+        keep = cover(a, is_teeth)
+        if shade is None:
+            kernels.paint_over(layer, col, a, keep)  # layer * (1 - a) + col * a, in place
+        else:
+            kernels.paint_shaded(layer, col, shade, a, keep)  # ... of col * shade
 
     # an open photo's own tongue rides the jaw with its content: a painted one shows only as far
     # as the opening grows past the photo's
@@ -243,7 +264,7 @@ def mouth_layer(
     paint(*tongue(gx, gy, c_dst + jx, du, dl, w_dst, mouth_w, colours, grown))
     # the arch, never wider than the opening less its dark corners
     arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
-    u2 = np.clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
+    u2 = clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
     if src_open:
         seam_up, seam_lo = su, slj  # the photo's own teeth end at its lip lines
     else:
@@ -259,23 +280,24 @@ def mouth_layer(
     # rest of the crowns its lip hid (about 0.6 of one); a closed photo shows the whole row
     crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
-    paint(col * lip_shadow[..., None], a, True)
+    paint(col, a, True, lip_shadow)
     crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
     top = seam_up - crown * (1 - 0.3 * u2)
     # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
     # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
     gum_a = _band(gy, np.minimum(du, top - GUM * mouth_w)[None, :], (top + PAPILLA * crown)[None, :])
     gum_a = gum_a * smoothstep((half - np.abs(xs - centre)) / max(0.1 * mouth_w, 1.0))[None, :]
-    up = np.clip((top[None, :] - gy) / max(GUM * mouth_w, 1.0) - 1, 0, 1)[..., None]  # 0 on the gum
-    lining = (1 - up) * colours.gum[None, None, :] + up * (lips * MUCOSA)[None, None, :]
-    paint(lining * warm_shade(np.ones(3), lip_shadow), gum_a)
+    up = clip((top[None, :] - gy) / max(GUM * mouth_w, 1.0) - 1, 0, 1)  # 0 on the gum
+    # painted: ((1 - up) gum + up (lips x MUCOSA)) x warm_shade(1, lip_shadow)
+    gum, lining = np.asarray(colours.gum, np.float64), np.asarray(lips * MUCOSA, np.float64)
+    kernels.paint_lining(layer, up, gum, lining, warm_shade(np.ones(3), lip_shadow), gum_a, cover(gum_a, False))
     col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
-    paint(col * lip_shadow[..., None], a, True)
+    paint(col, a, True, lip_shadow)
     own, feather = None, 1.0
     if src_open:
         # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
         # of the mouth's width
-        feather = float(np.clip(0.5 * jy, 1.0, max(0.03 * mouth_w, 1.0)))
+        feather = float(clip(0.5 * jy, 1.0, max(0.03 * mouth_w, 1.0)))
         own = retouch.photo_mouth(src, src_poly, fr, feather)
         for samp, a in own:
             paint(samp, a)

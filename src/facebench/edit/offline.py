@@ -111,6 +111,47 @@ def _analyze(image: np.ndarray) -> list[Face]:
     return analyze(image, parts=("detection", "mesh", "mask"))
 
 
+#: The inner-lip polygon, upper lip first (corner to corner), then the lower lip back.
+_INNER = np.array(list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1]))
+#: Per eye: its opening's points, its corners, its iris (centre, then rim points).
+_EYES = tuple((np.array(eye), np.array(corners), iris, key) for eye, corners, iris, key in (
+    (lm.EYE_R, lm.EYE_R_CORNERS, lm.IRIS_R, "eye_r"), (lm.EYE_L, lm.EYE_L_CORNERS, lm.IRIS_L, "eye_l")))
+_CHEEKS = (np.array(lm.CHEEK_R), np.array(lm.CHEEK_L))
+_UNDER_EYES = (np.array(lm.EYE_R_LOWER), np.array(lm.EYE_L_LOWER))
+
+
+@dataclass(frozen=True)
+class _RetouchSource:
+    """The photo's mesh as the retouch stage reads it: the inner-lip polygon ``sp`` and its area,
+    the lip-corner distance ``mouth_w``, whether the mouth is open, each eye's opening, iris
+    centre and radius, and the head's roll (degrees)."""
+
+    sp: np.ndarray
+    a_src: float
+    mouth_w: float
+    src_open: bool
+    eyes: tuple[tuple[np.ndarray, np.ndarray, float], ...]
+    roll: float
+
+    @classmethod
+    def of(cls, mesh: Any) -> "_RetouchSource":
+        """From a face's mesh (its 468 points' x, y are the ``src`` of a render)."""
+        full = np.asarray(mesh, np.float64)
+        src = full[:468, :2]
+        sp = src[_INNER]
+        a_src = retouch.polygon_area(sp)
+        mouth_w = float(np.linalg.norm(src[61] - src[291]))
+        eyes = []
+        for eye, _, iris, _ in _EYES:
+            centre = np.asarray(mesh[iris[0], :2], float)
+            radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
+            eyes.append((src[eye], centre, radius))
+        roll = float(np.degrees(np.arctan2(*(src[263] - src[33])[::-1])))
+        for a in [sp] + [x for eye in eyes for x in eye[:2]]:
+            a.flags.writeable = False  # shared by every render of this set-up
+        return cls(sp, a_src, mouth_w, a_src > OPEN * mouth_w ** 2, tuple(eyes), roll)
+
+
 @dataclass
 class _Prepared:
     """Everything about one face in one image that does not depend on the control."""
@@ -150,6 +191,11 @@ class _Prepared:
         face mask): made the first time a render shades folds."""
         mask = self.face.mask
         return fold_setup(self.image, mask, self.iod_px) if mask is not None else None
+
+    @cached_property
+    def retouch_source(self) -> "_RetouchSource":
+        """What the retouch stage reads from the photo's own mesh (computed once per set-up)."""
+        return _RetouchSource.of(self.face.mesh)
 
     @cached_property
     def image_f32(self) -> np.ndarray:
@@ -365,14 +411,14 @@ class OfflineEditor:
                  moved: np.ndarray, control: ExpressionControl, aus: dict[str, float]) -> None:
         col = prep.colours
         weights = control.as_dict()
+        rs = prep.retouch_source  # the photo's side, computed once per set-up
         # mouth: the inner-lip polygon, upper lip first
-        inner = list(lm.LIPS_INNER_UPPER) + list(lm.LIPS_INNER_LOWER[1:-1])
         n_up = len(lm.LIPS_INNER_UPPER)
-        sp, dp = src[inner], moved[inner]
-        a_src = retouch.polygon_area(sp)
+        sp, dp = rs.sp, moved[_INNER]
+        a_src = rs.a_src
         a_dst = retouch.polygon_area(dp)
-        mouth_w = float(np.linalg.norm(src[61] - src[291]))
-        src_open = a_src > OPEN * mouth_w ** 2
+        mouth_w = rs.mouth_w
+        src_open = rs.src_open
         # a parting mouth fades in; the inside of an open mouth that presses shut fades out as
         # the warp's source fades to closed lips (else its dark corners would stay as slivers)
         closing = float(np.clip(1.0 - a_dst / max(a_src, 1e-9), 0.0, 1.0))
@@ -388,28 +434,24 @@ class OfflineEditor:
             if layer is not None:
                 retouch.composite(out, layer.box, layer.layer, layer.alpha)
         # eyes: the eyeball is not warped; lids cover it or uncover more of it
-        for eye, corners, iris, ecol in ((lm.EYE_R, lm.EYE_R_CORNERS, lm.IRIS_R, col["eye_r"]),
-                                         (lm.EYE_L, lm.EYE_L_CORNERS, lm.IRIS_L, col["eye_l"])):
-            e = list(eye)
-            if np.abs(moved[e] - src[e]).max() < 0.05:
+        for (e, corners, _, key), (src_e, centre, radius) in zip(_EYES, rs.eyes):
+            moved_e = moved[e]
+            if np.abs(moved_e - src_e).max() < 0.05:
                 continue
-            shift = (moved - src)[list(corners)].mean(0)
-            mesh = prep.face.mesh
-            centre = np.asarray(mesh[iris[0], :2], float)
-            radius = float(np.linalg.norm(mesh[list(iris[1:]), :2] - centre, axis=1).mean())
-            layer = eye_layer(prep.image_f32, src[e], moved[e], shift, centre, radius, ecol)
+            shift = (moved[corners] - src[corners]).mean(0)
+            layer = eye_layer(prep.image_f32, src_e, moved_e, shift, centre, radius, col[key])
             if layer is not None:
                 retouch.composite(out, *layer)
         # colour: blush and under-eye shadows, proportional to alpha
         blush = sum(tint_strength(a) * recipe(e).blush for e, a in weights.items())
         under = sum(tint_strength(a) * recipe(e).under_eye for e, a in weights.items())
         iod = prep.iod_px
-        roll = float(np.degrees(np.arctan2(*(src[263] - src[33])[::-1])))
-        for cheek in (lm.CHEEK_R, lm.CHEEK_L):
-            c = moved[list(cheek)].mean(0)
+        roll = rs.roll
+        for cheek in _CHEEKS:
+            c = moved[cheek].mean(0)
             retouch.tint(out, c, (0.3 * iod, 0.2 * iod), roll, np.array([1.05, 0.91, 0.93]), 0.45 * blush)
-        for lower in (lm.EYE_R_LOWER, lm.EYE_L_LOWER):
-            c = moved[list(lower)].mean(0) + np.array([0.0, 0.07 * iod])
+        for lower in _UNDER_EYES:
+            c = moved[lower].mean(0) + np.array([0.0, 0.07 * iod])
             retouch.tint(out, c, (0.14 * iod, 0.045 * iod), roll, np.array([0.86, 0.82, 0.88]), 0.7 * under)
 
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import kernels
+
 SUB = 4  # fractional bits for sub-pixel polygon drawing
+
+#: numpy's ``clip`` ufunc, which :func:`numpy.clip` calls once it has checked its arguments: the
+#: same floats without the wrapper's microseconds, which add up over a mouth's or an eye's small
+#: crop (dozens of clips per layer)
+clip = np._core.umath.clip
 
 
 def polygon_mask(poly: np.ndarray, shape: tuple[int, int], offset: np.ndarray, blur: float = 0.6) -> np.ndarray:
@@ -33,7 +40,8 @@ def polygon_mask(poly: np.ndarray, shape: tuple[int, int], offset: np.ndarray, b
 def polygon_area(poly: np.ndarray) -> float:
     """Shoelace area of a closed polygon (absolute value, pixels squared)."""
     x, y = poly[:, 0], poly[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+    # np.roll(v, -1) spelled out: the same vectors (and dot products) without roll's overhead
+    return float(abs(np.dot(x, np.concatenate((y[1:], y[:1]))) - np.dot(y, np.concatenate((x[1:], x[:1])))) / 2)
 
 
 def _bbox(poly: np.ndarray, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int]:
@@ -55,13 +63,23 @@ class Crop:
     gy: np.ndarray
 
 
+def pixel_grid(box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(gy, gx): the rows' and columns' image coordinates of each pixel of ``box`` (x0, y0, x1,
+    y1) as float32 arrays of its shape (``np.mgrid[y0:y1, x0:x1]``, without its int64 pass)."""
+    x0, y0, x1, y1 = box
+    g = np.empty((2, y1 - y0, x1 - x0), np.float32)
+    g[0] = np.arange(y0, y1, dtype=np.float32)[:, None]
+    g[1] = np.arange(x0, x1, dtype=np.float32)[None, :]
+    return g[0], g[1]
+
+
 def crop_around(points: np.ndarray, shape: tuple[int, int], pad: int) -> Crop | None:
     """The crop around ``points`` grown by ``pad`` pixels within an image of ``shape``; None when
     it is empty (the points lie outside the image)."""
     x0, y0, x1, y1 = _bbox(points, shape, pad)
     if x1 <= x0 or y1 <= y0:
         return None
-    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    gy, gx = pixel_grid((x0, y0, x1, y1))
     return Crop((x0, y0, x1, y1), np.array([x0, y0], np.float64), (y1 - y0, x1 - x0), gx, gy)
 
 
@@ -91,8 +109,8 @@ class MouthColours:
 
 def _band(y: np.ndarray, top: np.ndarray, bottom: np.ndarray, soft: float = 0.8) -> np.ndarray:
     """Soft indicator of ``top <= y <= bottom`` per column (arrays broadcast over rows)."""
-    a = np.clip((y - top) / soft + 0.5, 0, 1)
-    b = np.clip((bottom - y) / soft + 0.5, 0, 1)
+    a = clip((y - top) / soft + 0.5, 0, 1)
+    b = clip((bottom - y) / soft + 0.5, 0, 1)
     return a * b
 
 
@@ -150,8 +168,8 @@ def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
     for d, lower in ((np.array([fr.jx, fr.jy]), True), (np.zeros(2), False)):
         samp = _shift_sample(src_f, c.gx, c.gy, d)
         inside = _shift_sample(m_src, c.gx - x0, c.gy - y0, d)
-        below = np.clip((c.gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)  # a ramp, not a step
-        out.append((samp, np.clip(inside, 0, 1) * (below if lower else 1.0 - below)))
+        below = clip((c.gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)  # a ramp, not a step
+        out.append((samp, clip(inside, 0, 1) * (below if lower else 1.0 - below)))
     return out
 
 
@@ -209,21 +227,26 @@ def mouth_layer(
     su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     half = max(float(np.ptp(src_poly[:, 0])) / 2, 1.0)
-    across = np.clip(1 - (np.abs(xs - centre) / (0.86 * half)) ** 6, 0, 1)
+    across = clip(1 - (np.abs(xs - centre) / (0.86 * half)) ** 6, 0, 1)
     # cavity: dark, darkest under the upper teeth and toward the corners; the tongue shows low
     # in a wide-open mouth
-    depth = np.clip((gy - du[None, :]) / np.maximum(dl - du, 1.0)[None, :], 0, 1)
+    depth = clip((gy - du[None, :]) / np.maximum(dl - du, 1.0)[None, :], 0, 1)
     shade = (0.7 + 0.3 * depth) * (0.7 + 0.3 * across[None, :])
-    layer = colours.cavity[None, None, :] * shade[..., None]
+    layer = (colours.cavity[None, None, :] * shade[..., None]).astype(np.float64, copy=False)
     tongue_top = dl - 0.06 * iod
-    a_t = 0.6 * np.clip((gy - tongue_top[None, :]) / (0.05 * iod), 0, 1) * across[None, :]
+    a_t = 0.6 * clip((gy - tongue_top[None, :]) / (0.05 * iod), 0, 1) * across[None, :]
     tongue = colours.tongue[None, None, :] * (0.75 + 0.25 * across[None, :, None])
-    layer = layer * (1 - a_t[..., None]) + tongue * a_t[..., None]
 
-    def paint(col: np.ndarray, a: np.ndarray) -> None:
-        nonlocal layer
-        layer = layer * (1 - a[..., None]) + col * a[..., None]
+    def paint(col: np.ndarray, a: np.ndarray, shade: np.ndarray | None = None) -> None:
+        """In place: ``layer = layer * (1 - a) + col * a``, ``col`` times ``shade`` first if given
+        (facebench.edit.kernels: the same floats as numpy's broadcast arithmetic)."""
+        col = np.broadcast_to(col, layer.shape)
+        if shade is None:
+            kernels.paint_over(layer, col, a, 1 - a)
+        else:
+            kernels.paint_shaded(layer, col, shade, a, 1 - a)
 
+    paint(tongue, a_t)
     crown_up, crown_lo = 0.16 * iod, 0.14 * iod
     gaps_up = _tooth_gaps(xs, centre, iod)[None, :, None]
     gaps_lo = _tooth_gaps(xs, centre + jx, iod * 0.8)[None, :, None]
@@ -240,16 +263,16 @@ def mouth_layer(
     # lower teeth: from their edge down one crown height (where the photo showed none)
     lo_edge = slj if src_open else seam_lo
     a_lo = _band(gy, lo_edge[None, :], (lo_edge + crown_lo)[None, :])
-    paint(colours.teeth * 0.82 * gaps_lo * lip_shadow[..., None], a_lo * across[None, :] * 0.95)
+    paint(colours.teeth * 0.82 * gaps_lo, a_lo * across[None, :] * 0.95, lip_shadow)
     # gums above the upper teeth, then the upper teeth (in front of the lower ones)
     a_gum = _band(gy, (seam_up - crown_up - 0.08 * iod)[None, :], (seam_up - crown_up)[None, :])
-    paint(colours.gum * lip_shadow[..., None], a_gum * across[None, :])
+    paint(np.broadcast_to(colours.gum, (1, 1, 3)), a_gum * across[None, :], lip_shadow)
     a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
-    paint(colours.teeth * gaps_up * lip_shadow[..., None], a_up * across[None, :])
+    paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
     if src_open:
         for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
-    alpha = polygon_mask(dst_poly, shp, off) * float(np.clip(m.gate, 0, 1)) if with_alpha else None
+    alpha = polygon_mask(dst_poly, shp, off) * float(clip(m.gate, 0, 1)) if with_alpha else None
     return box, layer, alpha
 
 
@@ -273,14 +296,13 @@ def tint(img: np.ndarray, centre: np.ndarray, radii: tuple[float, float], angle_
     x1, y1 = int(min(w, centre[0] + r + 1)), int(min(h, centre[1] + r + 1))
     if x1 <= x0 or y1 <= y0:
         return
-    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     c, s = np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))
-    dx, dy = gx - centre[0], gy - centre[1]
-    u = (c * dx + s * dy) / rx
-    v = (-s * dx + c * dy) / ry
-    a = np.exp(-0.5 * (u * u + v * v)) * float(strength)
-    sub = img[y0:y1, x0:x1]
-    sub[...] = sub * (1 + a[..., None] * (gain[None, None, :] - 1))
+    # per pixel (dx, dy from the centre): u = (c dx + s dy) / rx, v = (-s dx + c dy) / ry, then
+    # a = exp(-0.5 (u^2 + v^2)) x strength (numpy's exp) and I *= 1 + a (gain - 1)
+    q = np.empty((y1 - y0, x1 - x0))
+    kernels.ellipse_exponent(q, x0, y0, float(centre[0]), float(centre[1]), float(c), float(s), float(rx), float(ry))
+    a = np.exp(q) * float(strength)
+    kernels.scale_colours(img[y0:y1, x0:x1], a, np.asarray(gain, np.float64) - 1)
 
 
 @dataclass(frozen=True)
