@@ -170,7 +170,6 @@ class _Prepared:
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
-    follow_room: np.ndarray | None = None  # each halfway-ring point's distance to the fixed ring
     lip_fields: dict[str, AUParts] = field(default_factory=dict)
 
     @cached_property
@@ -191,6 +190,14 @@ class _Prepared:
         face mask): made the first time a render shades folds."""
         mask = self.face.mask
         return fold_setup(self.image, mask, self.iod_px) if mask is not None else None
+
+    @cached_property
+    def follow_room(self) -> np.ndarray:
+        """Each point of the halfway ring's distance (pixels) to the fixed ring of anchors: how far
+        it may follow the face outline (the room of :func:`facebench.edit.meshops.soft_limit`)."""
+        ring = self.warp.anchors.astype(np.float32).reshape(-1, 1, 2)
+        follow = self.warp.points[len(self.visible):]
+        return np.array([abs(cv2.pointPolygonTest(ring, (float(x), float(y)), True)) for x, y in follow])
 
     @cached_property
     def retouch_source(self) -> "_RetouchSource":
@@ -305,8 +312,6 @@ class OfflineEditor:
         area, width = mouth_opening(mesh)
         prep = _Prepared(img, face_obj, index, s, r, builder, warp, face_colours(img, mesh), iod,
                          area > OPEN * width ** 2, nearest, vis)
-        ring = anchors.astype(np.float32).reshape(-1, 1, 2)
-        prep.follow_room = np.array([abs(cv2.pointPolygonTest(ring, (float(x), float(y)), True)) for x, y in follow])
         prep.setup_s = time.perf_counter() - t0
         with self._setups_lock:
             self._setups[key] = prep
