@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     recognisers = [] if args.no_identity else [recogniser_component("dlib")]
     cache = Path(args.cache or Path(args.out) / "cache.sqlite")
     if cache.is_file():
-        _drop_stale(cache, {"edit": editors, "judgement": judges, **({"identity": recognisers} if recognisers else {})})
+        # the demo's own cache (no --cache) holds only demo runs: its records that name no
+        # component are older demos' too; a cache the user gives may hold other runs' records
+        _drop_stale(cache, {"edit": editors, "judgement": judges, **({"identity": recognisers} if recognisers else {})},
+                    unnamed=args.cache is None)
     result, data, paths = run_and_report(
         Manifest(tasks), editors=editors, judges=judges,
         recognisers=recognisers, out=args.out, store=cache, track="linear", alphas=alphas,
@@ -108,15 +111,17 @@ def run(args: argparse.Namespace) -> int:
     return failure_status(data, args.allow_failures, "facebench demo")
 
 
-def _drop_stale(cache: Path, components: dict) -> None:
+def _drop_stale(cache: Path, components: dict[str, list], unnamed: bool) -> None:
     """Delete the cache's records made by other versions of the demo's editor, judge and
-    recogniser (after an upgrade no run reads them again) and the images only they used, so that
-    rerunning the demo does not grow the cache; prints what was freed."""
+    recogniser (after an upgrade no run reads them again; :meth:`facebench.base.store.Store.drop_other_versions`,
+    ``unnamed`` as there) and the images only they used, so that rerunning the demo does not grow
+    the cache; prints what was freed. Other components' records are kept."""
     from .base.store import Store
 
     try:
         st = Store(cache)
-        dropped = st.drop_other_components({k: [c.fingerprint() for c in v] for k, v in components.items()})
+        dropped = st.drop_other_versions({k: [c.fingerprint() for c in v] for k, v in components.items()},
+                                         unnamed=unnamed)
         if sum(dropped.values()):
             freed = st.prune()
             print(f"facebench demo: dropped {sum(dropped.values())} cached records of other component versions "

@@ -61,13 +61,18 @@ def test_demo_drops_what_other_component_versions_cached(demo, capsys):
     old = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     st.put_edit("older-editor", {"hash": image_hash(old), "seconds": 0.1, "info": {},
                                  "component": '["editor", "offline", {}, "0.0.1", null]'}, imagecodec.encode(old))
-    st.put("judgement", "older-judge", {"scores": {}, "info": {}, "seconds": 0.1, "component": "judge v0"})
+    st.put("judgement", "older-judge", {"scores": {}, "info": {}, "seconds": 0.1,
+                                        "component": '["judge", "offline", {}, null, "offline:v0"]'})
+    other = '["editor", "pixelsmile", {}, "0.0.1", null]'  # another editor's run in the same cache
+    st.put_edit("other-editor", {"hash": image_hash(old[::-1]), "seconds": 0.1, "info": {}, "component": other},
+                imagecodec.encode(np.ascontiguousarray(old[::-1])))
     edits = st.count("edit")
     assert main(["demo", "--out", str(out), *SMALL]) == 0
     printed = capsys.readouterr().out
     assert "dropped 2 cached records of other component versions (edit 1, judgement 1)" in printed
     assert st.get("edit", "older-editor") is None and not st.has_image(image_hash(old))
     assert st.count("edit") == edits - 1 and st.get("judgement", "older-judge") is None
+    assert st.get("edit", "other-editor") is not None  # other components' records are not the demo's to drop
     assert "computed {'edits': 0, 'judgements': 0, 'identity': 0}" in printed  # the current ones all stayed
 
 

@@ -138,17 +138,27 @@ def test_residual_codec_is_exact_for_unchanged_partial_and_full_changes():
         imagecodec.decode(imagecodec.encode(part, base), base[:, :20])
 
 
-def test_drop_other_components_keeps_current_versions_and_untouched_kinds(tmp_path):
+def test_drop_other_versions_deletes_only_other_versions_of_the_same_components(tmp_path):
+    import json
+
+    def fp(kind, name, options, version):
+        return json.dumps([kind, name, options, version, None], sort_keys=True)
+
     s = Store(tmp_path / "c.sqlite")
-    s.put("edit", "new", {"hash": "a", "component": "editor v2"})
-    s.put("edit", "old", {"hash": "b", "component": "editor v1"})
-    s.put("edit", "legacy", {"hash": "c"})  # written before records named their component
-    s.put("judgement", "j-new", {"scores": {}, "component": "judge v3"})
-    s.put("judgement", "j-old", {"scores": {}, "component": "judge v2"})
-    s.put("identity", "i-old", {"sim": 0.9, "component": "dlib v0"})
-    dropped = s.drop_other_components({"edit": ["editor v2"], "judgement": ["judge v3", "judge v9"]})
-    assert dropped == {"edit": 2, "judgement": 1}
-    assert s.has_many("edit", ["new", "old", "legacy"]) == {"new"}
+    s.put("edit", "new", {"hash": "a", "component": fp("editor", "offline", {}, "v2")})
+    s.put("edit", "old", {"hash": "b", "component": fp("editor", "offline", {}, "v1")})
+    s.put("edit", "other-options", {"hash": "c", "component": fp("editor", "offline", {"margin": 0.2}, "v1")})
+    s.put("edit", "other-editor", {"hash": "d", "component": fp("editor", "pixelsmile", {}, "v1")})
+    s.put("edit", "legacy", {"hash": "e"})  # written before records named their component
+    s.put("judgement", "j-new", {"scores": {}, "component": fp("judge", "offline", {}, "v3")})
+    s.put("judgement", "j-old", {"scores": {}, "component": fp("judge", "offline", {}, "v2")})
+    s.put("identity", "i-old", {"sim": 0.9, "component": fp("recogniser", "dlib", {}, "v0")})
+    dropped = s.drop_other_versions({"edit": [fp("editor", "offline", {}, "v2")],
+                                     "judgement": [fp("judge", "offline", {}, "v3")]})
+    assert dropped == {"edit": 1, "judgement": 1}
+    assert s.has_many("edit", ["new", "old", "other-options", "other-editor", "legacy"]) == {
+        "new", "other-options", "other-editor", "legacy"}  # other components' records are kept
     assert s.has_many("judgement", ["j-new", "j-old"]) == {"j-new"}
     assert s.get("identity", "i-old") is not None  # a kind not named is left alone
-    assert s.drop_other_components({"identity": []}) == {"identity": 1} and s.count("identity") == 0
+    assert s.drop_other_versions({"edit": [fp("editor", "offline", {}, "v2")]}, unnamed=True) == {"edit": 1}
+    assert s.get("edit", "legacy") is None and s.count("edit") == 3

@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, MutableMapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 
@@ -153,21 +153,30 @@ class Store:
         with con:
             con.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key))
 
-    def drop_other_components(self, keep: dict[str, Iterable[str]], field: str = "component") -> dict[str, int]:
-        """For each ``kind`` of ``keep``, delete its records whose value's ``field`` (the fingerprint
-        of the component that made it) is not one of ``keep[kind]`` -- records of an older version of
-        an editor, judge or recogniser, which no run of the current ones can read again (their key
-        contains the fingerprint), and records written before values carried one. Kinds not in
-        ``keep`` are untouched. Images left unused stay until :meth:`prune`. Returns the number of
-        records deleted per kind."""
+    def drop_other_versions(self, current: Mapping[str, Iterable[str]], *, unnamed: bool = False) -> dict[str, int]:
+        """For each ``kind`` of ``current`` and each of its component fingerprints there (the JSON
+        list ``[kind, name, options, version, ident]`` of
+        :meth:`facebench.bench.components.Component.fingerprint`, kept in a record's value as
+        ``component``), delete the records of that kind made by the same component -- same kind,
+        name and options -- in another version: no run of the current one reads them again (their
+        key contains the fingerprint). Records of other components are kept. ``unnamed``: also
+        delete the kind's records that name no component (written before records did). Images
+        left unused stay until :meth:`prune`. Returns the number of records deleted per kind."""
+        same = ("json_extract(json_extract(value, '$.component'), '$[0]') = json_extract(?, '$[0]') AND "
+                "json_extract(json_extract(value, '$.component'), '$[1]') = json_extract(?, '$[1]') AND "
+                "json_extract(json_extract(value, '$.component'), '$[2]') IS json_extract(?, '$[2]') AND "
+                "json_extract(value, '$.component') != ?")
         con = self._con()
         dropped: dict[str, int] = {}
         with con:
-            for kind, fps in keep.items():
-                fps = sorted(set(fps))
-                marks = ",".join("?" * len(fps))
-                where = f"kind=? AND COALESCE(json_extract(value, '$.{field}') NOT IN ({marks}), 1)" if fps else "kind=?"
-                dropped[kind] = con.execute(f"DELETE FROM records WHERE {where}", (kind, *fps)).rowcount
+            for kind, fps in current.items():
+                n = 0
+                for fp in sorted(set(fps)):
+                    n += con.execute(f"DELETE FROM records WHERE kind=? AND {same}", (kind, fp, fp, fp, fp)).rowcount
+                if unnamed:
+                    n += con.execute("DELETE FROM records WHERE kind=? AND json_extract(value, '$.component') IS NULL",
+                                     (kind,)).rowcount
+                dropped[kind] = n
         return dropped
 
     def count(self, kind: str | None = None) -> int:
