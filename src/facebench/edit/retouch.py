@@ -23,8 +23,9 @@ SUB = 4  # fractional bits for sub-pixel polygon drawing
 
 #: numpy's ``clip`` ufunc, which :func:`numpy.clip` calls once it has checked its arguments: the
 #: same floats without the wrapper's microseconds, which add up over a mouth's or an eye's small
-#: crop (dozens of clips per layer)
-clip = np._core.umath.clip
+#: crop (dozens of clips per layer). A private numpy name (numpy is pinned): where a numpy lacks
+#: it, numpy.clip gives the same floats, only slower.
+clip = getattr(getattr(getattr(np, "_core", None), "umath", None), "clip", np.clip)
 
 
 def polygon_mask(poly: np.ndarray, shape: tuple[int, int], offset: np.ndarray, blur: float = 0.6) -> np.ndarray:
