@@ -18,7 +18,14 @@ offline editor's edits? One row per expression, over the bundled single-face por
 Judge v2 grades the six basic expressions; the extended six are "not judged" by it (its
 ``judged`` tuple), so their judge columns say so instead of showing a number.
 
-    python benchmarks/bench_edit_fidelity.py [--alphas 0:1.5:7] [--photos astronaut,feat_single]
+A second table (``--gallery``, on by default when the folder exists) puts the editor beside
+PixelSmile under the same judge: for each expression judge v2 grades with a head class, the source
+of PixelSmile's gallery slider (``slider/<e>/00``) edited by the offline editor at alpha 1 and 1.5,
+and PixelSmile's own full-strength frame (``27``, resized to the source's size): judge v2's top
+class and its target intensity relative to that source. It is the reference for the top column
+above: what the judge makes of the method the editor imitates, on the same faces.
+
+    python benchmarks/bench_edit_fidelity.py [--alphas 0:1.5:7] [--photos astronaut,feat_single] [--gallery DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +44,8 @@ from facebench.expressions import EXPRESSIONS
 SHOWN = (0.5, 1.0, 1.5)
 #: A calibrated identity score below this is the paper's "identity lost" band.
 SAME_PERSON = 0.5
+#: PixelSmile's gallery (the shared data folder next to the repository).
+DEFAULT_GALLERY = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pixelsmile-gallery"
 
 
 def main() -> int:
@@ -43,6 +53,8 @@ def main() -> int:
     ap.add_argument("--alphas", default="0:1.5:7", help="the sweep (must include 0.5, 1 and 1.5)")
     ap.add_argument("--photos", default="", help="comma list of sample names (default: every portrait)")
     ap.add_argument("--expressions", default=",".join(EXPRESSIONS), help="comma list")
+    ap.add_argument("--gallery", type=Path, default=DEFAULT_GALLERY,
+                    help="PixelSmile gallery folder for the side-by-side table ('' to skip it)")
     args = ap.parse_args()
 
     from facebench.base.imageio import load_image
@@ -122,7 +134,53 @@ def main() -> int:
             tops = "not judged | not judged"
             inten = linear = "not judged"
         print(f"| {e} | {low} | {same} | {tops} | {inten} | {linear} |")
+    if str(args.gallery) and (args.gallery / "slider").is_dir():
+        _gallery_table(args.gallery / "slider", [e for e in expressions if e in judge.head.classes], editor, judge)
+    elif str(args.gallery):
+        print(f"\n{args.gallery}: no slider folder; the table beside PixelSmile is left out", file=sys.stderr)
     return 0
+
+
+def _gallery_table(slider: Path, expressions: list[str], editor, judge) -> None:
+    """Judge v2 on the offline editor's edits of PixelSmile's gallery sources and on PixelSmile's
+    own full-strength frames, each relative to the same source (module docstring)."""
+    from PIL import Image
+
+    from facebench.base.imageio import load_image
+    from facebench.edit import ExpressionControl
+    from facebench.face import analyze
+
+    def graded(img: np.ndarray, box: list[float], src: np.ndarray, e: str) -> str:
+        j = judge.judge(img, box=box, source=src)
+        top = str(j.info["top"])
+        return f"{top}{' (=)' if top == e else ''}, {float(j.scores[e]):.2f}"
+
+    print("\nBeside PixelSmile, on its gallery sources (judge v2's top class, '(=)' when it is the target, and "
+          "its target intensity relative to the source):\n")
+    print("| expression | offline editor, alpha 1 | offline editor, alpha 1.5 | PixelSmile frame 27 |")
+    print("|---|---|---|---|")
+    hits = {"1": 0, "1.5": 0, "27": 0}
+    for e in expressions:
+        d = slider / e
+        if not (d / "00.avif").is_file() or not (d / "27.avif").is_file():
+            print(f"| {e} | no gallery frames | | |")
+            continue
+        src = load_image(d / "00.avif")
+        faces = analyze(src, parts=("detection", "mesh", "mask"))
+        if not faces:
+            print(f"| {e} | not judged: no face in {d / '00.avif'} | | |")
+            continue
+        box = [float(v) for v in faces[0].detection.box]
+        prep = editor.prepare(src, faces[0])
+        cells = [graded(editor.render(prep, ExpressionControl.single(e, a)).image, box, src, e) for a in (1.0, 1.5)]
+        frame = np.asarray(Image.fromarray(load_image(d / "27.avif")).resize(src.shape[1::-1], Image.LANCZOS))
+        cells.append(graded(frame, box, src, e))
+        for key, cell in zip(hits, cells):
+            hits[key] += cell.split(",")[0].endswith("(=)")
+        print(f"| {e} | " + " | ".join(cells) + " |")
+    n = len(expressions)
+    print(f"\ntop = target: offline editor {hits['1']}/{n} at alpha 1, {hits['1.5']}/{n} at 1.5; "
+          f"PixelSmile {hits['27']}/{n} at frame 27")
 
 
 if __name__ == "__main__":
