@@ -2,7 +2,7 @@
 then they carry on; afterwards every acknowledged rating must be in the database exactly once.
 
 Each simulated rater is a thread with its own keep-alive HTTP connection that does what a browser
-does: GET the rating page, read the item id from it, POST the scores (and, every tenth item,
+does: GET the rating page, read the item id from it, POST the scores (and, on its first item and every tenth after,
 POSTs the same item again like a double click, which must be refused with 409). The server runs in
 its own process (``facebench study serve``); the restart is a SIGKILL, the harshest case: only what
 was committed survives, and a rating counts as acknowledged only once its 303 answer arrived.
