@@ -40,6 +40,13 @@ stays within what most people can do):
   lip lines are smooth. (Built that way at every alpha it also brings the gallery motion from
   0.598 to 0.583, but flips two of the classifier test's series that sit at its bar, so alpha <=
   1.5 keeps the validated field.)
+- A wide-open mouth is an oval: the lips are a ring of muscle stretched around the opening, so
+  beside the corners they curve in toward each other instead of running straight up and down.
+  The jaw drops the lower lip in one piece (:class:`facebench.edit.actions.Jaw`), which past
+  alpha 1.5 gave a box with vertical sides under the corners; past ``FREE_ALPHA`` the inner lips
+  are put on the ellipse through their corners and centres (:func:`oval_field`, weight
+  :func:`oval_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
+  surprised and fear put at 0.765 and 0.792).
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
 
