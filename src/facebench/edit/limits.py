@@ -40,6 +40,13 @@ stays within what most people can do):
   lip lines are smooth. (Built that way at every alpha it also brings the gallery motion from
   0.598 to 0.583, but flips two of the classifier test's series that sit at its bar, so alpha <=
   1.5 keeps the validated field.)
+- A wide-open mouth is an oval: the lips are a ring of muscle stretched around the opening, so
+  beside the corners they curve in toward each other instead of running straight up and down.
+  The jaw drops the lower lip in one piece (:class:`facebench.edit.actions.Jaw`), which past
+  alpha 1.5 gave a box with vertical sides under the corners; past ``FREE_ALPHA`` the inner lips
+  are put on the ellipse through their corners and centres (:func:`oval_field`, weight
+  :func:`oval_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
+  surprised and fear put at 0.765 and 0.792).
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
 
@@ -68,7 +75,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .actions import AUParts, combine
+from .actions import AUParts, FieldBuilder, combine
 
 #: Nothing is capped up to this alpha: the range over which the recipes are validated (the
 #: classifiers' rise, tests/edit/test_classifier_response.py, and the seam test run to 1.5).
@@ -290,3 +297,111 @@ def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:
             v = v - lim.measure(own)
         out[lim.name] = [round(float(x) * scale, 2) for x in v]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# A wide-open mouth is an oval, not a box (issue 19, past FREE_ALPHA only)
+
+#: The inner lips from corner 78 to corner 308 (upper) and back (lower), and the outer lower lip.
+_INNER_UPPER = (191, 80, 81, 82, 13, 312, 311, 310, 415)
+_INNER_LOWER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+_OUTER_LOWER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
+_INNER_CORNERS = (78, 308)
+
+#: How far (canonical units) the skin beyond the lips follows the rounding (:func:`oval_field`).
+OVAL_RADIUS = 0.08
+
+#: An inner lip is rounded fully when its centre lies at least this fraction of the opening's
+#: half-width from the corners' line, and not at all when on it (:func:`oval_moves`).
+OVAL_ARC = 0.3
+
+#: The rounding fades in with the opening's height over its width (13-14 over 78-308) from the
+#: first to the second value: lips that are closed or barely parted keep their own lines (a
+#: smile's or a pout's, :func:`lip_weight`); a mouth opened as wide as a scream is rounded fully.
+OVAL_OPEN = (0.1, 0.25)
+
+
+def oval_weight(alpha: float) -> float:
+    """How much of :func:`oval_field`'s rounding an ``alpha`` applies: the ramp of
+    :func:`lip_weight` (``smoothstep((alpha - FREE_ALPHA) / LIP_RAMP)``), 0 up to FREE_ALPHA."""
+    return lip_weight(alpha)
+
+
+def opening_fill(mesh: np.ndarray) -> float:
+    """Roundness of the mouth's opening: the inner-lip polygon's area over the area of its
+    bounding box, in the frame of the inner lip corners (78 -> 308, so head roll does not count).
+    A rectangle gives 1, an ellipse pi / 4 = 0.785, a lens of two arcs less. PixelSmile's gallery
+    frames 27 (the same measure on their re-analysed meshes): surprised 0.765, fear 0.792, angry
+    0.757, sleepy 0.725."""
+    poly = np.asarray(mesh, float)[[78, *_INNER_UPPER, 308, *_INNER_LOWER[::-1]], :2]
+    d = poly[10] - poly[0]
+    c, s = d / max(float(np.hypot(*d)), 1e-12)
+    p = (poly - poly.mean(0)) @ np.array([[c, -s], [s, c]])
+    x, y = p[:, 0], p[:, 1]
+    area = abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+    return area / max(float(np.ptp(x) * np.ptp(y)), 1e-12)
+
+
+def oval_moves(moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical corrections (canonical y, down) that put the inner lips of a moved mesh on the
+    ellipse through their corners (78, 308) and their centres (13 above, 14 below): each inner-lip
+    vertex at ``u = (x - centre) / half-width`` may lie at most ``depth * sqrt(1 - u^2)`` from the
+    corners' line (``depth``: the centre's own distance), so the lateral lips that the jaw's
+    one-piece drop (:class:`facebench.edit.actions.Jaw`) carries straight down beside the corners
+    -- a box's vertical sides -- come up (the lower lip) or down (the upper lip) onto the oval.
+    Vertices already inside it keep their place; a lip whose centre lies less than
+    :data:`OVAL_ARC` of the half-width from that line is rounded less (none on it). The outer
+    lower lip moves with the inner lower lip below it (interpolated along x), so the lip keeps
+    its thickness. Returns (vertex indices, their y corrections)."""
+    m = np.asarray(moved, float)
+    a, b = m[_INNER_CORNERS[0], :2], m[_INNER_CORNERS[1], :2]
+    cx, half = (a[0] + b[0]) / 2, max(abs(b[0] - a[0]) / 2, 1e-9)
+    slope = (b[1] - a[1]) / (b[0] - a[0]) if abs(b[0] - a[0]) > 1e-9 else 0.0
+
+    def line(x: np.ndarray) -> np.ndarray:
+        return a[1] + slope * (x - a[0])
+
+    def arc(idx: tuple[int, ...], centre: int, sign: float) -> np.ndarray:
+        x, y = m[list(idx), 0], m[list(idx), 1]
+        depth = max(sign * (m[centre, 1] - line(np.array([m[centre, 0]]))[0]), 0.0)
+        u = np.clip((x - cx) / half, -1.0, 1.0)
+        allowed = depth * np.sqrt(1.0 - u * u)
+        beyond = sign * (y - line(x)) - allowed  # how far past the oval, away from the corners' line
+        # a lip whose centre barely leaves the corners' line (a smile's upper lip, the corners
+        # raised to it) is a crescent's edge, not half an oval: it is left alone
+        t = min(depth / (OVAL_ARC * half), 1.0)
+        return -sign * t * t * (3 - 2 * t) * np.maximum(beyond, 0.0)
+
+    d_lo = arc(_INNER_LOWER, 14, 1.0)
+    d_up = arc(_INNER_UPPER, 13, -1.0)
+    xs = m[list(_INNER_LOWER), 0]
+    order = np.argsort(xs)
+    d_out = np.interp(m[list(_OUTER_LOWER), 0], xs[order], d_lo[order])
+    idx = np.array(_INNER_LOWER + _INNER_UPPER + _OUTER_LOWER)
+    return idx, np.concatenate([d_lo, d_up, d_out])
+
+
+def opening_gate(mesh: np.ndarray) -> float:
+    """How much of the rounding a mouth takes (canonical ``mesh``): ``smoothstep`` of its opening's
+    height (inner lips' centres 13 -> 14, along y) over its width (inner corners 78 -> 308) between the two values of
+    :data:`OVAL_OPEN`."""
+    m = np.asarray(mesh, float)
+    h = float(m[14, 1] - m[13, 1])  # canonical y, down: lips that cross count as closed
+    w = max(float(np.hypot(*(m[308, :2] - m[78, :2]))), 1e-12)
+    t = float(np.clip((h / w - OVAL_OPEN[0]) / (OVAL_OPEN[1] - OVAL_OPEN[0]), 0.0, 1.0))
+    return t * t * (3 - 2 * t)
+
+
+def oval_field(builder: FieldBuilder, field: np.ndarray, weight: float) -> np.ndarray:
+    """``weight`` of the rounding of :func:`oval_moves` on the face ``builder.mesh`` moved by the
+    canonical ``field``, spread to the skin around the lips as every action unit's motion is
+    (:meth:`facebench.edit.actions.FieldBuilder._spread`, radius :data:`OVAL_RADIUS`, not across
+    the mouth's opening), times :func:`opening_gate`: a displacement to add to ``field``. Zero
+    when ``weight`` is 0."""
+    if weight <= 0:
+        return np.zeros_like(field)
+    m = builder.mesh + field
+    idx, dy = oval_moves(m)
+    moves = np.zeros((len(idx), 3))
+    moves[:, 1] = weight * opening_gate(m) * dy
+    return builder._spread(idx, moves, OVAL_RADIUS)

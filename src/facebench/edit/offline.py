@@ -53,7 +53,7 @@ from .folds import fold_setup, shade as shade_folds
 from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
-from .limits import capped_field, lip_weight, tint_strength
+from .limits import capped_field, lip_weight, oval_field, oval_weight, tint_strength
 from .mouth import mouth_layer
 
 ALPHA_SEMANTICS = (
@@ -360,6 +360,10 @@ class OfflineEditor:
             sided_c, _, _ = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
             capped_c = (1 - w_lips) * capped_c + w_lips * sided_c
         info["lip_sided"] = round(w_lips, 4)
+        w_oval = oval_weight(alpha)  # ... and a wide-open mouth is an oval, not a box
+        if w_oval > 0:
+            capped_c = capped_c + oval_field(prep.lip_builder, capped_c, w_oval)
+        info["mouth_oval"] = round(w_oval, 4)
         moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_lips > 0 else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         target = no_crossing(src + moved_by[:468], src)

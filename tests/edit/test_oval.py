@@ -1,0 +1,77 @@
+"""A wide-open mouth is an oval, not a box (issue 19; facebench.edit.limits.oval_field).
+
+Past alpha 1.5 the inner lips of the jaw's one-piece drop are put on the ellipse through their
+corners and centres. Measured by :func:`facebench.edit.limits.opening_fill`, the inner-lip polygon's
+area over its bounding box (lip-corner frame; rectangle 1, ellipse 0.785), on the moved mesh of
+the edits. PixelSmile's gallery frames 27, measured the same way on their re-analysed meshes:
+surprised 0.765, fear 0.792 (angry 0.757, sleepy 0.725). Before the rounding the offline edits of
+feat_single, feat_anger and astronaut read, at alpha 2 / 3: surprised 0.810 / 0.812, 0.718 / 0.719,
+0.802 / 0.802; fear 0.804 / 0.814, 0.790 / 0.801, 0.804 / 0.818; angry 0.832 / 0.842, 0.799 /
+0.818, 0.833 / 0.845 (boxes: straight sides under the corners). With it: 0.683-0.772, all at or
+below PixelSmile's fear frame (0.792). Alpha <= 1.5 is untouched: the rounding is never computed there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facebench.edit import ExpressionControl
+from facebench.edit import offline
+from facebench.edit.limits import FREE_ALPHA, opening_fill, oval_weight
+from facebench.expressions import EXPRESSIONS
+
+#: PixelSmile's rounder-than-an-ellipse bound: its fear frame 27 (the larger of surprised 0.765 and fear 0.792).
+PIXELSMILE_FILL = 0.792
+
+
+def test_opening_fill_of_a_box_an_ellipse_and_a_lens():
+    t = np.linspace(0, np.pi, 11)[1:-1]
+    mesh = np.zeros((478, 3))
+    from facebench.edit.limits import _INNER_LOWER, _INNER_UPPER
+    mesh[78, :2], mesh[308, :2] = (-1.0, 0.0), (1.0, 0.0)
+    mesh[list(_INNER_UPPER), 0], mesh[list(_INNER_UPPER), 1] = -np.cos(t), -0.5 * np.sin(t)
+    mesh[list(_INNER_LOWER), 0], mesh[list(_INNER_LOWER), 1] = -np.cos(t), 0.5 * np.sin(t)
+    ellipse = opening_fill(mesh)
+    assert 0.74 < ellipse < np.pi / 4
+    mesh[list(_INNER_LOWER), 1] = 0.5  # a flat lower lip with vertical sides: a half box
+    assert opening_fill(mesh) > ellipse + 0.1
+
+
+def test_oval_weight_is_zero_up_to_free_alpha_and_one_from_two():
+    assert all(oval_weight(a) == 0.0 for a in (0.0, 0.5, 1.0, 1.25, FREE_ALPHA))
+    assert 0.0 < oval_weight(1.75) < 1.0 and oval_weight(2.0) == oval_weight(3.0) == 1.0
+
+
+@pytest.mark.parametrize("name", ["feat_single", "feat_anger", "astronaut"])
+def test_wide_open_mouths_are_ovals_at_alpha_two_and_three(editor, portraits, name):
+    prep = editor.prepare(portraits[name])
+    for expr in ("surprised", "fear", "angry"):
+        areas = []
+        for alpha in (FREE_ALPHA, 2.0, 3.0):
+            res = editor.render(prep, ExpressionControl.single(expr, alpha))
+            moved = res.info["mesh_moved"]
+            areas.append(offline.mouth_opening(moved)[0])
+            if alpha > FREE_ALPHA:
+                fill = opening_fill(moved)
+                assert fill <= PIXELSMILE_FILL, f"{name} {expr} alpha {alpha}: fill {fill:.3f} (a box)"
+        # the rounding takes the corners of the box, not the opening
+        assert areas[1] >= 0.85 * areas[0] and areas[2] >= 0.85 * areas[0], f"{name} {expr}: {areas}"
+
+
+def test_alpha_up_to_one_and_a_half_never_computes_the_rounding(editor, portraits, monkeypatch):
+    """Every expression at alpha 0.5, 1 and 1.5 on the 6 portraits renders without
+    :func:`facebench.edit.limits.oval_field` being called, so its pixels are those of the editor
+    before the rounding (checked once against commit 2f1b7ec: the largest difference of all 216
+    renders was 0)."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("oval_field called at alpha <= 1.5")
+
+    monkeypatch.setattr(offline, "oval_field", never)
+    for name in portraits:
+        prep = editor.prepare(portraits[name])
+        for expr in EXPRESSIONS:
+            for alpha in (0.5, 1.0, 1.5):
+                res = editor.render(prep, ExpressionControl.single(expr, alpha))
+                assert res.info["mouth_oval"] == 0.0
