@@ -144,43 +144,41 @@ def main() -> int:
 def _gallery_table(slider: Path, expressions: list[str], editor, judge) -> None:
     """Judge v2 on the offline editor's edits of PixelSmile's gallery sources and on PixelSmile's
     own full-strength frames, each relative to the same source (module docstring)."""
-    from PIL import Image
-
     from facebench.base.imageio import load_image
+    from facebench.base.pixels import resize_to
     from facebench.edit import ExpressionControl
+    from facebench.edit.motion import REFERENCE_FRAME
     from facebench.face import analyze
 
-    def graded(img: np.ndarray, box: list[float], src: np.ndarray, e: str) -> str:
+    def graded(img: np.ndarray, box: list[float], src: np.ndarray, e: str) -> tuple[str, float]:
         j = judge.judge(img, box=box, source=src)
-        top = str(j.info["top"])
-        return f"{top}{' (=)' if top == e else ''}, {float(j.scores[e]):.2f}"
+        return str(j.info["top"]), float(j.scores[e])
 
     print("\nBeside PixelSmile, on its gallery sources (judge v2's top class, '(=)' when it is the target, and "
           "its target intensity relative to the source):\n")
-    print("| expression | offline editor, alpha 1 | offline editor, alpha 1.5 | PixelSmile frame 27 |")
+    print(f"| expression | offline editor, alpha 1 | offline editor, alpha 1.5 | PixelSmile frame {REFERENCE_FRAME} |")
     print("|---|---|---|---|")
-    hits = {"1": 0, "1.5": 0, "27": 0}
+    hits = [0, 0, 0]  # alpha 1, alpha 1.5, PixelSmile's frame
     for e in expressions:
-        d = slider / e
-        if not (d / "00.avif").is_file() or not (d / "27.avif").is_file():
+        first, last = slider / e / "00.avif", slider / e / f"{REFERENCE_FRAME}.avif"
+        if not first.is_file() or not last.is_file():
             print(f"| {e} | no gallery frames | | |")
             continue
-        src = load_image(d / "00.avif")
+        src = load_image(first)
         faces = analyze(src, parts=("detection", "mesh", "mask"))
         if not faces:
-            print(f"| {e} | not judged: no face in {d / '00.avif'} | | |")
+            print(f"| {e} | not judged: no face in {first} | | |")
             continue
         box = [float(v) for v in faces[0].detection.box]
         prep = editor.prepare(src, faces[0])
         cells = [graded(editor.render(prep, ExpressionControl.single(e, a)).image, box, src, e) for a in (1.0, 1.5)]
-        frame = np.asarray(Image.fromarray(load_image(d / "27.avif")).resize(src.shape[1::-1], Image.LANCZOS))
-        cells.append(graded(frame, box, src, e))
-        for key, cell in zip(hits, cells):
-            hits[key] += cell.split(",")[0].endswith("(=)")
-        print(f"| {e} | " + " | ".join(cells) + " |")
+        cells.append(graded(resize_to(load_image(last), src.shape[:2]), box, src, e))
+        for k, (top, _) in enumerate(cells):
+            hits[k] += top == e
+        print(f"| {e} | " + " | ".join(f"{top}{' (=)' if top == e else ''}, {score:.2f}" for top, score in cells) + " |")
     n = len(expressions)
-    print(f"\ntop = target: offline editor {hits['1']}/{n} at alpha 1, {hits['1.5']}/{n} at 1.5; "
-          f"PixelSmile {hits['27']}/{n} at frame 27")
+    print(f"\ntop = target: offline editor {hits[0]}/{n} at alpha 1, {hits[1]}/{n} at 1.5; "
+          f"PixelSmile {hits[2]}/{n} at frame {REFERENCE_FRAME}")
 
 
 if __name__ == "__main__":

@@ -454,7 +454,7 @@ class FieldBuilder:
 
     def prefetch(self, aus: "Iterable[str]") -> None:
         """Answer at once every opening-crossing question (:meth:`blocked`) the fields of
-        ``aus`` will ask: their handles are walked once with :meth:`_spread` only noting the
+        ``aus`` will ask: their handles are walked once with :meth:`spread` only noting the
         (members, rows) it needs, then all the pairs go through :func:`_crosses_pruned` in one
         call rather than one per handle. The fields themselves are unchanged."""
         with _PREFETCH_LOCK:
@@ -499,7 +499,7 @@ class FieldBuilder:
         self._blocked[:, cols] |= _crosses_pruned(pts, pts[cols], self._segs, bits=(self._bits, bits_q), need=sub)
         self._blocked_known[:, cols] |= sub
 
-    def _spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
+    def spread(self, members: np.ndarray, moves: np.ndarray, radius: float,
                 receivers: np.ndarray | None = None) -> np.ndarray:
         """Displacement of every vertex: members keep their own ``moves``; others take the
         inverse-square-distance mean of the visible members' moves (Shepard 1968), times the
@@ -553,7 +553,7 @@ class FieldBuilder:
                 off = self.mesh[idx, 0] - c
                 moves[:, 0] = -h.fraction * np.sign(off) * np.maximum(np.abs(off) - half0, 0.0)
             pins = np.array(sorted(set(_LIP_CENTRE) - set(idx.tolist())), dtype=int)
-            return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
+            return self.spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
         idx = np.array(sorted(set(h.group)))
         out = np.zeros((len(self.mesh), 3))
         for side in (-1.0, 1.0):
@@ -579,7 +579,7 @@ class FieldBuilder:
                 receivers = np.where(self._sign == 0, 1.0, receivers)
             members = np.concatenate([members, pins])
             moves = np.vstack([moves, np.zeros((len(pins), 3))])
-            out += self._spread(members, moves, h.radius, receivers)
+            out += self.spread(members, moves, h.radius, receivers)
         return out
 
     def _jaw_field(self, h: Jaw) -> np.ndarray:
@@ -610,7 +610,7 @@ class FieldBuilder:
         moves = np.zeros((len(idx), 3))
         moves[:, 1] = amount
         pins = np.array(sorted(set(h.pin)), dtype=int)
-        return self._spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
+        return self.spread(np.concatenate([idx, pins]), np.vstack([moves, np.zeros((len(pins), 3))]), h.radius)
 
     def _taper(self, idx: np.ndarray, taper: float) -> np.ndarray:
         """1 on the mouth's midline falling as a parabola to ``1 - taper`` at the corners (and
@@ -647,7 +647,7 @@ class FieldBuilder:
             moving, moves = (up, h.fraction * gap) if h.edge == "upper" else (lo, -h.fraction * gap)
             members = np.concatenate([moving, np.array(corners)])  # corners are pinned
             moves = np.vstack([moves, np.zeros((len(corners), 3))])
-            out += self._spread(members, moves, h.radius)
+            out += self.spread(members, moves, h.radius)
         return out
 
     def au_field(self, au: str) -> np.ndarray:

@@ -75,6 +75,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from . import landmarks as lm
 from .actions import AUParts, FieldBuilder, combine
 
 #: Nothing is capped up to this alpha: the range over which the recipes are validated (the
@@ -303,10 +304,10 @@ def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:
 # A wide-open mouth is an oval, not a box (issue 19, past FREE_ALPHA only)
 
 #: The inner lips from corner 78 to corner 308 (upper) and back (lower), and the outer lower lip.
-_INNER_UPPER = (191, 80, 81, 82, 13, 312, 311, 310, 415)
-_INNER_LOWER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
-_OUTER_LOWER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
-_INNER_CORNERS = (78, 308)
+_INNER_UPPER = lm.LIPS_INNER_UPPER[1:-1]
+_INNER_LOWER = lm.LIPS_INNER_LOWER[1:-1][::-1]
+_OUTER_LOWER = lm.LIPS_OUTER_LOWER[1:-1][::-1]
+_INNER_CORNERS = (lm.LIPS_INNER_UPPER[0], lm.LIPS_INNER_UPPER[-1])
 
 #: How far (canonical units) the skin beyond the lips follows the rounding (:func:`oval_field`).
 OVAL_RADIUS = 0.08
@@ -395,7 +396,7 @@ def opening_gate(mesh: np.ndarray) -> float:
 def oval_field(builder: FieldBuilder, field: np.ndarray, weight: float) -> np.ndarray:
     """``weight`` of the rounding of :func:`oval_moves` on the face ``builder.mesh`` moved by the
     canonical ``field``, spread to the skin around the lips as every action unit's motion is
-    (:meth:`facebench.edit.actions.FieldBuilder._spread`, radius :data:`OVAL_RADIUS`, not across
+    (:meth:`facebench.edit.actions.FieldBuilder.spread`, radius :data:`OVAL_RADIUS`, not across
     the mouth's opening), times :func:`opening_gate`: a displacement to add to ``field``. Zero
     when ``weight`` is 0."""
     if weight <= 0:
@@ -404,4 +405,4 @@ def oval_field(builder: FieldBuilder, field: np.ndarray, weight: float) -> np.nd
     idx, dy = oval_moves(m)
     moves = np.zeros((len(idx), 3))
     moves[:, 1] = weight * opening_gate(m) * dy
-    return builder._spread(idx, moves, OVAL_RADIUS)
+    return builder.spread(idx, moves, OVAL_RADIUS)
