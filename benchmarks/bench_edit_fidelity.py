@@ -10,6 +10,12 @@ offline editor's edits? One row per expression, over the bundled single-face por
   expression, at 0 (the source: a photo that already shows it) and at 0.5 / 1 / 1.5; for a judged
   expression that is not one of its head's classes (sleepy, graded by a prototype) the column says
   so, since the top can never be it;
+- **Acc-6**: FFE-Bench's accuracy on the same edits (``facebench.metrics.ffe``; the rule the
+  benchmark's scoring uses): the predicted class is the argmax of judge v2's graded scores over the
+  six basic expressions, a tie split evenly; the column sums each photo's share of the target at
+  0.5 / 1 / 1.5. Unlike the top column it reads the change from the source (the scores are graded
+  relative to it), though a source's own expression still counts where it exceeds the typical
+  neutral face's;
 - **judge v2 intensity**: the mean of judge v2's graded target intensity ``I_c(edit | source)``
   over the photos at 0.5 / 1 / 1.5;
 - **CLS**: the control linearity score (Pearson r of alpha against that intensity within each
@@ -22,7 +28,8 @@ A second table (``--gallery``, on by default when the folder exists) puts the ed
 PixelSmile under the same judge: for each expression judge v2 grades with a head class, the source
 of PixelSmile's gallery slider (``slider/<e>/00``) edited by the offline editor at alpha 1 and 1.5,
 and PixelSmile's own full-strength frame (``27``, resized to the source's size): judge v2's top
-class and its target intensity relative to that source. It is the reference for the top column
+class, its Acc-6 class (argmax of the six graded scores) and its target intensity relative to that
+source. It is the reference for the top column
 above: what the judge makes of the method the editor imitates, on the same faces.
 
     python benchmarks/bench_edit_fidelity.py [--alphas 0:1.5:7] [--photos astronaut,feat_single] [--gallery DIR]
@@ -38,12 +45,28 @@ from pathlib import Path
 import numpy as np
 
 from facebench.base.cli import parse_alphas
-from facebench.expressions import EXPRESSIONS
+from facebench.expressions import BASIC6, EXPRESSIONS
+from facebench.metrics.ffe import prediction_weights
 
 #: The alphas the table reports (the sweep must contain them).
 SHOWN = (0.5, 1.0, 1.5)
 #: A calibrated identity score below this is the paper's "identity lost" band.
 SAME_PERSON = 0.5
+
+
+def acc6_share(scores: dict[str, float], target: str) -> float:
+    """The target's share of FFE-Bench's predicted class: argmax of ``scores`` over the six basic
+    expressions, a tie split evenly (:func:`facebench.metrics.ffe.prediction_weights`)."""
+    row = np.array([[scores[e] for e in BASIC6]])
+    return float(prediction_weights(row, BASIC6)[0, BASIC6.index(target)])
+
+
+def acc6_class(scores: dict[str, float]) -> str:
+    """FFE-Bench's predicted class (``/``-joined when tied) over the six basic expressions."""
+    w = prediction_weights(np.array([[scores[e] for e in BASIC6]]), BASIC6)[0]
+    return "/".join(e for e, v in zip(BASIC6, w) if v > 0)
+
+
 #: PixelSmile's gallery (the shared data folder next to the repository).
 DEFAULT_GALLERY = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pixelsmile-gallery"
 
@@ -82,8 +105,9 @@ def main() -> int:
 
     t0 = time.perf_counter()
     editor, judge, cal = get_editor("offline"), OfflineJudgeV2(), load_calibration("dlib")
-    # (expression, photo, alpha) -> (identity score, judge top or None, target intensity or None)
-    got: dict[tuple[str, str, float], tuple[float, str | None, float | None]] = {}
+    # (expression, photo, alpha) -> (identity score, judge top or None, target intensity or None,
+    # the target's Acc-6 share or None)
+    got: dict[tuple[str, str, float], tuple[float, str | None, float | None, float | None]] = {}
     for name in names:
         img = load_image(paths[name])
         faces = analyze(img, parts=("detection", "mesh", "mask"))
@@ -99,11 +123,12 @@ def main() -> int:
             for a in alphas:
                 out = editor.render(prep, ExpressionControl.single(e, a)).image
                 ident = float(cal.score(similarity(e_src, embed(out, box[None])[0])))
-                top = inten = None
+                top = inten = share = None
                 if judged:
                     j = judge.judge(out, box=box.tolist(), source=img)
                     top, inten = str(j.info["top"]), float(j.scores[e])
-                got[e, name, a] = (ident, top, inten)
+                    share = acc6_share(j.scores, e) if e in BASIC6 else None
+                got[e, name, a] = (ident, top, inten, share)
     photos = sorted({n for _, n, _ in got})
     print(f"offline editor on {len(photos)} bundled portraits ({', '.join(photos)}); identity: calibrated dlib "
           f"score ({cal.recogniser}, same person = score >= {SAME_PERSON:g}); judge v2 ({judge.judge_id()}) "
@@ -111,9 +136,9 @@ def main() -> int:
           f"({time.perf_counter() - t0:.0f} s)\n")
     shown = " / ".join(f"{a:g}" for a in SHOWN)
     print(f"| expression | identity mean (lowest), a = {shown} | same person (of {len(photos)}) | judge v2 top = "
-          f"target on the source (of {len(photos)}) | ... on the edit, a = {shown} | judge v2 target intensity, "
-          f"mean | CLS (judge v2) |")
-    print("|---|---|---|---|---|---|---|")
+          f"target on the source (of {len(photos)}) | ... on the edit, a = {shown} | Acc-6 hits (of {len(photos)}), "
+          f"a = {shown} | judge v2 target intensity, mean | CLS (judge v2) |")
+    print("|---|---|---|---|---|---|---|---|")
     for e in expressions:
         ids = [[got[e, n, a][0] for n in photos] for a in SHOWN]
         low = " / ".join(f"{np.mean(v):.2f} ({min(v):.2f})" for v in ids)
@@ -122,16 +147,17 @@ def main() -> int:
             if e in judge.head.classes:
                 at0 = sum(got[e, n, a][1] == e for n in photos for a in alphas if a == 0)
                 tops = (f"{at0} | " if 0.0 in alphas else "- | ") + " / ".join(
-                    f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN)
+                    f"{sum(got[e, n, a][1] == e for n in photos)}" for a in SHOWN) + " | " + " / ".join(
+                    f"{sum(got[e, n, a][3] for n in photos):g}" for a in SHOWN)
             else:  # graded by a prototype, not a class of the head: its top can never be e
-                tops = "not a class of the head | not a class of the head"
+                tops = "not a class of the head | not a class of the head | not one of the six basic"
             inten = " / ".join(f"{np.mean([got[e, n, a][2] for n in photos]):.2f}" for a in SHOWN)
             xs = [a for n in photos for a in alphas]
             ys = [got[e, n, a][2] for n in photos for a in alphas]
             c = cls(xs, ys, [n for n in photos for _ in alphas])
             linear = f"{c.pearson:.2f}" + (f" ({c.n_constant} constant)" if c.n_constant else "")
         else:
-            tops = "not judged | not judged"
+            tops = "not judged | not judged | not judged"
             inten = linear = "not judged"
         print(f"| {e} | {low} | {same} | {tops} | {inten} | {linear} |")
     if str(args.gallery) and (args.gallery / "slider").is_dir():
@@ -150,15 +176,16 @@ def _gallery_table(slider: Path, expressions: list[str], editor, judge) -> None:
     from facebench.edit.motion import REFERENCE_FRAME
     from facebench.face import analyze
 
-    def graded(img: np.ndarray, box: list[float], src: np.ndarray, e: str) -> tuple[str, float]:
+    def graded(img: np.ndarray, box: list[float], src: np.ndarray, e: str) -> tuple[str, str, float]:
         j = judge.judge(img, box=box, source=src)
-        return str(j.info["top"]), float(j.scores[e])
+        return str(j.info["top"]), acc6_class(j.scores), float(j.scores[e])
 
-    print("\nBeside PixelSmile, on its gallery sources (judge v2's top class, '(=)' when it is the target, and "
-          "its target intensity relative to the source):\n")
+    print("\nBeside PixelSmile, on its gallery sources (judge v2's top class / its Acc-6 class, '(=)' when it is "
+          "the target, and its target intensity relative to the source):\n")
     print(f"| expression | offline editor, alpha 1 | offline editor, alpha 1.5 | PixelSmile frame {REFERENCE_FRAME} |")
     print("|---|---|---|---|")
-    hits = [0, 0, 0]  # alpha 1, alpha 1.5, PixelSmile's frame
+    hits = [0, 0, 0]  # top = target at alpha 1, alpha 1.5, PixelSmile's frame
+    acc = [0.0, 0.0, 0.0]  # the target's Acc-6 share, the same three
     for e in expressions:
         first, last = slider / e / "00.avif", slider / e / f"{REFERENCE_FRAME}.avif"
         if not first.is_file() or not last.is_file():
@@ -173,12 +200,18 @@ def _gallery_table(slider: Path, expressions: list[str], editor, judge) -> None:
         prep = editor.prepare(src, faces[0])
         cells = [graded(editor.render(prep, ExpressionControl.single(e, a)).image, box, src, e) for a in (1.0, 1.5)]
         cells.append(graded(resize_to(load_image(last), src.shape[:2]), box, src, e))
-        for k, (top, _) in enumerate(cells):
+        for k, (top, pred, _) in enumerate(cells):
             hits[k] += top == e
-        print(f"| {e} | " + " | ".join(f"{top}{' (=)' if top == e else ''}, {score:.2f}" for top, score in cells) + " |")
+            acc[k] += (e in pred.split("/")) / len(pred.split("/"))
+
+        def mark(c: str) -> str:
+            return c + (" (=)" if e in c.split("/") else "")
+
+        print(f"| {e} | " + " | ".join(f"{mark(top)} / {mark(pred)}, {score:.2f}" for top, pred, score in cells) + " |")
     n = len(expressions)
     print(f"\ntop = target: offline editor {hits[0]}/{n} at alpha 1, {hits[1]}/{n} at 1.5; "
-          f"PixelSmile {hits[2]}/{n} at frame {REFERENCE_FRAME}")
+          f"PixelSmile {hits[2]}/{n} at frame {REFERENCE_FRAME}; Acc-6 hits: offline editor {acc[0]:g}/{n} and "
+          f"{acc[1]:g}/{n}, PixelSmile {acc[2]:g}/{n}")
 
 
 if __name__ == "__main__":
