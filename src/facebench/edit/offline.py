@@ -360,7 +360,7 @@ class OfflineEditor:
                 prep.lip_builder.prefetch(missing)
             sided_c, _, sided_f = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
             capped_c = (1 - w_lips) * capped_c + w_lips * sided_c
-            # ... and a wide-open mouth keeps a human opening's proportions (facebench.edit.aspect)
+            # ... and a wide-open mouth stops narrowing (facebench.edit.aspect)
             w26 = aus.get("AU26", 0.0) * sided_f.get("AU26", 1.0)
             jaw = w26 * prep.lip_au_parts("AU26").free if w26 else None
             capped_c = capped_c + aspect_field(prep.lip_builder, capped_c, jaw, w_lips)
