@@ -10,14 +10,21 @@ offline edits at alpha 3 read up to 1.6 (surprised) and 3.6 (sleepy).
 
 Human range: the maximal inter-incisal opening is about 40-60 mm (Gallagher et al., J. Oral
 Rehabil. 31:110, 2004), the mouth's width ch-ch about 46-55 mm at rest (Farkas, *Anthropometry of
-the Head and Face*, 1994) and up to about a quarter more stretched (the lip-stretch cap, 66 mm):
-a maximal opening stands about 40 / 55 = 0.7 to 60 / 46 = 1.3 times as tall as wide, PixelSmile's
-tallest frame 27 (surprised, 0.91) inside. Past :data:`~facebench.edit.limits.FREE_ALPHA` the lips
-of an opening taller than :data:`ASPECT_MAX` times its width widen back -- a horizontal stretch
-about the middle of the inner corners, the skin following -- until it is that tall or their outer
-corners reach the lip-stretch cap (:func:`aspect_field`). The jaw is left as the caps have it:
-taking its drop back (tried) lowers the face's motion below its alpha-1.5 value, and an
-exaggeration must keep growing with alpha (``tests/edit/test_limits.py``).
+the Head and Face*, 1994): a maximal opening stands about 40 / 55 = 0.7 to 60 / 46 = 1.3 times as
+tall as wide, PixelSmile's tallest frame 27 (surprised, 0.91) inside. Past
+:data:`~facebench.edit.limits.FREE_ALPHA` the lips of an opening taller than :data:`ASPECT_MAX`
+times its width widen back -- a horizontal stretch about the middle of the inner corners, the skin
+following (:func:`aspect_field`) -- until it is that tall, or they are as wide as without the
+jaw's inward pull, or :data:`REST_WIDTH_MM` wide if that is wider (never past the lip-stretch cap).
+
+The height is left as the jaw cap has it. Alpha 1.5 is frozen (the classifiers' rise and the
+gallery motion are validated there) and its openings are already 44-63 mm tall on the bundled
+portraits (sleepy, surprised), so the ratio stays above PixelSmile's: bringing it to 0.9 by taking
+the jaw's drop back (tried: 0.88-0.95 on the four test portraits, sleepy's chin no longer folded on
+three of them) lowers the face's mean motion below its alpha-1.5 value (astronaut sleepy 5.99 ->
+4.43 px, surprised 5.16 -> 5.00), and an exaggeration must keep growing with alpha
+(``tests/edit/test_limits.py``); widening up to the lip-stretch cap (66 mm) instead (tried:
+0.88-1.36) gives a scream's mouth with the skin torn beside the corners.
 
 Faded in by the ramp of :func:`facebench.edit.limits.lip_weight` (0 at alpha 1.5, full from 2):
 alpha <= 1.5 is never touched.
@@ -31,8 +38,8 @@ from . import landmarks as lm
 from .actions import FieldBuilder
 from .limits import LIMITS, MM_PER_IOD
 
-#: The tallest opening the lips widen for, as height over width of the inner lips: PixelSmile's
-#: surprised frame 27 (0.91; the human range's middle, module docstring).
+#: The tallest opening the lips widen for, as height over width of the inner lips: just under
+#: PixelSmile's surprised frame 27 (0.91; inside the human range, module docstring).
 ASPECT_MAX = 0.9
 
 #: The narrow end of the resting mouth width ch-ch (Farkas 1994), mm: lips that a jaw's drop has
