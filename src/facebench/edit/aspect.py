@@ -18,7 +18,7 @@ following (:func:`aspect_field`) -- until it is that tall, or they are as wide a
 jaw's inward pull, or :data:`REST_WIDTH_MM` wide if that is wider (never past the lip-stretch cap).
 
 The height is left as the jaw cap has it. Alpha 1.5 is frozen (the classifiers' rise and the
-gallery motion are validated there) and its openings are already 44-63 mm tall on the bundled
+gallery motion are validated there) and its openings are already 35-63 mm tall on the bundled
 portraits (sleepy, surprised), so the ratio stays above PixelSmile's: bringing it to 0.9 by taking
 the jaw's drop back (tried: 0.88-0.95 on the four test portraits, sleepy's chin no longer folded on
 three of them) lowers the face's mean motion below its alpha-1.5 value (astronaut sleepy 5.99 ->
