@@ -7,12 +7,12 @@ anxious 0.30. Human range of a maximal opening: 40-60 mm tall (inter-incisal) ov
 (ch-ch at rest), 0.7-1.3.
 
 Alpha 1.5 is frozen (the classifier and motion tests are validated there) and already taller than
-both: surprised 1.03-1.84, sleepy 1.58-2.67 on the four portraits below, 44-63 mm tall. Past it the
+both: surprised 1.03-1.84, sleepy 1.58-2.67 on the four portraits below, 35-63 mm tall. Past it the
 held bound is: the opening's width does not shrink below its alpha-1.5 width, and it gets no
 taller for its width than at alpha 1.5 (or than PixelSmile's tallest frame 27, 0.91, for openings
 that are not that tall, such as fear's). Before (main at 5bc27a6), alpha 2 / 3: surprised on
 feat_single 1.57 / 1.62, feat_anger 1.34 / 1.45, astronaut 1.26 / 1.26, feat_surprise 2.20 / 2.26;
-sleepy 2.24 / 2.31, 1.73 / 1.73, 2.12 / 2.20, 3.54 / 3.59 (the width 20-36 mm, shrinking from
+sleepy 2.24 / 2.31, 1.73 / 1.73, 2.12 / 2.20, 3.54 / 3.59 (the width 20-37 mm, shrinking from
 alpha 1.5). After: surprised 1.23 / 1.25, 0.95 / 1.00, 0.97 / 0.97, 1.35 / 1.38; sleepy 1.42 /
 1.45, 1.01 / 1.01, 1.30 / 1.33, 1.73 / 1.77 (the width 41-47 mm); fear unchanged (0.36-0.71).
 """
