@@ -61,14 +61,16 @@ def test_wide_open_mouths_are_ovals_at_alpha_two_and_three(editor, portraits, na
 
 def test_alpha_up_to_one_and_a_half_never_computes_the_rounding(editor, portraits, monkeypatch):
     """Every expression at alpha 0.5, 1 and 1.5 on the 6 portraits renders without
-    :func:`facebench.edit.limits.oval_field` being called, so its pixels are those of the editor
-    before the rounding (checked once against commit 2f1b7ec: the largest difference of all 216
-    renders was 0)."""
+    :func:`facebench.edit.limits.oval_field` or :func:`facebench.edit.aspect.aspect_field` being
+    called, so its pixels are those of the editor before the rounding and the opening's
+    proportions (checked once against commits 2f1b7ec and 5bc27a6: the largest difference of all
+    216 renders was 0)."""
 
     def never(*args, **kwargs):
-        raise AssertionError("oval_field called at alpha <= 1.5")
+        raise AssertionError("oval_field or aspect_field called at alpha <= 1.5")
 
     monkeypatch.setattr(offline, "oval_field", never)
+    monkeypatch.setattr(offline, "aspect_field", never)
     for name in portraits:
         prep = editor.prepare(portraits[name])
         for expr in EXPRESSIONS:

@@ -53,6 +53,7 @@ from .folds import fold_setup, shade as shade_folds
 from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
+from .aspect import aspect_field
 from .limits import capped_field, lip_weight, oval_field, oval_weight, tint_strength
 from .mouth import mouth_layer
 
@@ -90,7 +91,7 @@ SETUP_CACHE = 4
 
 
 #: The modules whose code decides the offline editor's pixels.
-_SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "folds", "iris", "kernels",
+_SOURCE_MODULES = ("actions", "aspect", "brows", "canonical", "colours", "expression_table", "folds", "iris", "kernels",
                    "landmarks", "limits", "meshops", "mouth", "offline", "retouch", "warp")
 
 
@@ -357,8 +358,12 @@ class OfflineEditor:
             missing = [au for au, w in sorted(aus.items()) if w and au not in prep.lip_fields]
             if missing:
                 prep.lip_builder.prefetch(missing)
-            sided_c, _, _ = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
+            sided_c, _, sided_f = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
             capped_c = (1 - w_lips) * capped_c + w_lips * sided_c
+            # ... and a wide-open mouth stops narrowing (facebench.edit.aspect)
+            w26 = aus.get("AU26", 0.0) * sided_f.get("AU26", 1.0)
+            jaw = w26 * prep.lip_au_parts("AU26").free if w26 else None
+            capped_c = capped_c + aspect_field(prep.lip_builder, capped_c, jaw, w_lips)
         info["lip_sided"] = round(w_lips, 4)
         w_oval = oval_weight(alpha)  # ... and a wide-open mouth is an oval, not a box
         if w_oval > 0:
