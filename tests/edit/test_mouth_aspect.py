@@ -29,8 +29,9 @@ from facebench.edit.limits import FREE_ALPHA
 #: PixelSmile's tallest open mouth: its surprised frame 27 (height over width of the inner lips).
 PIXELSMILE_TALLEST = 0.91
 
-#: The least aspect of an open-mouth edit past alpha 1.5: PixelSmile's least-open parted frames 27
-#: (confused 0.32, anxious 0.30).
+#: The least aspect of an open-mouth edit past alpha 1.5 (unless it was flatter at 1.5 already, as
+#: fear's stretched grimace is on feat_anger): PixelSmile's least-open parted frames 27 (confused
+#: 0.32, anxious 0.30).
 PIXELSMILE_LEAST = 0.3
 
 #: Slack on "no narrower / no taller than at alpha 1.5" (the unfold and the lips' rounding move
@@ -65,8 +66,10 @@ def test_open_mouths_stop_narrowing_past_alpha_one_and_a_half(editor, portraits,
         for alpha in (2.0, 3.0):
             h, w = boxes[alpha]
             tallest = max(h0 / w0, PIXELSMILE_TALLEST)
+            flattest = min(h0 / w0, PIXELSMILE_LEAST)  # a grimace's slit (fear) may be flatter at 1.5 already
             assert w >= (1 - SLACK) * w0, f"{name} {expr} alpha {alpha}: width {w:.1f} < {w0:.1f} at 1.5"
-            assert PIXELSMILE_LEAST <= h / w <= tallest + SLACK, f"{name} {expr} alpha {alpha}: {h / w:.2f} (bound {tallest:.2f})"
+            assert flattest - SLACK <= h / w <= tallest + SLACK, \
+                f"{name} {expr} alpha {alpha}: {h / w:.2f} (bounds {flattest:.2f}-{tallest:.2f})"
 
 
 @pytest.mark.xfail(strict=True, reason="sleepy's chin still folds against the warp's follow ring past 1.5: "
