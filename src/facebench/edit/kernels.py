@@ -394,3 +394,67 @@ def eye_margins(out: np.ndarray, layer: np.ndarray, a: np.ndarray, keep: np.ndar
             aa, kk, ii, oo, ss = a[i, j], keep[i, j], in_iris[i, j], out_iris[i, j], shade[i, j]
             for k in range(c):
                 out[i, j, k] = layer[i, j, k] * kk + ((iris[k] * ii + sclera[k] * oo) * ss) * aa
+
+
+@kernel
+def _bilinear(image: np.ndarray, x: float, y: float, c: int) -> float:
+    """``image[..., c]`` at (x, y), bilinear, the position clamped to the image."""
+    h, w = image.shape[0], image.shape[1]
+    x = min(max(x, 0.0), w - 1.0)
+    y = min(max(y, 0.0), h - 1.0)
+    xi, yi = min(int(x), w - 2), min(int(y), h - 2)
+    fx, fy = x - xi, y - yi
+    top = (1.0 - fx) * float(image[yi, xi, c]) + fx * float(image[yi, xi + 1, c])
+    bottom = (1.0 - fx) * float(image[yi + 1, xi, c]) + fx * float(image[yi + 1, xi + 1, c])
+    return (1.0 - fy) * top + fy * bottom
+
+
+@kernel
+def prefiltered_samples(warped: np.ndarray, image: np.ndarray, tid: np.ndarray, mx: np.ndarray,
+                        my: np.ndarray, axes: np.ndarray, sigma: np.ndarray, lo: np.ndarray,
+                        hi: np.ndarray, rounding: bool) -> int:
+    """In place on ``warped`` (the ROI sampled at ``mx, my``; ``tid`` its triangles): every pixel
+    of a triangle ``k`` with ``sigma[k] > 0`` (:mod:`facebench.edit.minify`) becomes the Gaussian
+    average of ``image`` around its sample point ``m``: probes at ``m + a u_1 + b u_2`` (``u_i =
+    axes[k, i]``) for ``a``, ``b`` on a grid of step ``min(1, sigma_i)`` out to ``2.5 sigma_i``,
+    each clamped to the triangle's source box (``lo``, ``hi``), weighted ``exp(-a^2 / (2
+    sigma_1^2) - b^2 / (2 sigma_2^2))``, read bilinearly; rounded half to even and clipped to
+    0..255 when ``rounding`` (a uint8 result). Returns how many pixels it filtered."""
+    h, w = tid.shape
+    n_ch = warped.shape[2]
+    acc = np.zeros(n_ch)
+    done = 0
+    for i in range(h):
+        for j in range(w):
+            k = tid[i, j]
+            if k < 0:
+                continue
+            s1, s2 = sigma[k, 0], sigma[k, 1]
+            if s1 <= 0.0 and s2 <= 0.0:
+                continue
+            st1, st2 = min(1.0, s1), min(1.0, s2)
+            n1 = int(math.ceil(2.5 * s1 / st1)) if s1 > 0.0 else 0
+            n2 = int(math.ceil(2.5 * s2 / st2)) if s2 > 0.0 else 0
+            cx, cy = float(mx[i, j]), float(my[i, j])
+            acc[:] = 0.0
+            total = 0.0
+            for a in range(-n1, n1 + 1):
+                ta = a * st1
+                wa = math.exp(-0.5 * (ta / s1) ** 2) if s1 > 0.0 else 1.0
+                for b in range(-n2, n2 + 1):
+                    tb = b * st2
+                    wt = wa * (math.exp(-0.5 * (tb / s2) ** 2) if s2 > 0.0 else 1.0)
+                    px = cx + ta * axes[k, 0, 0] + tb * axes[k, 1, 0]
+                    py = cy + ta * axes[k, 0, 1] + tb * axes[k, 1, 1]
+                    px = min(max(px, lo[k, 0]), hi[k, 0])
+                    py = min(max(py, lo[k, 1]), hi[k, 1])
+                    for c in range(n_ch):
+                        acc[c] += wt * _bilinear(image, px, py, c)
+                    total += wt
+            for c in range(n_ch):
+                v = acc[c] / total
+                if rounding:
+                    v = min(max(np.rint(v), 0.0), 255.0)
+                warped[i, j, c] = v
+            done += 1
+    return done
