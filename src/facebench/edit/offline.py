@@ -91,7 +91,7 @@ SETUP_CACHE = 4
 
 #: The modules whose code decides the offline editor's pixels.
 _SOURCE_MODULES = ("actions", "brows", "canonical", "colours", "expression_table", "folds", "iris", "kernels",
-                   "landmarks", "limits", "meshops", "minify", "mouth", "offline", "retouch", "tears", "warp")
+                   "landmarks", "limits", "meshops", "mouth", "offline", "retouch", "tears", "warp")
 
 
 def source_version(paths: Sequence[Path] | None = None) -> str:
@@ -385,8 +385,9 @@ class OfflineEditor:
                 source = retouch.fade_to_closed(source, prep.closed_mouth, closing)
         info["mouth_closing"] = round(closing, 4)
         info["brow_layer"] = round(brow_w, 4)
-        # lips pressed together where the photo's mouth was open: their line is softened where
-        # the warp tears (the upper lip's rim sampled next to the lower lip's, facebench.edit.tears)
+        # lips pressed together where the photo's mouth was open: their line is softened where the
+        # warp tears with a hard step (the upper lip's rim sampled next to the lower lip's,
+        # facebench.edit.tears)
         seams_in = _lips_box(moved, prep.iod_px) if closing > 0 else None
         out = prep.warp.render_canvas(source, moved_all, seams_in)  # float32, only the ROI filled
         if brow_w > 0:

@@ -21,8 +21,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from . import kernels
-from .minify import footprints
-from .tears import soften_tears, tear_mask
+from .tears import soften_tears, tear_strength
 
 
 @dataclass
@@ -227,43 +226,22 @@ class MeshWarp:
         """Float32 working copy of :meth:`render`'s result for retouching, made only inside the
         ROI (the warped image within the region, ``image`` around it); outside the ROI it is 0.
         Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
-        so whole-image conversions are not needed.
-
-        Within the image box ``seams_in`` (x0, y0, x1, y1; lips pressed together), pixels of
-        triangles that squeeze the source are prefiltered (:mod:`facebench.edit.minify`) and the
-        seam where the warp tears is softened (:mod:`facebench.edit.tears`); elsewhere, and
-        without a box, the pixels are :meth:`render`'s."""
-        mx, my, tid = self.maps(moved)
+        so whole-image conversions are not needed. Within the image box ``seams_in`` (x0, y0, x1,
+        y1; lips pressed together), a seam where the warp tears with a hard step in colour is
+        softened (:mod:`facebench.edit.tears`); elsewhere, and without a box, the pixels are
+        :meth:`render`'s."""
+        mx, my, _ = self.maps(moved)
         rx0, ry0, rx1, ry1 = self.roi
-        warped = self._sample(image, mx, my)
-        box = None
+        canvas = np.zeros(image.shape, np.float32)
+        kernels.warped_canvas(canvas, image, self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         if seams_in is not None:
             x0, y0 = max(int(seams_in[0]), rx0), max(int(seams_in[1]), ry0)
             x1, y1 = min(int(seams_in[2]), rx1), min(int(seams_in[3]), ry1)
             if x1 > x0 and y1 > y0:
-                box = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
-                self._prefilter(warped[box], image, tid[box], mx[box], my[box], moved)
-        canvas = np.zeros(image.shape, np.float32)
-        kernels.warped_canvas(canvas, image, warped, self.region, int(rx0), int(ry0))
-        if box is not None:
-            torn = tear_mask(mx[box], my[box]) & self.region[y0:y1, x0:x1]
-            soften_tears(canvas, torn, (x0, y0))
+                win = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
+                strength = tear_strength(canvas[y0:y1, x0:x1], mx[win], my[win]) * self.region[y0:y1, x0:x1]
+                soften_tears(canvas, strength, (x0, y0))
         return canvas
-
-    def _prefilter(self, warped: np.ndarray, image: np.ndarray, tid: np.ndarray, mx: np.ndarray, my: np.ndarray,
-                   moved: np.ndarray) -> int:
-        """In place on ``warped`` (``image`` sampled at ``mx, my``; ``tid`` its triangles when the
-        points move to ``moved``): pixels of triangles that squeeze the source become Gaussian
-        averages over their footprint (:func:`facebench.edit.minify.footprints`,
-        :func:`facebench.edit.kernels.prefiltered_samples`). Returns how many pixels changed."""
-        dst = np.vstack([np.asarray(moved, np.float64), self.anchors])
-        coef = np.empty((len(self.tri), 2, 3))
-        kernels.affine_dst_to_src(dst, self._all, self.tri, coef)
-        feet = footprints(coef)
-        if not feet.any:
-            return 0
-        return int(kernels.prefiltered_samples(warped, image, tid, mx, my, feet.axes, feet.sigma, self._src_lo,
-                                               self._src_hi, bool(warped.dtype == np.uint8)))
 
     def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
         """``image`` with the region replaced by the rounded, clipped ``canvas`` (uint8)."""
