@@ -222,14 +222,14 @@ class MeshWarp:
         return out
 
     def render_canvas(self, image: np.ndarray, moved: np.ndarray,
-                      seams_in: tuple[int, int, int, int] | None = None) -> np.ndarray:
+                      seams_in: tuple[int, int, int, int] | None = None, soften: float = 1.0) -> np.ndarray:
         """Float32 working copy of :meth:`render`'s result for retouching, made only inside the
         ROI (the warped image within the region, ``image`` around it); outside the ROI it is 0.
         Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
         so whole-image conversions are not needed. Within the image box ``seams_in`` (x0, y0, x1,
         y1; lips pressed together), a seam where the warp tears with a hard step in colour is
-        softened (:mod:`facebench.edit.tears`); elsewhere, and without a box, the pixels are
-        :meth:`render`'s."""
+        softened (:mod:`facebench.edit.tears`, its strength scaled by ``soften`` in [0, 1]);
+        elsewhere, and without a box, the pixels are :meth:`render`'s."""
         mx, my, _ = self.maps(moved)
         rx0, ry0, rx1, ry1 = self.roi
         canvas = np.zeros(image.shape, np.float32)
@@ -240,6 +240,7 @@ class MeshWarp:
             if x1 > x0 and y1 > y0:
                 win = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
                 strength = tear_strength(canvas[y0:y1, x0:x1], mx[win], my[win]) * self.region[y0:y1, x0:x1]
+                strength *= np.float32(np.clip(soften, 0.0, 1.0))
                 soften_tears(canvas, strength, (x0, y0))
         return canvas
 
