@@ -21,6 +21,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from . import kernels
+from .tears import soften_tears, tear_strength
 
 
 @dataclass
@@ -220,15 +221,27 @@ class MeshWarp:
         kernels.copy_where(out[ry0:ry1, rx0:rx1], self._sample(image, mx, my), self.region, int(rx0), int(ry0))
         return out
 
-    def render_canvas(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    def render_canvas(self, image: np.ndarray, moved: np.ndarray,
+                      seams_in: tuple[int, int, int, int] | None = None, soften: float = 1.0) -> np.ndarray:
         """Float32 working copy of :meth:`render`'s result for retouching, made only inside the
         ROI (the warped image within the region, ``image`` around it); outside the ROI it is 0.
         Only the region is kept in the end (:meth:`finish`), and the region lies inside the ROI,
-        so whole-image conversions are not needed."""
+        so whole-image conversions are not needed. Within the image box ``seams_in`` (x0, y0, x1,
+        y1; lips pressed together), a seam where the warp tears with a hard step in colour is
+        softened (:mod:`facebench.edit.tears`, its strength scaled by ``soften`` in [0, 1]);
+        elsewhere, and without a box, the pixels are :meth:`render`'s."""
         mx, my, _ = self.maps(moved)
-        rx0, ry0 = self.roi[:2]
+        rx0, ry0, rx1, ry1 = self.roi
         canvas = np.zeros(image.shape, np.float32)
         kernels.warped_canvas(canvas, image, self._sample(image, mx, my), self.region, int(rx0), int(ry0))
+        if seams_in is not None:
+            x0, y0 = max(int(seams_in[0]), rx0), max(int(seams_in[1]), ry0)
+            x1, y1 = min(int(seams_in[2]), rx1), min(int(seams_in[3]), ry1)
+            if x1 > x0 and y1 > y0:
+                win = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
+                strength = tear_strength(canvas[y0:y1, x0:x1], mx[win], my[win]) * self.region[y0:y1, x0:x1]
+                strength *= np.float32(np.clip(soften, 0.0, 1.0))
+                soften_tears(canvas, strength, (x0, y0))
         return canvas
 
     def finish(self, image: np.ndarray, canvas: np.ndarray) -> np.ndarray:
