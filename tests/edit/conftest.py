@@ -37,3 +37,20 @@ def faces(portraits):
 def editor():
     """The offline editor with its default settings."""
     return get_editor("offline")
+
+
+@pytest.fixture(scope="session")
+def elliptic_mouth():
+    """A factory: a (478, 3) mesh whose inner lips lie on the ellipse through the inner corners
+    78 (-1, 0) and 308 (1, 0) with the given half height (y down: the upper lip at -h, the lower at +h)."""
+    from facebench.edit.limits import _INNER_LOWER, _INNER_UPPER
+
+    def make(half_height: float) -> np.ndarray:
+        t = np.linspace(0, np.pi, 11)[1:-1]
+        mesh = np.zeros((478, 3))
+        mesh[78, :2], mesh[308, :2] = (-1.0, 0.0), (1.0, 0.0)
+        mesh[list(_INNER_UPPER), 0], mesh[list(_INNER_UPPER), 1] = -np.cos(t), -half_height * np.sin(t)
+        mesh[list(_INNER_LOWER), 0], mesh[list(_INNER_LOWER), 1] = -np.cos(t), half_height * np.sin(t)
+        return mesh
+
+    return make

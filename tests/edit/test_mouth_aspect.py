@@ -39,13 +39,8 @@ PIXELSMILE_LEAST = 0.3
 SLACK = 0.01
 
 
-def test_mouth_box_of_an_ellipse_and_a_rolled_head():
-    t = np.linspace(0, np.pi, 11)[1:-1]
-    from facebench.edit.limits import _INNER_LOWER, _INNER_UPPER
-    mesh = np.zeros((478, 3))
-    mesh[78, :2], mesh[308, :2] = (-1.0, 0.0), (1.0, 0.0)
-    mesh[list(_INNER_UPPER), 0], mesh[list(_INNER_UPPER), 1] = -np.cos(t), -0.4 * np.sin(t)
-    mesh[list(_INNER_LOWER), 0], mesh[list(_INNER_LOWER), 1] = -np.cos(t), 0.4 * np.sin(t)
+def test_mouth_box_of_an_ellipse_and_a_rolled_head(elliptic_mouth):
+    mesh = elliptic_mouth(0.4)
     h, w = mouth_box(mesh)
     assert abs(w - 2.0) < 1e-9 and abs(h - 0.8) < 1e-9  # the lip centres lie on the ellipse
     c, s = np.cos(0.3), np.sin(0.3)

@@ -25,13 +25,10 @@ from facebench.expressions import EXPRESSIONS
 PIXELSMILE_FILL = 0.792
 
 
-def test_opening_fill_of_a_box_an_ellipse_and_a_lens():
-    t = np.linspace(0, np.pi, 11)[1:-1]
-    mesh = np.zeros((478, 3))
-    from facebench.edit.limits import _INNER_LOWER, _INNER_UPPER
-    mesh[78, :2], mesh[308, :2] = (-1.0, 0.0), (1.0, 0.0)
-    mesh[list(_INNER_UPPER), 0], mesh[list(_INNER_UPPER), 1] = -np.cos(t), -0.5 * np.sin(t)
-    mesh[list(_INNER_LOWER), 0], mesh[list(_INNER_LOWER), 1] = -np.cos(t), 0.5 * np.sin(t)
+def test_opening_fill_of_a_box_an_ellipse_and_a_lens(elliptic_mouth):
+    from facebench.edit.limits import _INNER_LOWER
+
+    mesh = elliptic_mouth(0.5)
     ellipse = opening_fill(mesh)
     assert 0.74 < ellipse < np.pi / 4
     mesh[list(_INNER_LOWER), 1] = 0.5  # a flat lower lip with vertical sides: a half box
