@@ -173,7 +173,9 @@ EXPRESSION_TABLE: Mapping[str, Recipe] = MappingProxyType({
     # judge v2's sleepy is AU43 without AU4/AU7: the fit's AU4 0.42 went (it read as a frown), AU43
     # to its cap (the lids' closure saturates there); R6 and R5 keep the closing lids from reading as
     # a raised lower lid; AU1 0.75, not the fit's 0.93: without AU4 the forehead shows a seam at 0.93
-    "sleepy": _r({"R12": 0.6, "R6": 1.6, "R5": 1.0, "AU1": 0.75, "AU25": 1.2, "AU26": 1.5, "AU43": 1.5},
+    # a yawn that keeps its width: AU20 0.6 against AU26's inward corner pull, the jaw 1.3 (was 1.5
+    # with no AU20: the opening 0.93-1.77 times as tall as wide at alpha 1, PixelSmile's 0.58)
+    "sleepy": _r({"R12": 0.6, "R6": 1.6, "R5": 1.0, "AU1": 0.75, "AU20": 0.6, "AU25": 1.2, "AU26": 1.3, "AU43": 1.5},
                  under_eye=1.0, note="hanging lids over a yawn: lids lowered, brows slack-raised, mouth open, dark circles"),
     "anxious": _r({"R5": 2.0, "AU1": 1.2, "AU2": 0.42, "AU4": 1.5, "AU5": 1.2, "AU7": 0.76, "AU16": 0.55,
                    "AU26": 0.51},
