@@ -232,7 +232,7 @@ def mouth_layer(
         return None
     src, src_poly, dst_poly, colours, src_open, gate = m.src, m.src_poly, m.dst_poly, m.colours, m.src_open, m.gate
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
-    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
+    su, sl, du, dl, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     c_dst = float(dst_poly[:, 0].mean())
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
@@ -266,7 +266,10 @@ def mouth_layer(
     arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
     u2 = clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
     if src_open:
-        seam_up, seam_lo = su, slj  # the photo's own teeth end at its lip lines
+        seam_up = su  # the photo's own upper teeth end at its upper lip line
+        # the lower row's edge where the photo's own lower half starts (retouch.photo_mouth):
+        # hidden behind it, the row shows only beside it, toward the corners, continuing it
+        seam_lo = np.maximum(fr.slj, (su + sl) / 2 + fr.lo_dy)  # and never above it
     else:
         seam = (su + sl) / 2
         # the upper incisal edge just below the closed lips' line, rising toward the corners (the
@@ -276,9 +279,10 @@ def mouth_layer(
         seam_lo = seam + 0.06 * mouth_w + jy - 0.03 * mouth_w * u2
     # the upper lip's shadow over everything just under it
     lip_shadow = 1 - 0.2 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * mouth_w))
-    # lower teeth: a lower lip pulled down below the photo's (carried by the jaw) uncovers the
-    # rest of the crowns its lip hid (about 0.6 of one); a closed photo shows the whole row
-    crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
+    # lower teeth: a closed photo shows the whole row, uncovered as its lower lip is pulled down;
+    # an open photo's own lower teeth ride its lower lip (facebench.edit.retouch.photo_mouth),
+    # over the row: a row painted under them, from its lip line, would read as a second row
+    crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)  # an open photo's: the rest of the crowns
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
     paint(col, a, True, lip_shadow)
     crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
@@ -302,6 +306,8 @@ def mouth_layer(
         for samp, a in own:
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
+    if src_open:  # the gap the lip opens under the photo's upper teeth is lit, not a dark band
+        w = max(w, LIT_GAP * dropped_weight(float(fr.lo_dy[0]) - jy, mouth_w))
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
         old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
@@ -317,3 +323,17 @@ def new_weight(h_dst: float, h_src: float, mouth_w: float, alpha: float = 0.0) -
     0.35 of the mouth's width) and ``alpha`` the edit's largest alpha (1 from alpha 2 on)."""
     g = smoothstep(np.array((h_dst - h_src) / max(mouth_w, 1.0) - 0.15) / 0.2)
     return float(max(g, smoothstep(np.array(alpha - 1.5) / 0.5)))
+
+
+#: An open photo's lower lip that drops this far (a share of the mouth's width) further than the
+#: jaw opens a gap under its upper teeth that is painted fully lit (:func:`dropped_weight`).
+LIP_DROP = 0.1
+#: ... at most this share of it (the rest is the calibrated flat painting, see :func:`mouth_layer`).
+LIT_GAP = 0.9
+
+
+def dropped_weight(extra: float, mouth_w: float) -> float:
+    """How much of the lit interior an open photo's mouth gets because its lower lip, carrying
+    its lower teeth, drops ``extra`` pixels further than the jaw: smoothstep(extra / (LIP_DROP
+    mouth_w)). The flat painting's dark cavity would fill that gap as a black band."""
+    return float(smoothstep(np.array(extra / max(LIP_DROP * mouth_w, 1.0))))
