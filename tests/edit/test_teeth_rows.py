@@ -64,7 +64,7 @@ def bright_bands(line: np.ndarray, lips: np.ndarray) -> list[int]:
 def test_bright_bands_counts_runs():
     lips = np.array([150.0, 80.0, 80.0])
     tooth, lip, gap = [230.0, 210.0, 190.0], [150.0, 80.0, 80.0], [40.0, 20.0, 20.0]
-    line = np.array([tooth] * 4 + [gap] * 3 + [tooth] * 3 + [lip] * 2 + [tooth] * 5 + [tooth, gap])
+    line = np.array([tooth] * 4 + [gap] * 3 + [tooth] * 3 + [lip] * 2 + [tooth] * 5 + [gap, tooth, gap])
     assert bright_bands(line, lips) == [4, 3, 5]  # the last single tooth pixel is too short
 
 

@@ -285,7 +285,9 @@ def mouth_layer(
     crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)  # an open photo's: the rest of the crowns
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
     paint(col, a, True, lip_shadow)
-    crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
+    # an open photo's upper teeth end at its upper lip line: a lip that lifts past it shows gum,
+    # not a strip of painted crowns that would read as a second row above them
+    crown = 0.0 if src_open else CROWN_UP * mouth_w
     top = seam_up - crown * (1 - 0.3 * u2)
     # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
     # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
@@ -295,8 +297,9 @@ def mouth_layer(
     # painted: ((1 - up) gum + up (lips x MUCOSA)) x warm_shade(1, lip_shadow)
     gum, lining = np.asarray(colours.gum, np.float64), np.asarray(lips * MUCOSA, np.float64)
     kernels.paint_lining(layer, up, gum, lining, warm_shade(np.ones(3), lip_shadow), gum_a, cover(gum_a, False))
-    col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
-    paint(col, a, True, lip_shadow)
+    if crown > 0:
+        col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
+        paint(col, a, True, lip_shadow)
     own, feather = None, 1.0
     if src_open:
         # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
@@ -307,7 +310,7 @@ def mouth_layer(
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
     if src_open:  # the gap the lip opens under the photo's upper teeth is lit, not a dark band
-        w = max(w, LIT_GAP * dropped_weight(float(fr.lo_dy[0]) - jy, mouth_w))
+        w = max(w, LIT_GAP * dropped_weight(float(fr.lo_dy[int(np.argmax(dl - du))]) - jy, mouth_w))
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
         old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
@@ -329,7 +332,7 @@ def new_weight(h_dst: float, h_src: float, mouth_w: float, alpha: float = 0.0) -
 #: jaw opens a gap under its upper teeth that is painted fully lit (:func:`dropped_weight`).
 LIP_DROP = 0.1
 #: ... at most this share of it (the rest is the calibrated flat painting, see :func:`mouth_layer`).
-LIT_GAP = 0.9
+LIT_GAP = 0.8
 
 
 def dropped_weight(extra: float, mouth_w: float) -> float:

@@ -130,9 +130,8 @@ class MouthFrame:
     the jaw's move, its columns ``xs``, the inner-lip lines per column (``su``/``sl`` in the
     photo, ``du``/``dl`` after the edit, ``slj`` the photo's lower line carried by the jaw), the
     jaw's move ``jx``, ``jy`` (pixels) and ``lo_dy``, how far down the photo's own lower half
-    (its lower teeth and lip lining) is carried, per column: ``jy + e carried(e)`` with ``e =
-    max(dl - slj, 0)`` at the column where the opening is largest (:func:`carried`), the same in
-    every column (a rigid move, never a shear):
+    (its lower teeth and lip lining) is carried, per column: ``jy + max(dl - slj, 0) carried(e)``
+    with ``e`` that drop at the column where the opening is largest (:func:`carried`):
     with the jaw and, where the lower lip is pulled further down than the jaw moves, with the
     lip, so that the photo's lower teeth stay on the lip instead of leaving a strip under them
     that a second painted row would fill."""
@@ -173,10 +172,11 @@ def mouth_frame(shape: tuple[int, int], src_poly: np.ndarray, dst_poly: np.ndarr
     du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
     jx, jy = float(d_jaw[0]), float(d_jaw[1])
     slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
-    # ... and by the lower lip where it drops further, at the opening's deepest column, rigidly
+    # ... and by the lower lip where it drops further (once it does so where the opening is
+    # deepest), so that the photo's lower teeth follow the lip's curve
+    extra = np.maximum(dl - slj, 0.0)
     deepest = int(np.argmax(dl - du))
-    extra = max(float(dl[deepest] - slj[deepest]), 0.0)
-    lo_dy = np.full(xs.shape, jy + extra * carried(extra, float(np.ptp(src_poly[:, 0]))))
+    lo_dy = jy + extra * carried(float(extra[deepest]), float(np.ptp(src_poly[:, 0])))
     return MouthFrame(crop, xs, su, sl, du, dl, slj, jx, jy, lo_dy)
 
 
@@ -277,7 +277,9 @@ def mouth_layer(
             kernels.paint_shaded(layer, col, shade, a, 1 - a)
 
     paint(tongue, a_t)
-    crown_up, crown_lo = 0.16 * iod, 0.14 * iod
+    # an open photo's upper teeth end at its upper lip line: a lip that lifts past it shows gum,
+    # not a strip of painted crowns that would read as a second row above them
+    crown_up, crown_lo = (0.0 if src_open else 0.16 * iod), 0.14 * iod
     gaps_up = _tooth_gaps(xs, centre, iod)[None, :, None]
     gaps_lo = _tooth_gaps(xs, centre + jx, iod * 0.8)[None, :, None]
     lip_shadow = 1 - 0.25 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * iod))
@@ -300,8 +302,9 @@ def mouth_layer(
     # gums above the upper teeth, then the upper teeth (in front of the lower ones)
     a_gum = _band(gy, (seam_up - crown_up - 0.08 * iod)[None, :], (seam_up - crown_up)[None, :])
     paint(np.broadcast_to(colours.gum, (1, 1, 3)), a_gum * across[None, :], lip_shadow)
-    a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
-    paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
+    if crown_up > 0:
+        a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
+        paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
     if src_open:
         for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
