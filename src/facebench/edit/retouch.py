@@ -152,6 +152,8 @@ class MouthFrame:
 #: than CARRY[0] of the photo's opening width, fully from CARRY[1]: a lip that barely moves keeps
 #: its teeth with the jaw (:func:`carried`).
 CARRY = (0.02, 0.06)
+#: Pixels the carried lower half reaches past the moved lip line (under the lip, which hides it).
+SEAM = 0.5
 
 
 def carried(extra: float, width: float) -> float:
@@ -176,7 +178,8 @@ def mouth_frame(shape: tuple[int, int], src_poly: np.ndarray, dst_poly: np.ndarr
     # deepest), so that the photo's lower teeth follow the lip's curve
     extra = np.maximum(dl - slj, 0.0)
     deepest = int(np.argmax(dl - du))
-    lo_dy = jy + extra * carried(float(extra[deepest]), float(np.ptp(src_poly[:, 0])))
+    # (SEAM more: the photo's lip lining tucks under the moved lip instead of leaving a dark seam)
+    lo_dy = jy + np.where(extra > 0, extra + SEAM, 0.0) * carried(float(extra[deepest]), float(np.ptp(src_poly[:, 0])))
     return MouthFrame(crop, xs, su, sl, du, dl, slj, jx, jy, lo_dy)
 
 
@@ -195,9 +198,6 @@ def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
     for d, lower in (((fr.jx, fr.lo_dy[None, :]), True), ((0.0, 0.0), False)):
         samp = _shift_sample(src_f, c.gx, c.gy, d)
         inside = _shift_sample(m_src, c.gx - x0, c.gy - y0, d)
-        if lower:  # where the lip carries it, one pixel of the lip's lining more: no dark seam on the lip
-            reach = clip(fr.lo_dy - fr.jy, 0.0, 1.0)[None, :]
-            inside = np.maximum(inside, reach * _shift_sample(m_src, c.gx - x0, c.gy - y0, (d[0], d[1] + 1.0)))
         below = clip((c.gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)  # a ramp, not a step
         out.append((samp, clip(inside, 0, 1) * (below if lower else 1.0 - below)))
     return out
