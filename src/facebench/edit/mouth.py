@@ -310,7 +310,7 @@ def mouth_layer(
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
     if src_open:  # the gap the lip opens under the photo's upper teeth is lit, not a dark band
-        w = max(w, LIT_GAP * dropped_weight(float(fr.lo_dy[int(np.argmax(dl - du))]) - jy, mouth_w))
+        w = max(w, dropped_weight(float(fr.lo_dy[int(np.argmax(dl - du))]) - jy, mouth_w))
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
         old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
@@ -331,8 +331,6 @@ def new_weight(h_dst: float, h_src: float, mouth_w: float, alpha: float = 0.0) -
 #: An open photo's lower lip that drops this far (a share of the mouth's width) further than the
 #: jaw opens a gap under its upper teeth that is painted fully lit (:func:`dropped_weight`).
 LIP_DROP = 0.1
-#: ... at most this share of it (the rest is the calibrated flat painting, see :func:`mouth_layer`).
-LIT_GAP = 0.8
 
 
 def dropped_weight(extra: float, mouth_w: float) -> float:
