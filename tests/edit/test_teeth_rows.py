@@ -4,7 +4,8 @@ On a photo that smiles with its teeth showing, the editor carries the photo's ow
 (upper half fixed to the skull, lower half with the jaw and the lower lip). It used to paint a
 second lower row under the photo's own lower teeth wherever the lower lip dropped further than
 the jaw, with a strip of the photo's lip lining between them: three bright bands along the
-mouth's vertical midline (upper teeth, the photo's lower teeth, the painted row).
+mouth's vertical midline (upper teeth, the photo's lower teeth, the painted row); where the
+upper lip lifted past the photo's upper teeth, a strip of painted crowns above them made a fourth.
 
 The measure: the edited photo's luminance ``L = 0.299 R + 0.587 G + 0.114 B`` and the green /
 red ratio sampled every pixel along the segment between the moved inner-lip centres (mesh
@@ -27,9 +28,10 @@ TEETH_LUMA = 1.05
 WHITER = 0.05
 #: A band is a run of at least this many tooth pixels (shorter runs are highlights or noise).
 MIN_RUN = 3
-#: Photos that smile with their teeth showing, and the expressions that open their mouths further.
+#: Photos that smile with their teeth showing, and the expressions that open their mouths further
+#: (angry also lifts the upper lip past the photo's upper teeth).
 SMILING = ("feat_single", "astronaut", "feat_happy")
-OPENING = ("fear", "surprised")
+OPENING = ("fear", "surprised", "angry")
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 
