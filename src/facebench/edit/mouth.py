@@ -13,8 +13,10 @@
   jaw and the lip uncover it;
 - a lit tongue shows low in a wide-open mouth, and where an open photo's mouth opens further;
 - when the photo's mouth was open, its own teeth and tongue are carried along (upper half fixed to
-  the skull, lower half with the jaw), never stretched, and only what the lips newly uncover is
-  painted.
+  the skull, lower half with the jaw, and with the lower lip where it drops further:
+  :func:`facebench.edit.retouch.mouth_frame`), never stretched, and only what the lips newly
+  uncover is painted -- gum above its upper teeth, never a second row of crowns above or below
+  its own.
 
 All colours come from the photo (:class:`facebench.edit.retouch.MouthColours`), so the painting is
 lit like the face. Deterministic: no randomness.
@@ -224,7 +226,8 @@ def mouth_layer(
     less than 0.35 of the mouth's width is blended toward the earlier flat painting
     (:func:`facebench.edit.retouch.mouth_layer`) with weight 1 - :func:`new_weight` while the
     edit's ``strength`` (its largest alpha) is at most 1.5 (fully lit from alpha 2), which keeps
-    the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
+    the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated --
+    except by :func:`dropped_weight` where an open photo's lower lip carries its lower teeth down.
     Returns the :class:`MouthLayer` or None.
     """
     fr = m.frame() if m.gate > 0 else None
@@ -282,7 +285,7 @@ def mouth_layer(
     # lower teeth: a closed photo shows the whole row, uncovered as its lower lip is pulled down;
     # an open photo's own lower teeth ride its lower lip (facebench.edit.retouch.photo_mouth),
     # over the row: a row painted under them, from its lip line, would read as a second row
-    crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)  # an open photo's: the rest of the crowns
+    crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
     paint(col, a, True, lip_shadow)
     # an open photo's upper teeth end at its upper lip line: a lip that lifts past it shows gum,
