@@ -13,8 +13,10 @@
   jaw and the lip uncover it;
 - a lit tongue shows low in a wide-open mouth, and where an open photo's mouth opens further;
 - when the photo's mouth was open, its own teeth and tongue are carried along (upper half fixed to
-  the skull, lower half with the jaw), never stretched, and only what the lips newly uncover is
-  painted.
+  the skull, lower half with the jaw, and with the lower lip where it drops further:
+  :func:`facebench.edit.retouch.mouth_frame`), never stretched, and only what the lips newly
+  uncover is painted -- gum above its upper teeth, never a second row of crowns above or below
+  its own.
 
 All colours come from the photo (:class:`facebench.edit.retouch.MouthColours`), so the painting is
 lit like the face. Deterministic: no randomness.
@@ -224,7 +226,8 @@ def mouth_layer(
     less than 0.35 of the mouth's width is blended toward the earlier flat painting
     (:func:`facebench.edit.retouch.mouth_layer`) with weight 1 - :func:`new_weight` while the
     edit's ``strength`` (its largest alpha) is at most 1.5 (fully lit from alpha 2), which keeps
-    the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated.
+    the shipped classifiers' responses (tests/edit/test_classifier_response.py) as calibrated --
+    except by :func:`dropped_weight` where an open photo's lower lip carries its lower teeth down.
     Returns the :class:`MouthLayer` or None.
     """
     fr = m.frame() if m.gate > 0 else None
@@ -232,7 +235,7 @@ def mouth_layer(
         return None
     src, src_poly, dst_poly, colours, src_open, gate = m.src, m.src_poly, m.dst_poly, m.colours, m.src_open, m.gate
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
-    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
+    su, sl, du, dl, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     c_dst = float(dst_poly[:, 0].mean())
     w_dst = max(float(np.ptp(dst_poly[:, 0])), 1.0)
@@ -266,7 +269,10 @@ def mouth_layer(
     arch, half = ARCH * mouth_w, min(ARCH * mouth_w, 0.44 * w_dst)
     u2 = clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
     if src_open:
-        seam_up, seam_lo = su, slj  # the photo's own teeth end at its lip lines
+        seam_up = su  # the photo's own upper teeth end at its upper lip line
+        # the lower row's edge where the photo's own lower half starts (retouch.photo_mouth):
+        # hidden behind it, the row shows only beside it, toward the corners, continuing it
+        seam_lo = np.maximum(fr.slj, (su + sl) / 2 + fr.lo_dy)  # and never above it
     else:
         seam = (su + sl) / 2
         # the upper incisal edge just below the closed lips' line, rising toward the corners (the
@@ -276,12 +282,15 @@ def mouth_layer(
         seam_lo = seam + 0.06 * mouth_w + jy - 0.03 * mouth_w * u2
     # the upper lip's shadow over everything just under it
     lip_shadow = 1 - 0.2 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * mouth_w))
-    # lower teeth: a lower lip pulled down below the photo's (carried by the jaw) uncovers the
-    # rest of the crowns its lip hid (about 0.6 of one); a closed photo shows the whole row
+    # lower teeth: a closed photo shows the whole row, uncovered as its lower lip is pulled down;
+    # an open photo's own lower teeth ride its lower lip (facebench.edit.retouch.photo_mouth),
+    # over the row: a row painted under them, from its lip line, would read as a second row
     crown_lo = CROWN_LO * mouth_w * (0.8 if src_open else 1.0)
     col, a = teeth_row(xs, gy, centre + jx, arch, seam_lo, crown_lo, True, colours.teeth * 0.93, shown=half)
     paint(col, a, True, lip_shadow)
-    crown = CROWN_UP * mouth_w * (0.5 if src_open else 1.0)
+    # an open photo's upper teeth end at its upper lip line: a lip that lifts past it shows gum,
+    # not a strip of painted crowns that would read as a second row above them
+    crown = 0.0 if src_open else CROWN_UP * mouth_w
     top = seam_up - crown * (1 - 0.3 * u2)
     # the gum above the crowns, and above it, up to a lifted lip, the lip's lining (the
     # vestibule): a lip that lifts far shows pink tissue up to it, not a gum stripe over a hole
@@ -291,8 +300,9 @@ def mouth_layer(
     # painted: ((1 - up) gum + up (lips x MUCOSA)) x warm_shade(1, lip_shadow)
     gum, lining = np.asarray(colours.gum, np.float64), np.asarray(lips * MUCOSA, np.float64)
     kernels.paint_lining(layer, up, gum, lining, warm_shade(np.ones(3), lip_shadow), gum_a, cover(gum_a, False))
-    col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
-    paint(col, a, True, lip_shadow)
+    if crown > 0:
+        col, a = teeth_row(xs, gy, centre, arch, seam_up, crown, False, colours.teeth, shown=half)
+        paint(col, a, True, lip_shadow)
     own, feather = None, 1.0
     if src_open:
         # the photo's own mouth, its halves fading into the cavity between them over up to 3 %
@@ -302,6 +312,8 @@ def mouth_layer(
         for samp, a in own:
             paint(samp, a)
     w = new_weight(float(np.max(dl - du)), float(np.max(sl - su)) if src_open else 0.0, mouth_w, strength)
+    if src_open:  # the gap the lip opens under the photo's upper teeth is lit, not a dark band
+        w = max(w, dropped_weight(float(fr.lo_dy[int(np.argmax(dl - du))]) - jy, mouth_w))
     if iod is not None and w < 1:  # the flat painting shares this frame (and the photo's mouth at feather 1)
         old = retouch.mouth_layer(m, iod, frame=fr, photo=own if feather == 1.0 else None, with_alpha=False)
         if old is not None and old[0] == box:
@@ -317,3 +329,15 @@ def new_weight(h_dst: float, h_src: float, mouth_w: float, alpha: float = 0.0) -
     0.35 of the mouth's width) and ``alpha`` the edit's largest alpha (1 from alpha 2 on)."""
     g = smoothstep(np.array((h_dst - h_src) / max(mouth_w, 1.0) - 0.15) / 0.2)
     return float(max(g, smoothstep(np.array(alpha - 1.5) / 0.5)))
+
+
+#: An open photo's lower lip that drops this far (a share of the mouth's width) further than the
+#: jaw opens a gap under its upper teeth that is painted fully lit (:func:`dropped_weight`).
+LIP_DROP = 0.1
+
+
+def dropped_weight(extra: float, mouth_w: float) -> float:
+    """How much of the lit interior an open photo's mouth gets because its lower lip, carrying
+    its lower teeth, drops ``extra`` pixels further than the jaw: smoothstep(extra / (LIP_DROP
+    mouth_w)). The flat painting's dark cavity would fill that gap as a black band."""
+    return float(smoothstep(np.array(extra / max(LIP_DROP * mouth_w, 1.0))))

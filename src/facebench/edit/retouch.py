@@ -84,7 +84,8 @@ def crop_around(points: np.ndarray, shape: tuple[int, int], pad: int) -> Crop | 
     return Crop((x0, y0, x1, y1), np.array([x0, y0], np.float64), (y1 - y0, x1 - x0), gx, gy)
 
 
-def _shift_sample(img: np.ndarray, gx: np.ndarray, gy: np.ndarray, d: np.ndarray) -> np.ndarray:
+def _shift_sample(img: np.ndarray, gx: np.ndarray, gy: np.ndarray, d: tuple[float, float | np.ndarray]) -> np.ndarray:
+    """``img`` sampled at (gx - dx, gy - dy): moved by ``d``, whose ``dy`` may be one value per column."""
     return cv2.remap(img, (gx - d[0]).astype(np.float32), (gy - d[1]).astype(np.float32),
                      interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
@@ -127,8 +128,13 @@ def _tooth_gaps(xs: np.ndarray, centre: float, iod: float) -> np.ndarray:
 class MouthFrame:
     """Where a mouth layer is painted: the ``crop`` around the lips before and after the edit and
     the jaw's move, its columns ``xs``, the inner-lip lines per column (``su``/``sl`` in the
-    photo, ``du``/``dl`` after the edit, ``slj`` the photo's lower line carried by the jaw) and
-    the jaw's move ``jx``, ``jy`` (pixels)."""
+    photo, ``du``/``dl`` after the edit, ``slj`` the photo's lower line carried by the jaw), the
+    jaw's move ``jx``, ``jy`` (pixels) and ``lo_dy``, how far down the photo's own lower half
+    (its lower teeth and lip lining) is carried, per column: ``jy + max(dl - slj, 0) carried(e)``
+    with ``e`` that drop at the column where the opening is largest (:func:`carried`):
+    with the jaw and, where the lower lip is pulled further down than the jaw moves, with the
+    lip, so that the photo's lower teeth stay on the lip instead of leaving a strip under them
+    that a second painted row would fill."""
 
     crop: Crop
     xs: np.ndarray
@@ -139,6 +145,22 @@ class MouthFrame:
     slj: np.ndarray
     jx: float
     jy: float
+    lo_dy: np.ndarray
+
+
+#: The lower lip carries an open photo's lower teeth once it drops further than the jaw by more
+#: than CARRY[0] of the photo's opening width, fully from CARRY[1]: a lip that barely moves keeps
+#: its teeth with the jaw (:func:`carried`).
+CARRY = (0.02, 0.06)
+#: Pixels the carried lower half reaches past the moved lip line (under the lip, which hides it).
+SEAM = 0.5
+
+
+def carried(extra: float, width: float) -> float:
+    """The share of the lower lip's drop ``extra`` past the jaw (pixels) that its teeth follow:
+    smoothstep((extra / width - CARRY[0]) / (CARRY[1] - CARRY[0])), ``width`` the opening's."""
+    t = float(np.clip((extra / max(width, 1.0) - CARRY[0]) / (CARRY[1] - CARRY[0]), 0.0, 1.0))
+    return t * t * (3 - 2 * t)
 
 
 def mouth_frame(shape: tuple[int, int], src_poly: np.ndarray, dst_poly: np.ndarray, n_upper: int,
@@ -152,21 +174,28 @@ def mouth_frame(shape: tuple[int, int], src_poly: np.ndarray, dst_poly: np.ndarr
     du, dl = _upper_lower_profiles(dst_poly, n_upper, xs)
     jx, jy = float(d_jaw[0]), float(d_jaw[1])
     slj = np.interp(xs - jx, xs, sl) + jy  # the source's lower boundary carried by the jaw
-    return MouthFrame(crop, xs, su, sl, du, dl, slj, jx, jy)
+    # ... and by the lower lip where it drops further (once it does so where the opening is
+    # deepest), so that the photo's lower teeth follow the lip's curve
+    extra = np.maximum(dl - slj, 0.0)
+    deepest = int(np.argmax(dl - du))
+    # (SEAM more: the photo's lip lining tucks under the moved lip instead of leaving a dark seam)
+    lo_dy = jy + np.where(extra > 0, extra + SEAM, 0.0) * carried(float(extra[deepest]), float(np.ptp(src_poly[:, 0])))
+    return MouthFrame(crop, xs, su, sl, du, dl, slj, jx, jy, lo_dy)
 
 
 def photo_mouth(src: np.ndarray, src_poly: np.ndarray, fr: MouthFrame,
                 feather: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
     """The photo's own open mouth, never stretched: (colour, alpha) of its lower half carried by
-    the jaw, then of its upper half, fixed to the skull. The halves meet at the middle line
-    between its lips, each fading out over ``feather`` pixels there."""
+    the jaw (``fr.jx`` across, ``fr.lo_dy`` down: with the lower lip where it drops further),
+    then of its upper half, fixed to the skull. The halves meet at the middle line between its
+    lips, each fading out over ``feather`` pixels there."""
     c = fr.crop
     x0, y0 = c.box[:2]
     m_src = polygon_mask(src_poly, c.shape, c.off, blur=0.0)
     mid = (fr.su + fr.sl) / 2
     src_f = src if src.dtype == np.float32 else src.astype(np.float32)  # a float32 image is used as it is
     out = []
-    for d, lower in ((np.array([fr.jx, fr.jy]), True), (np.zeros(2), False)):
+    for d, lower in (((fr.jx, fr.lo_dy[None, :]), True), ((0.0, 0.0), False)):
         samp = _shift_sample(src_f, c.gx, c.gy, d)
         inside = _shift_sample(m_src, c.gx - x0, c.gy - y0, d)
         below = clip((c.gy - d[1] - mid[None, :]) / feather + 0.5, 0.0, 1.0)  # a ramp, not a step
@@ -225,7 +254,7 @@ def mouth_layer(
     if fr is None:
         return None
     box, off, shp, gx, gy, xs = fr.crop.box, fr.crop.off, fr.crop.shape, fr.crop.gx, fr.crop.gy, fr.xs
-    su, sl, du, dl, slj, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.slj, fr.jx, fr.jy
+    su, sl, du, dl, jx, jy = fr.su, fr.sl, fr.du, fr.dl, fr.jx, fr.jy
     centre = float(src_poly[:, 0].mean())
     half = max(float(np.ptp(src_poly[:, 0])) / 2, 1.0)
     across = clip(1 - (np.abs(xs - centre) / (0.86 * half)) ** 6, 0, 1)
@@ -248,28 +277,34 @@ def mouth_layer(
             kernels.paint_shaded(layer, col, shade, a, 1 - a)
 
     paint(tongue, a_t)
-    crown_up, crown_lo = 0.16 * iod, 0.14 * iod
+    # an open photo's upper teeth end at its upper lip line: a lip that lifts past it shows gum,
+    # not a strip of painted crowns that would read as a second row above them
+    crown_up, crown_lo = (0.0 if src_open else 0.16 * iod), 0.14 * iod
     gaps_up = _tooth_gaps(xs, centre, iod)[None, :, None]
     gaps_lo = _tooth_gaps(xs, centre + jx, iod * 0.8)[None, :, None]
     lip_shadow = 1 - 0.25 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * iod))
     if src_open:
-        seam_up = su  # the photo's own teeth start at its lip lines
-        seam_lo = slj
+        seam_up = su  # the photo's own upper teeth start at its upper lip line
+        # the lower row's edge where the photo's own lower half starts (photo_mouth): hidden
+        # behind it, the row shows only beside it, toward the corners, continuing it
+        seam_lo = np.maximum(fr.slj, (su + sl) / 2 + fr.lo_dy)  # and never above it
     else:
         seam = (su + sl) / 2
         seam_up = seam + 0.012 * iod  # upper incisal edge just below the closed lips' line
         # lower incisors sit behind the upper ones, their edge a little below the lower lip's
         # rim, so a relaxed open jaw hides them and only a lip pulled down shows them
         seam_lo = seam + 0.03 * iod + jy
-    # lower teeth: from their edge down one crown height (where the photo showed none)
-    lo_edge = slj if src_open else seam_lo
-    a_lo = _band(gy, lo_edge[None, :], (lo_edge + crown_lo)[None, :])
+    # lower teeth: from their edge down one crown height, where the photo showed none (an open
+    # photo's own lower teeth ride its lower lip down, :func:`photo_mouth`, over the row: a row
+    # painted under them, from its lip line, would read as a second row)
+    a_lo = _band(gy, seam_lo[None, :], (seam_lo + crown_lo)[None, :])
     paint(colours.teeth * 0.82 * gaps_lo, a_lo * across[None, :] * 0.95, lip_shadow)
     # gums above the upper teeth, then the upper teeth (in front of the lower ones)
     a_gum = _band(gy, (seam_up - crown_up - 0.08 * iod)[None, :], (seam_up - crown_up)[None, :])
     paint(np.broadcast_to(colours.gum, (1, 1, 3)), a_gum * across[None, :], lip_shadow)
-    a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
-    paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
+    if crown_up > 0:
+        a_up = _band(gy, (seam_up - crown_up)[None, :], seam_up[None, :])
+        paint(colours.teeth * gaps_up, a_up * across[None, :], lip_shadow)
     if src_open:
         for samp, a in photo if photo is not None else photo_mouth(src, src_poly, fr):
             paint(samp, a)
