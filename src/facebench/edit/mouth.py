@@ -270,9 +270,7 @@ def mouth_layer(
     u2 = clip(np.abs(xs - centre) / max(ARCH * mouth_w, 1.0), 0, 1) ** 2
     if src_open:
         seam_up = su  # the photo's own upper teeth end at its upper lip line
-        # the lower row's edge where the photo's own lower half starts (retouch.photo_mouth):
-        # hidden behind it, the row shows only beside it, toward the corners, continuing it
-        seam_lo = np.maximum(fr.slj, (su + sl) / 2 + fr.lo_dy)  # and never above it
+        seam_lo = fr.lower_row_edge()  # where its lower half starts (retouch.photo_mouth)
     else:
         seam = (su + sl) / 2
         # the upper incisal edge just below the closed lips' line, rising toward the corners (the

@@ -147,6 +147,13 @@ class MouthFrame:
     jy: float
     lo_dy: np.ndarray
 
+    def lower_row_edge(self) -> np.ndarray:
+        """Per column, where a painted lower teeth row starts under an open photo's mouth: where
+        the photo's own lower half starts, ``max(slj, (su + sl) / 2 + lo_dy)`` (its middle line
+        carried down by ``lo_dy``, never above the jaw's lower line), so the row is hidden behind
+        that half and shows only beside it, toward the corners, continuing it."""
+        return np.maximum(self.slj, (self.su + self.sl) / 2 + self.lo_dy)
+
 
 #: The lower lip carries an open photo's lower teeth once it drops further than the jaw by more
 #: than CARRY[0] of the photo's opening width, fully from CARRY[1]: a lip that barely moves keeps
@@ -285,9 +292,7 @@ def mouth_layer(
     lip_shadow = 1 - 0.25 * np.exp(-np.maximum(gy - du[None, :], 0) / (0.03 * iod))
     if src_open:
         seam_up = su  # the photo's own upper teeth start at its upper lip line
-        # the lower row's edge where the photo's own lower half starts (photo_mouth): hidden
-        # behind it, the row shows only beside it, toward the corners, continuing it
-        seam_lo = np.maximum(fr.slj, (su + sl) / 2 + fr.lo_dy)  # and never above it
+        seam_lo = fr.lower_row_edge()  # where its lower half starts (photo_mouth)
     else:
         seam = (su + sl) / 2
         seam_up = seam + 0.012 * iod  # upper incisal edge just below the closed lips' line
