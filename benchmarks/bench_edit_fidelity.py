@@ -54,17 +54,16 @@ SHOWN = (0.5, 1.0, 1.5)
 SAME_PERSON = 0.5
 
 
-def acc6_share(scores: dict[str, float], target: str) -> float:
-    """The target's share of FFE-Bench's predicted class: argmax of ``scores`` over the six basic
-    expressions, a tie split evenly (:func:`facebench.metrics.ffe.prediction_weights`)."""
-    row = np.array([[scores[e] for e in BASIC6]])
-    return float(prediction_weights(row, BASIC6)[0, BASIC6.index(target)])
+def acc6_weights(scores: dict[str, float]) -> dict[str, float]:
+    """Each basic expression's share of FFE-Bench's predicted class: argmax of ``scores`` over the
+    six basic expressions, a tie split evenly (:func:`facebench.metrics.ffe.prediction_weights`)."""
+    w = prediction_weights(np.array([[scores[e] for e in BASIC6]]), BASIC6)[0]
+    return dict(zip(BASIC6, (float(v) for v in w)))
 
 
 def acc6_class(scores: dict[str, float]) -> str:
     """FFE-Bench's predicted class (``/``-joined when tied) over the six basic expressions."""
-    w = prediction_weights(np.array([[scores[e] for e in BASIC6]]), BASIC6)[0]
-    return "/".join(e for e, v in zip(BASIC6, w) if v > 0)
+    return "/".join(e for e, v in acc6_weights(scores).items() if v > 0)
 
 
 #: PixelSmile's gallery (the shared data folder next to the repository).
@@ -127,7 +126,7 @@ def main() -> int:
                 if judged:
                     j = judge.judge(out, box=box.tolist(), source=img)
                     top, inten = str(j.info["top"]), float(j.scores[e])
-                    share = acc6_share(j.scores, e) if e in BASIC6 else None
+                    share = acc6_weights(j.scores)[e] if e in BASIC6 else None
                 got[e, name, a] = (ident, top, inten, share)
     photos = sorted({n for _, n, _ in got})
     print(f"offline editor on {len(photos)} bundled portraits ({', '.join(photos)}); identity: calibrated dlib "

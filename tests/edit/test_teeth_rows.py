@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facebench.base.pixels import luma
 from facebench.edit import ExpressionControl
 
 #: A tooth is at least this much brighter than the lips (their colour from ``face_colours``).
@@ -33,7 +34,6 @@ MIN_RUN = 3
 SMILING = ("feat_single", "astronaut", "feat_happy")
 OPENING = ("fear", "surprised", "angry")
 
-_LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def midline(img: np.ndarray, mesh: np.ndarray) -> np.ndarray:
@@ -49,9 +49,9 @@ def midline(img: np.ndarray, mesh: np.ndarray) -> np.ndarray:
 def bright_bands(line: np.ndarray, lips: np.ndarray) -> list[int]:
     """Lengths of the runs of tooth pixels along ``line`` (see the module's docstring)."""
     lips = np.asarray(lips, float)
-    luma = line @ _LUMA
+    brightness = luma(line[None])[0]  # (1, n, 3): a 2-D array would be taken as luma already
     ratio = line[:, 1] / np.maximum(line[:, 0], 1.0)
-    tooth = (luma >= TEETH_LUMA * float(lips @ _LUMA)) & (ratio >= lips[1] / max(lips[0], 1.0) + WHITER)
+    tooth = (brightness >= TEETH_LUMA * float(luma(lips))) & (ratio >= lips[1] / max(lips[0], 1.0) + WHITER)
     runs, cur = [], 0
     for t in [*tooth, False]:
         if t:

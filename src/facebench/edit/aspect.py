@@ -36,7 +36,7 @@ import numpy as np
 
 from . import landmarks as lm
 from .actions import FieldBuilder
-from .limits import LIMITS, MM_PER_IOD
+from .limits import LIMITS, MM_PER_IOD, inner_lips_in_corner_frame
 
 #: The tallest opening the lips widen for, as height over width of the inner lips: just under
 #: PixelSmile's surprised frame 27 (0.91; inside the human range, module docstring).
@@ -53,7 +53,6 @@ REST_WIDTH_MM = 46.0
 #: the skin beside them on feat_surprise: 21 vertices' motion cut, 6 at 0.12).
 WIDEN_RADIUS = 0.12
 
-_POLY = (*lm.LIPS_INNER_UPPER, *lm.LIPS_INNER_LOWER[1:-1])
 _LIPS = np.array(sorted(set(lm.LIPS_INNER) | set(lm.LIPS_OUTER)))
 _OUTER_CORNERS = (61, 291)
 _EYE_CORNERS = (33, 263)
@@ -62,12 +61,9 @@ _STRETCH = next(lim for lim in LIMITS if lim.name == "lip stretch")
 
 def mouth_box(mesh: np.ndarray) -> tuple[float, float]:
     """(height, width) of the inner-lip polygon's bounding box in the frame of its corners
-    (78 -> 308, so head roll does not count): with ``u = (p_308 - p_78) / |.|`` the lip points
-    ``p`` are rotated to ``(p . u, p x u)`` and the box is their peak-to-peak extent."""
-    poly = np.asarray(mesh, float)[list(_POLY), :2]
-    d = poly[10] - poly[0]
-    c, s = d / max(float(np.hypot(*d)), 1e-12)
-    p = (poly - poly.mean(0)) @ np.array([[c, -s], [s, c]])
+    (78 -> 308, so head roll does not count; :func:`facebench.edit.limits.inner_lips_in_corner_frame`):
+    the peak-to-peak extent of the turned points."""
+    p = inner_lips_in_corner_frame(mesh)
     return float(np.ptp(p[:, 1])), float(np.ptp(p[:, 0]))
 
 

@@ -328,16 +328,23 @@ def oval_weight(alpha: float) -> float:
     return lip_weight(alpha)
 
 
-def opening_fill(mesh: np.ndarray) -> float:
-    """Roundness of the mouth's opening: the inner-lip polygon's area over the area of its
-    bounding box, in the frame of the inner lip corners (78 -> 308, so head roll does not count).
-    A rectangle gives 1, an ellipse pi / 4 = 0.785, a lens of two arcs less. PixelSmile's gallery
-    frames 27 (the same measure on their re-analysed meshes): surprised 0.765, fear 0.792, angry
-    0.757, sleepy 0.725."""
+def inner_lips_in_corner_frame(mesh: np.ndarray) -> np.ndarray:
+    """The inner-lip polygon (78, the upper lip, 308, the lower lip back: (20, 2)) turned into the
+    frame of its corners and centred: with ``u = (p_308 - p_78) / |.|`` each point ``p`` becomes
+    ``((p - mean) . u, (p - mean) x u)``, so head roll does not count."""
     poly = np.asarray(mesh, float)[[78, *_INNER_UPPER, 308, *_INNER_LOWER[::-1]], :2]
     d = poly[10] - poly[0]
     c, s = d / max(float(np.hypot(*d)), 1e-12)
-    p = (poly - poly.mean(0)) @ np.array([[c, -s], [s, c]])
+    return (poly - poly.mean(0)) @ np.array([[c, -s], [s, c]])
+
+
+def opening_fill(mesh: np.ndarray) -> float:
+    """Roundness of the mouth's opening: the inner-lip polygon's area over the area of its
+    bounding box, in the frame of the inner lip corners (:func:`inner_lips_in_corner_frame`).
+    A rectangle gives 1, an ellipse pi / 4 = 0.785, a lens of two arcs less. PixelSmile's gallery
+    frames 27 (the same measure on their re-analysed meshes): surprised 0.765, fear 0.792, angry
+    0.757, sleepy 0.725."""
+    p = inner_lips_in_corner_frame(mesh)
     x, y = p[:, 0], p[:, 1]
     area = abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
     return area / max(float(np.ptp(x) * np.ptp(y)), 1e-12)
