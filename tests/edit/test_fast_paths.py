@@ -28,7 +28,7 @@ def prepared(portraits, faces):
 @pytest.mark.parametrize("name", NAMES)
 def test_pruned_crossing_test_equals_every_pair_against_every_segment(prepared, name):
     b = prepared[name].builder
-    pts = b.mesh[:, :2]
+    pts = b._cross_pts  # the mesh with each inner lip on its own side (actions.lip_sided)
     full = _crosses(pts, pts, b._segs)
     assert full.sum() > 1000  # the openings do separate many pairs
     assert np.array_equal(_crosses_pruned(pts, pts, b._segs), full)

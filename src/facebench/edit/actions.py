@@ -240,7 +240,7 @@ def _barriers(mesh: np.ndarray) -> np.ndarray:
 
 
 #: The least gap (canonical units) between the upper and lower inner lip, pair by pair, that the
-#: opening-crossing test of a ``FieldBuilder(sided_lips=True)`` sees (:func:`lip_sided`).
+#: opening-crossing test of a :class:`FieldBuilder` sees (:func:`lip_sided`).
 LIP_SIDE = 0.04
 
 
@@ -250,8 +250,10 @@ def lip_sided(pts: np.ndarray) -> np.ndarray:
     of ``max(LIP_SIDE - gap, 0)`` each -- so that no pair is closer than :data:`LIP_SIDE`. On
     pressed or pouting lips the mouth's midline runs through the inner-lip vertices themselves,
     and whether a path reaches one of them is decided by sub-pixel noise: the parting lower lip
-    drags some upper-lip vertices down and not their neighbours -- a wavy lip line once the
-    motion is extrapolated (:func:`facebench.edit.limits.lip_weight`)."""
+    drags some upper-lip vertices down and not their neighbours, a raised upper lip lifts some
+    lower-lip vertices with it -- a wavy lip line, and an opening with steps beside the corners
+    (issue 19: on feat_anger at alpha 1, angry's lower lip stayed at the corners' height for a
+    third of the mouth's width and then dropped straight down)."""
     out = np.array(pts, dtype=float, copy=True)
     up = list(lm.LIPS_INNER_UPPER[1:-1])
     lo = list(lm.LIPS_INNER_LOWER[1:-1])[::-1]  # the lower lip from the same corner as the upper
@@ -433,12 +435,11 @@ class FieldBuilder:
     """Builds canonical displacement fields for one face (its own mesh in the canonical frame)."""
 
     mesh: np.ndarray  # (478, 3) the face's mesh mapped into the canonical frame
-    #: the opening-crossing test sees each inner lip on its own side of the mouth (:func:`lip_sided`)
-    sided_lips: bool = False
 
     def __post_init__(self) -> None:
         self._segs = _barriers(self.mesh)
-        self._cross_pts = lip_sided(self.mesh[:, :2]) if self.sided_lips else self.mesh[:, :2]
+        # the opening-crossing test sees each inner lip on its own side of the mouth
+        self._cross_pts = lip_sided(self.mesh[:, :2])
         self._sign = _side_sign(self.mesh)
         self._pls = load_canonical()
         n = len(self.mesh)

@@ -26,7 +26,7 @@ three of them) lowers the face's mean motion below its alpha-1.5 value (astronau
 (``tests/edit/test_limits.py``); widening up to the lip-stretch cap (66 mm) instead (tried:
 0.88-1.36) gives a scream's mouth with the skin torn beside the corners.
 
-Faded in by the ramp of :func:`facebench.edit.limits.lip_weight` (0 at alpha 1.5, full from 2):
+Faded in by :func:`facebench.edit.limits.shape_weight` (0 at alpha 1.5, full from 2):
 alpha <= 1.5 is never touched.
 """
 

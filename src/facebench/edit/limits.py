@@ -34,18 +34,18 @@ stays within what most people can do):
   (:mod:`facebench.edit.actions`); on lips pressed or pouting the opening's midline runs through
   the inner-lip vertices themselves, so whether a smile's lift or the lips' parting reaches one of
   them is decided by sub-pixel noise -- a wave along the lip, or a notch at a corner, once the
-  motion is extrapolated (happy and disgust at alpha 2 on a pouting face). Past ``FREE_ALPHA`` the
-  field moves, by :func:`lip_weight`, to the one built with each inner lip on its own side of
-  the mouth (``FieldBuilder(sided_lips=True)``, :func:`facebench.edit.actions.lip_sided`), whose
-  lip lines are smooth. (Built that way at every alpha it also brings the gallery motion from
-  0.598 to 0.583, but flips two of the classifier test's series that sit at its bar, so alpha <=
-  1.5 keeps the validated field.)
+  motion is extrapolated (happy and disgust at alpha 2 on a pouting face), and at alpha 1 already
+  an opening with steps beside the corners (angry, surprised, fear on feat_anger). So the fields
+  are built with each inner lip on its own side of the mouth (:func:`facebench.edit.actions.lip_sided`),
+  at every alpha: each lip line is one bow (``tests/edit/test_limits.py``). Until issue 19's
+  fourth session only alpha past ``FREE_ALPHA`` was built that way: the classifier test counted
+  steps its ten views do not resolve as falls (``tests/edit/test_classifier_response.py``).
 - A wide-open mouth is an oval: the lips are a ring of muscle stretched around the opening, so
   beside the corners they curve in toward each other instead of running straight up and down.
   The jaw drops the lower lip in one piece (:class:`facebench.edit.actions.Jaw`), which past
   alpha 1.5 gave a box with vertical sides under the corners; past ``FREE_ALPHA`` the inner lips
   are put on the ellipse through their corners and centres (:func:`oval_field`, weight
-  :func:`oval_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
+  :func:`shape_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
   surprised and fear put at 0.765 and 0.792).
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
@@ -275,15 +275,16 @@ def capped_field(own: np.ndarray, aus: Mapping[str, float], parts: Callable[[str
     return field, closure, {a: round(f, 4) for a, f in factor.items() if f < 1.0}
 
 
-#: Over how much alpha past FREE_ALPHA the field moves to the lip-sided one (:func:`lip_weight`).
-LIP_RAMP = 0.5
+#: Over how much alpha past FREE_ALPHA the mouth's shape corrections fade in (:func:`shape_weight`).
+SHAPE_RAMP = 0.5
 
 
-def lip_weight(alpha: float) -> float:
-    """How much of an edit's field comes from the lip-sided field builder (module docstring):
-    ``smoothstep((alpha - FREE_ALPHA) / LIP_RAMP)``, 0 up to FREE_ALPHA and 1 from FREE_ALPHA +
-    LIP_RAMP on."""
-    t = float(np.clip((alpha - FREE_ALPHA) / LIP_RAMP, 0.0, 1.0))
+def shape_weight(alpha: float) -> float:
+    """How much of the wide-open mouth's shape corrections -- the rounding of :func:`oval_field`
+    and the widening of :func:`facebench.edit.aspect.aspect_field` -- an ``alpha`` applies:
+    ``smoothstep((alpha - FREE_ALPHA) / SHAPE_RAMP)``, 0 up to FREE_ALPHA (never touched) and 1
+    from FREE_ALPHA + SHAPE_RAMP on."""
+    t = float(np.clip((alpha - FREE_ALPHA) / SHAPE_RAMP, 0.0, 1.0))
     return t * t * (3 - 2 * t)
 
 
@@ -318,14 +319,8 @@ OVAL_ARC = 0.3
 
 #: The rounding fades in with the opening's height over its width (13-14 over 78-308) from the
 #: first to the second value: lips that are closed or barely parted keep their own lines (a
-#: smile's or a pout's, :func:`lip_weight`); a mouth opened as wide as a scream is rounded fully.
+#: smile's or a pout's); a mouth opened as wide as a scream is rounded fully.
 OVAL_OPEN = (0.1, 0.25)
-
-
-def oval_weight(alpha: float) -> float:
-    """How much of :func:`oval_field`'s rounding an ``alpha`` applies: the ramp of
-    :func:`lip_weight` (``smoothstep((alpha - FREE_ALPHA) / LIP_RAMP)``), 0 up to FREE_ALPHA."""
-    return lip_weight(alpha)
 
 
 def inner_lips_in_corner_frame(mesh: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ from .brows import ALPHA_START as BROW_ALPHA_START
 from .brows import BrowCut, bare_mix, brow_layers, brow_weight, cut_brows
 from .iris import eye_layer
 from .aspect import aspect_field
-from .limits import capped_field, lip_weight, oval_field, oval_weight, tint_strength
+from .limits import capped_field, oval_field, shape_weight, tint_strength
 from .mouth import mouth_layer
 
 ALPHA_SEMANTICS = (
@@ -171,7 +171,6 @@ class _Prepared:
     visible: np.ndarray  # indices of the mesh vertices the warp moves (those facing the camera)
     fields: dict[str, AUParts] = field(default_factory=dict)
     setup_s: float = 0.0
-    lip_fields: dict[str, AUParts] = field(default_factory=dict)
 
     @cached_property
     def closed_mouth(self) -> retouch.ClosedMouth | None:
@@ -217,18 +216,6 @@ class _Prepared:
         if au not in self.fields:
             self.fields[au] = self.builder.au_parts(au)
         return self.fields[au]
-
-    @cached_property
-    def lip_builder(self) -> FieldBuilder:
-        """The field builder that sees each inner lip on its own side of the mouth, for alpha past
-        1.5 (:func:`facebench.edit.limits.lip_weight`): made the first time an edit goes there."""
-        return FieldBuilder(self.builder.mesh, sided_lips=True)
-
-    def lip_au_parts(self, au: str) -> AUParts:
-        """The action unit's field from :attr:`lip_builder` (computed once, then cached)."""
-        if au not in self.lip_fields:
-            self.lip_fields[au] = self.lip_builder.au_parts(au)
-        return self.lip_fields[au]
 
 
 @EDITORS.register(
@@ -353,23 +340,16 @@ class OfflineEditor:
         # the jaw, lids, lip corners or brows beyond human ranges
         alpha = max(a for _, a in control.weights)
         capped_c, _, info["capped_aus"] = capped_field(prep.builder.mesh, aus, prep.au_parts, alpha)
-        w_lips = lip_weight(alpha)  # ... and the lips stay smooth curves
-        if w_lips > 0:
-            missing = [au for au, w in sorted(aus.items()) if w and au not in prep.lip_fields]
-            if missing:
-                prep.lip_builder.prefetch(missing)
-            sided_c, _, sided_f = capped_field(prep.builder.mesh, aus, prep.lip_au_parts, alpha)
-            capped_c = (1 - w_lips) * capped_c + w_lips * sided_c
-            # ... and a wide-open mouth stops narrowing (facebench.edit.aspect)
-            w26 = aus.get("AU26", 0.0) * sided_f.get("AU26", 1.0)
-            jaw = w26 * prep.lip_au_parts("AU26").free if w26 else None
-            capped_c = capped_c + aspect_field(prep.lip_builder, capped_c, jaw, w_lips)
-        info["lip_sided"] = round(w_lips, 4)
-        w_oval = oval_weight(alpha)  # ... and a wide-open mouth is an oval, not a box
-        if w_oval > 0:
-            capped_c = capped_c + oval_field(prep.lip_builder, capped_c, w_oval)
-        info["mouth_oval"] = round(w_oval, 4)
-        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_lips > 0 else disp
+        w_shape = shape_weight(alpha)  # past 1.5 a wide-open mouth's shape is corrected:
+        if w_shape > 0:
+            # ... it stops narrowing (facebench.edit.aspect)
+            w26 = aus.get("AU26", 0.0) * info["capped_aus"].get("AU26", 1.0)
+            jaw = w26 * prep.au_parts("AU26").free if w26 else None
+            capped_c = capped_c + aspect_field(prep.builder, capped_c, jaw, w_shape)
+            # ... and it is an oval, not a box (facebench.edit.limits.oval_field)
+            capped_c = capped_c + oval_field(prep.builder, capped_c, w_shape)
+        info["mouth_shape"] = round(w_shape, 4)
+        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_shape > 0 else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
