@@ -8,7 +8,10 @@ surprised 0.765, fear 0.792 (angry 0.757, sleepy 0.725). Before the rounding the
 feat_single, feat_anger and astronaut read, at alpha 2 / 3: surprised 0.810 / 0.812, 0.718 / 0.719,
 0.802 / 0.802; fear 0.804 / 0.814, 0.790 / 0.801, 0.804 / 0.818; angry 0.832 / 0.842, 0.799 /
 0.818, 0.833 / 0.845 (boxes: straight sides under the corners). With it: 0.683-0.772, all at or
-below PixelSmile's fear frame (0.792). Alpha <= 1.5 is untouched: the rounding is never computed there.
+below PixelSmile's fear frame (0.792). On a photo whose mouth is open, alpha <= 1.5 is untouched:
+the rounding is never computed there. On a photo whose lips are closed the fields make the whole
+opening, and the jaw's box showed at alpha 1 already (surprised on feat_anger and on the gallery's
+closed-mouth sources opened as trapezoids): there the rounding applies at every alpha.
 """
 
 from __future__ import annotations
@@ -57,9 +60,9 @@ def test_wide_open_mouths_are_ovals_at_alpha_two_and_three(editor, portraits, na
 
 
 def test_alpha_up_to_one_and_a_half_never_computes_the_rounding(editor, portraits, monkeypatch):
-    """Every expression at alpha 0.5, 1 and 1.5 on the 6 portraits renders without
-    :func:`facebench.edit.limits.oval_field` or :func:`facebench.edit.aspect.aspect_field` being
-    called, so its pixels are those of the editor before the rounding and the opening's
+    """Every expression at alpha 0.5, 1 and 1.5 on the 4 portraits whose mouth is open renders
+    without :func:`facebench.edit.limits.oval_field` or :func:`facebench.edit.aspect.aspect_field`
+    being called, so its pixels are those of the editor before the rounding and the opening's
     proportions (checked once against commits 2f1b7ec and 5bc27a6: the largest difference of all
     216 renders was 0; the fields themselves changed since, built lip-sided at every alpha)."""
 
@@ -68,9 +71,39 @@ def test_alpha_up_to_one_and_a_half_never_computes_the_rounding(editor, portrait
 
     monkeypatch.setattr(offline, "oval_field", never)
     monkeypatch.setattr(offline, "aspect_field", never)
+    opened = 0
     for name in portraits:
         prep = editor.prepare(portraits[name])
+        if not prep.mouth_open:
+            continue
+        opened += 1
         for expr in EXPRESSIONS:
             for alpha in (0.5, 1.0, 1.5):
                 res = editor.render(prep, ExpressionControl.single(expr, alpha))
                 assert res.info["mouth_shape"] == 0.0
+    assert opened == 4
+
+
+@pytest.mark.parametrize("name", ["feat_anger", "feat_disgust"])  # lips pressed shut
+def test_openings_of_closed_lips_are_ovals_from_alpha_one(editor, portraits, name):
+    """On a photo whose lips are closed the rounding applies at every alpha: at 1 and 1.5 the
+    opening is no boxier than PixelSmile's fear frame (:data:`PIXELSMILE_FILL`), and on the
+    frontal feat_anger no inner-lip vertex lies more than a tenth of the mouth's width outside
+    the ellipse through the inner corners and centres (:func:`facebench.edit.limits.oval_moves`,
+    measured on the moved mesh in the image; before: surprised 0.13 / 0.22 at 1 / 1.5, sleepy
+    0.08 / 0.15, confused 0.08 / 0.13)."""
+    from facebench.edit.limits import oval_moves
+
+    prep = editor.prepare(portraits[name])
+    assert not prep.mouth_open
+    for expr in ("surprised", "fear", "angry", "sleepy", "confused", "anxious"):
+        for alpha in (1.0, FREE_ALPHA):
+            res = editor.render(prep, ExpressionControl.single(expr, alpha))
+            moved = res.info["mesh_moved"]
+            assert res.info["mouth_oval"] == 1.0
+            fill = opening_fill(moved)
+            assert fill <= PIXELSMILE_FILL, f"{name} {expr} alpha {alpha}: fill {fill:.3f} (a box)"
+            if name == "feat_anger":
+                _, d = oval_moves(moved)
+                width = float(np.hypot(*(moved[308, :2] - moved[78, :2])))
+                assert np.abs(d).max() <= 0.1 * width, f"{expr} alpha {alpha}: {np.abs(d).max() / width:.3f} of the width off the oval"

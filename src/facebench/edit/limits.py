@@ -46,7 +46,8 @@ stays within what most people can do):
   alpha 1.5 gave a box with vertical sides under the corners; past ``FREE_ALPHA`` the inner lips
   are put on the ellipse through their corners and centres (:func:`oval_field`, weight
   :func:`shape_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
-  surprised and fear put at 0.765 and 0.792).
+  surprised and fear put at 0.765 and 0.792) -- and at every alpha on a photo whose lips are
+  closed, since there the fields make the whole opening and the box shows from alpha 1.
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
 
@@ -302,7 +303,7 @@ def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# A wide-open mouth is an oval, not a box (issue 19, past FREE_ALPHA only)
+# A wide-open mouth is an oval, not a box (issue 19: past FREE_ALPHA; on closed lips at every alpha)
 
 #: The inner lips from corner 78 to corner 308 (upper) and back (lower), and the outer lower lip.
 _INNER_UPPER = lm.LIPS_INNER_UPPER[1:-1]
