@@ -13,7 +13,7 @@ from facebench.edit.actions import combine
 from facebench.edit.canonical import load_canonical, similarity_fit
 from facebench.edit.expression_table import recipe
 from facebench.edit.limits import (FREE_ALPHA, HEADROOM, LIMITS, MM_PER_IOD, TINT_MAX, capped_field,
-                                   measured, soft_cap, tint_strength)
+                                   inner_lips_in_corner_frame, measured, soft_cap, tint_strength)
 from facebench.expressions import EXPRESSIONS
 from facebench.face import analyze
 
@@ -138,24 +138,18 @@ def test_lips_on_pressed_lips_are_bows_not_waves(editor, portraits, name):
             assert most_turns(expr, alpha) <= 1, f"{name} {expr} alpha {alpha}: a lip line waves"
 
 
-#: The inner lips' facing vertex pairs, from the subject's right corner to the left.
-_PAIRS_UP, _PAIRS_LO = list(lm.LIPS_INNER_UPPER[1:-1]), list(lm.LIPS_INNER_LOWER[1:-1])[::-1]
-
-
 def lens_share(mesh: np.ndarray) -> tuple[float, float]:
     """How much of a lens the opening is beside its centre, and how open it is. In the frame of
-    the inner corners (78, 308; half-width ``W``), each facing pair of inner-lip vertices at ``u =
-    |x| / W`` is ``gap(u)`` apart; a lens of two parabolic arcs has ``G (1 - u^2)`` with ``G`` the
-    largest gap. Returns ``min gap(u) / (G (1 - u^2))`` over the pairs with ``u <= 0.8`` (about 1
-    for a lens, more for an ellipse, near 0 where a lip stays at the corners' height and then
-    drops straight down: a step) and ``G / 2W``."""
-    m = np.asarray(mesh, float)[:, :2]
-    d = m[308] - m[78]
-    half = float(np.hypot(*d)) / 2
-    ux = d / (2 * half)
-    uy = np.array([-ux[1], ux[0]])
-    x = ((m[_PAIRS_UP] + m[_PAIRS_LO]) / 2 - (m[78] + m[308]) / 2) @ ux
-    gap = (m[_PAIRS_LO] - m[_PAIRS_UP]) @ uy
+    the inner corners (:func:`facebench.edit.limits.inner_lips_in_corner_frame`; half-width ``W``),
+    each facing pair of inner-lip vertices at ``u = |x| / W`` is ``gap(u)`` apart; a lens of two
+    parabolic arcs has ``G (1 - u^2)`` with ``G`` the largest gap. Returns ``min gap(u) / (G (1 -
+    u^2))`` over the pairs with ``u <= 0.8`` (about 1 for a lens, more for an ellipse, near 0
+    where a lip stays at the corners' height and then drops straight down: a step) and ``G / 2W``."""
+    p = inner_lips_in_corner_frame(mesh)  # 78, the upper lip, 308, the lower lip back
+    upper, lower = p[1:10], p[19:10:-1]  # facing pairs, from corner 78 on
+    half = (p[10, 0] - p[0, 0]) / 2
+    x = (upper[:, 0] + lower[:, 0]) / 2 - (p[0, 0] + p[10, 0]) / 2
+    gap = lower[:, 1] - upper[:, 1]
     g, u = float(gap.max()), np.abs(x) / half
     keep = u <= 0.8
     return float(np.min(gap[keep] / (g * (1 - u[keep] ** 2)))), g / (2 * half)

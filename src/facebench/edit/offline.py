@@ -353,7 +353,7 @@ class OfflineEditor:
         if w_oval > 0:
             capped_c = capped_c + oval_field(prep.builder, capped_c, w_oval)
         info["mouth_shape"], info["mouth_oval"] = round(w_shape, 4), round(w_oval, 4)
-        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_shape > 0 or w_oval > 0 else disp
+        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_oval > 0 else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
