@@ -54,10 +54,39 @@ def test_precompute_writes_one_file_per_sample_and_resumes(run, triplet_file):
                 "text_dtype": str(trainer.pipe.text_encoder.dtype)}
     report = precompute(trainer.pipe, load_triplets(triplet_file), cfg.cache_path, size=cfg.size, settings=settings,
                         condition_area=cfg.condition_area, shard_size=cfg.shard_size, crop=cfg.crop,
-                        latents=cfg.latents,
+                        latents=cfg.latents, seed=cfg.seed,
                         identity_size=cfg.identity_size, progress=False)
     assert (report.written, report.skipped, report.failed) == (1, 1, [])
     assert sample_path(cfg.cache_path, 1, cfg.shard_size).exists()
+
+
+def test_posterior_draws_do_not_depend_on_where_the_model_lies(run, triplet_file, tmp_path):
+    """The latents drawn for a row come from the row and the run's seed, so a run is repeatable.
+
+    (They were seeded from the sample's cache key, which holds the model's path: every pytest run
+    trained on other latents, and 8 steps sometimes did not lower the loss.)
+    """
+    from safetensors.torch import load_file
+
+    from facebench.pixelsmile.train.data import load_triplets
+
+    trainer = run["trainer"]
+    cfg = trainer.cfg
+    assert cfg.latents == "sample"
+    settings = {"model": str(tmp_path / "somewhere" / "else"), "subject": cfg.subject,
+                "alpha_curve": cfg.alpha_curve, "text_dtype": str(trainer.pipe.text_encoder.dtype)}
+    common = dict(size=cfg.size, settings=settings, condition_area=cfg.condition_area, shard_size=cfg.shard_size,
+                  crop=cfg.crop, latents=cfg.latents, identity_size=cfg.identity_size, progress=False)
+    rows = load_triplets(triplet_file)
+    precompute(trainer.pipe, rows, tmp_path / "same", seed=cfg.seed, **common)
+    precompute(trainer.pipe, rows, tmp_path / "other", seed=cfg.seed + 1, **common)
+    for i in range(len(rows)):
+        ours = load_file(sample_path(cfg.cache_path, i, cfg.shard_size))
+        same = load_file(sample_path(tmp_path / "same", i, cfg.shard_size))
+        other = load_file(sample_path(tmp_path / "other", i, cfg.shard_size))
+        for k in ("control", "latent_a", "latent_b"):
+            assert torch.equal(ours[k], same[k]), (i, k)
+            assert not torch.equal(ours[k], other[k]), (i, k)
 
 
 def test_training_lowers_the_loss(run):

@@ -5,7 +5,8 @@ One ``.safetensors`` file per sample, in shard folders of ``shard_size`` files
 
 - ``control``, ``latent_a``, ``latent_b``: normalised VAE latents (z, 1, h, w) -- the posterior's
   mode, or (``latents="sample"``, the official recipe) a draw from it with a generator seeded from the
-  sample's key, so a rerun writes the same file -- of the source and the
+  row's text and the run's seed (:func:`latent_seed`; never from where the model or the cache lie),
+  so a rerun writes the same file -- of the source and the
   two targets, each cropped to a square (``crop="box"``: around the row's face box of that image,
   :func:`facebench.pixelsmile.editor.square_box`, else the centre square) and resized to ``size``;
 - ``embeds_a``, ``embeds_b``: the conditioning ``e(alpha) = e_neu + alpha (e_tgt - e_neu)`` of each
@@ -69,6 +70,15 @@ def sample_key(triplet: Triplet, settings: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+def latent_seed(triplet: Triplet, seed: int) -> int:
+    """Seed of a row's posterior draws: the first 60 bits of SHA-256(``seed`` : row text).
+
+    Depends only on what the run trains on, so the same data and seed give the same latents (and
+    the same loss curve) whatever folder the model or the cache sit in.
+    """
+    return int(hashlib.sha256(f"{int(seed)}:{triplet.raw}".encode()).hexdigest()[:15], 16)
+
+
 def stored_key(path: Path) -> str | None:
     """The key in an existing sample file's header (``None`` if absent or unreadable)."""
     from safetensors import safe_open
@@ -125,8 +135,11 @@ def precompute_sample(pipe: Any, encoder: PromptEncoder, triplet: Triplet, size:
 def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, size: int, settings: dict[str, Any],
                condition_area: int | None = None, shard_size: int = 1000, rank: int = 0, world: int = 1,
                identity_size: int = 112, progress: bool = True, crop: str = "box",
-               latents: str = "mode") -> PrecomputeReport:
-    """Write the missing or stale sample files of this process's share; see the module docstring."""
+               latents: str = "mode", seed: int = 0) -> PrecomputeReport:
+    """Write the missing or stale sample files of this process's share; see the module docstring.
+
+    ``seed`` (the run's seed) seeds the posterior draws with ``latents="sample"`` (:func:`latent_seed`).
+    """
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
 
@@ -137,13 +150,14 @@ def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, siz
         t = triplets[i]
         path = sample_path(cache, i, shard_size)
         key = sample_key(t, {**settings, "size": size, "condition_area": condition_area,
-                             "identity_size": identity_size, "crop": crop, "latents": latents})
+                             "identity_size": identity_size, "crop": crop, "latents": latents,
+                             "seed": int(seed) if latents == "sample" else None})
         if path.exists() and stored_key(path) == key:
             report.skipped += 1
             continue
         try:
-            seed = int(key[:15], 16) if latents == "sample" else None
-            tensors = precompute_sample(pipe, encoder, t, size, identity_size, crop, seed)
+            draw = latent_seed(t, seed) if latents == "sample" else None
+            tensors = precompute_sample(pipe, encoder, t, size, identity_size, crop, draw)
         except Exception as exc:  # noqa: BLE001 - one bad sample must not stop the others
             report.failed.append(f"line {t.line} ({t.id}): {type(exc).__name__}: {exc}")
             continue

@@ -138,7 +138,7 @@ class PixelSmileTrainer:
                     "text_dtype": str(self.pipe.text_encoder.dtype)}
         report = precompute(self.pipe, triplets, cfg.cache_path, size=cfg.size, settings=settings,
                             condition_area=cfg.condition_area, shard_size=cfg.shard_size, crop=cfg.crop,
-                            latents=cfg.latents,
+                            latents=cfg.latents, seed=cfg.seed,
                             rank=self.acc.process_index, world=self.acc.num_processes,
                             identity_size=cfg.identity_size, progress=self.progress and self.acc.is_main_process)
         self.precompute_report = report
