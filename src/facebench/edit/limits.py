@@ -303,7 +303,7 @@ def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# A wide-open mouth is an oval, not a box (issue 19: past FREE_ALPHA; on closed lips at every alpha)
+# An open mouth is an oval, not a box (issue 19: at every alpha)
 
 #: The inner lips from corner 78 to corner 308 (upper) and back (lower), and the outer lower lip.
 _INNER_UPPER = lm.LIPS_INNER_UPPER[1:-1]
@@ -319,9 +319,10 @@ OVAL_RADIUS = 0.08
 OVAL_ARC = 0.3
 
 #: The rounding fades in with the opening's height over its width (13-14 over 78-308) from the
-#: first to the second value: lips that are closed or barely parted keep their own lines (a
-#: smile's or a pout's); a mouth opened as wide as a scream is rounded fully.
-OVAL_OPEN = (0.1, 0.25)
+#: first to the second value: lips that are closed (or cross) keep their own lines; any opening is
+#: rounded, a flat one too (fear's, whose sides a smile left raised: the wings). Until 3 Dec the
+#: gate ran from 0.1 to 0.25 and open photos were rounded only past alpha 1.5.
+OVAL_OPEN = (0.0, 0.01)
 
 
 def inner_lips_in_corner_frame(mesh: np.ndarray) -> np.ndarray:
