@@ -60,7 +60,7 @@ portraits (probabilities that peak near alpha 1 and fall). The price is motion: 
 0.98 and fear at 0.67 (0.61 since fear's row below). The extended rows were refitted with ``--refine`` passes on the measured
 distance (the classifiers do not judge them); happy gained from a smile headroom that falls
 with the square on faces that already smile (:func:`facebench.edit.actions.smile_headroom`:
-0.95 -> 0.81). The gallery's mean ratio was 0.591 then (0.583 now, with the same rows: the card
+0.95 -> 0.81). The gallery's mean ratio was 0.591 then (0.581 now, with the same rows: the card
 ``offline.md`` follows it; ``bench_edit_motion.py`` prints it and ``tests/edit/test_motion.py`` holds it); with the skin
 folds it was 0.598, and 0.592 since sleepy's row (below) follows judge v2's lid closure rather than
 its fit's yawn-with-frown (sleepy 0.41 -> 0.34).

@@ -42,12 +42,12 @@ stays within what most people can do):
   steps its ten views do not resolve as falls (``tests/edit/test_classifier_response.py``).
 - A wide-open mouth is an oval: the lips are a ring of muscle stretched around the opening, so
   beside the corners they curve in toward each other instead of running straight up and down.
-  The jaw drops the lower lip in one piece (:class:`facebench.edit.actions.Jaw`), which gave a
-  box with vertical sides under the corners; at every alpha the inner lips are put on the ellipse
-  through their corners and centres (:func:`oval_field`; measured by :func:`opening_fill`, which
-  PixelSmile's frames 27 of surprised and fear put at 0.765 and 0.792). Until 3 Dec an open photo
-  was rounded only past ``FREE_ALPHA`` (weight :func:`shape_weight`), and then fear on a smiling
-  photo opened with wings: the smile's raised upper lip beside corners that go down and out.
+  The jaw drops the lower lip in one piece (:class:`facebench.edit.actions.Jaw`), which past
+  alpha 1.5 gave a box with vertical sides under the corners; past ``FREE_ALPHA`` the inner lips
+  are put on the ellipse through their corners and centres (:func:`oval_field`, weight
+  :func:`shape_weight`; measured by :func:`opening_fill`, which PixelSmile's frames 27 of
+  surprised and fear put at 0.765 and 0.792) -- and at every alpha on a photo whose lips are
+  closed, since there the fields make the whole opening and the box shows from alpha 1.
 - Colour (blush, under-eye shadow) is not anatomy but saturates the same way:
   :func:`tint_strength` grows linearly to alpha 1.5 and approaches 2x the alpha-1 strength.
 
@@ -281,8 +281,8 @@ SHAPE_RAMP = 0.5
 
 
 def shape_weight(alpha: float) -> float:
-    """How much of the wide-open mouth's widening (:func:`facebench.edit.aspect.aspect_field`)
-    an ``alpha`` applies:
+    """How much of the wide-open mouth's shape corrections -- the rounding of :func:`oval_field`
+    and the widening of :func:`facebench.edit.aspect.aspect_field` -- an ``alpha`` applies:
     ``smoothstep((alpha - FREE_ALPHA) / SHAPE_RAMP)``, 0 up to FREE_ALPHA (never touched) and 1
     from FREE_ALPHA + SHAPE_RAMP on."""
     t = float(np.clip((alpha - FREE_ALPHA) / SHAPE_RAMP, 0.0, 1.0))
@@ -303,7 +303,7 @@ def measured(own: np.ndarray, field: np.ndarray) -> dict[str, list[float]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# An open mouth is an oval, not a box (issue 19: at every alpha)
+# A wide-open mouth is an oval, not a box (issue 19: past FREE_ALPHA; on closed lips at every alpha)
 
 #: The inner lips from corner 78 to corner 308 (upper) and back (lower), and the outer lower lip.
 _INNER_UPPER = lm.LIPS_INNER_UPPER[1:-1]
@@ -319,10 +319,9 @@ OVAL_RADIUS = 0.08
 OVAL_ARC = 0.3
 
 #: The rounding fades in with the opening's height over its width (13-14 over 78-308) from the
-#: first to the second value: lips that are closed (or cross) keep their own lines; any opening is
-#: rounded, a flat one too (fear's, whose sides a smile left raised: the wings). Until 3 Dec the
-#: gate ran from 0.1 to 0.25 and open photos were rounded only past alpha 1.5.
-OVAL_OPEN = (0.0, 0.01)
+#: first to the second value: lips that are closed or barely parted keep their own lines (a
+#: smile's or a pout's); a mouth opened as wide as a scream is rounded fully.
+OVAL_OPEN = (0.1, 0.25)
 
 
 def inner_lips_in_corner_frame(mesh: np.ndarray) -> np.ndarray:

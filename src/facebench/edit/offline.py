@@ -346,12 +346,14 @@ class OfflineEditor:
             w26 = aus.get("AU26", 0.0) * info["capped_aus"].get("AU26", 1.0)
             jaw = w26 * prep.au_parts("AU26").free if w26 else None
             capped_c = capped_c + aspect_field(prep.builder, capped_c, jaw, w_shape)
-        # an opening is an oval, not a box (facebench.edit.limits.oval_field), at every alpha: a
-        # closed photo's opening is all the fields' making (the jaw's box), an open photo's keeps
-        # the smile's raised sides beside corners that go down and out (fear's wings)
-        capped_c = capped_c + oval_field(prep.builder, capped_c, 1.0)
-        info["mouth_shape"] = round(w_shape, 4)
-        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2]
+        # a wide-open mouth is an oval, not a box (facebench.edit.limits.oval_field): past 1.5 any
+        # mouth; at every alpha one the photo had closed, whose whole opening the fields make (an
+        # open photo's lips keep its own opening's shape up to 1.5)
+        w_oval = w_shape if prep.mouth_open else 1.0
+        if w_oval > 0:
+            capped_c = capped_c + oval_field(prep.builder, capped_c, w_oval)
+        info["mouth_shape"], info["mouth_oval"] = round(w_shape, 4), round(w_oval, 4)
+        moved_by = prep.scale * (capped_c @ prep.rot.T)[:, :2] if info["capped_aus"] or w_oval > 0 else disp
         src = np.asarray(prep.face.mesh, np.float64)[:468, :2]
         target = no_crossing(src + moved_by[:468], src)
         vis = prep.visible
