@@ -25,8 +25,9 @@ Determinism and exact resume: the sample order is a stream over per-epoch permut
 ``seed + epoch``, and the noise of micro-batch k on process r comes from a generator seeded by
 (seed, k, r); the precomputed latents are drawn with a generator seeded by (seed, the row's text)
 (:func:`facebench.pixelsmile.train.precompute.latent_seed`), so the same data, model and seed
-train the same way wherever the model, the data and the cache lie; a checkpoint stores the LoRA weights, the optimizer and schedule states and the step,
-so resuming reproduces the uninterrupted run. Multi-GPU runs go through accelerate
+train the same way wherever the model, the data and the cache lie; a checkpoint stores the LoRA
+weights, the optimizer and schedule states and the step, so resuming reproduces the uninterrupted
+run. Multi-GPU runs go through accelerate
 (``accelerate launch -m facebench train pixelsmile CONFIG``).
 """
 
