@@ -31,11 +31,8 @@ def _config(model: Path, data: Path, root: Path, name: str, **kw) -> TrainConfig
 
 def _precompute_options(trainer: PixelSmileTrainer, model: str) -> dict:
     """The trainer's own precompute options, with ``model`` as the model's path in the cache key."""
-    cfg = trainer.cfg
-    settings = {"model": model, "subject": cfg.subject, "alpha_curve": cfg.alpha_curve,
-                "text_dtype": str(trainer.pipe.text_encoder.dtype)}
-    return dict(size=cfg.size, settings=settings, condition_area=cfg.condition_area, shard_size=cfg.shard_size,
-                crop=cfg.crop, latents=cfg.latents, identity_size=cfg.identity_size, progress=False)
+    opts = trainer.precompute_options()
+    return {**opts, "settings": {**opts["settings"], "model": model}, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +56,7 @@ def test_precompute_writes_one_file_per_sample_and_resumes(run, triplet_file):
     from facebench.pixelsmile.train.data import load_triplets
 
     cfg = trainer.cfg
-    report = precompute(trainer.pipe, load_triplets(triplet_file), cfg.cache_path, seed=cfg.seed,
+    report = precompute(trainer.pipe, load_triplets(triplet_file), cfg.cache_path,
                         **_precompute_options(trainer, str(cfg.model)))
     assert (report.written, report.skipped, report.failed) == (1, 1, [])
     assert sample_path(cfg.cache_path, 1, cfg.shard_size).exists()
@@ -80,8 +77,8 @@ def test_posterior_draws_do_not_depend_on_where_the_model_lies(run, triplet_file
     assert cfg.latents == "sample"
     common = _precompute_options(trainer, str(tmp_path / "somewhere" / "else"))
     rows = load_triplets(triplet_file)
-    precompute(trainer.pipe, rows, tmp_path / "same", seed=cfg.seed, **common)
-    precompute(trainer.pipe, rows, tmp_path / "other", seed=cfg.seed + 1, **common)
+    precompute(trainer.pipe, rows, tmp_path / "same", **common)
+    precompute(trainer.pipe, rows, tmp_path / "other", **{**common, "seed": cfg.seed + 1})
     for i in range(len(rows)):
         ours = load_file(sample_path(cfg.cache_path, i, cfg.shard_size))
         same = load_file(sample_path(tmp_path / "same", i, cfg.shard_size))

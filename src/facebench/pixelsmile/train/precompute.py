@@ -151,7 +151,7 @@ def precompute(pipe: Any, triplets: Sequence[Triplet], cache: str | Path, *, siz
         path = sample_path(cache, i, shard_size)
         key = sample_key(t, {**settings, "size": size, "condition_area": condition_area,
                              "identity_size": identity_size, "crop": crop, "latents": latents,
-                             "seed": int(seed) if latents == "sample" else None})
+                             **({"seed": int(seed)} if latents == "sample" else {})})
         if path.exists() and stored_key(path) == key:
             report.skipped += 1
             continue

@@ -135,15 +135,22 @@ class PixelSmileTrainer:
         self.history: list[dict[str, float]] = []
 
     # -- data ---------------------------------------------------------------------------------------
-    def _prepare_data(self, triplets: list[Triplet]) -> list[Path]:
+    def precompute_options(self) -> dict[str, Any]:
+        """The keyword arguments this run passes to :func:`precompute` (besides rank, world and
+        progress): the settings that key each sample file, the sizes, the crop, the latents and
+        the seed of their draws."""
         cfg = self.cfg
         settings = {"model": str(cfg.model), "subject": cfg.subject, "alpha_curve": cfg.alpha_curve,
                     "text_dtype": str(self.pipe.text_encoder.dtype)}
-        report = precompute(self.pipe, triplets, cfg.cache_path, size=cfg.size, settings=settings,
-                            condition_area=cfg.condition_area, shard_size=cfg.shard_size, crop=cfg.crop,
-                            latents=cfg.latents, seed=cfg.seed,
+        return dict(size=cfg.size, settings=settings, condition_area=cfg.condition_area,
+                    shard_size=cfg.shard_size, crop=cfg.crop, latents=cfg.latents, seed=cfg.seed,
+                    identity_size=cfg.identity_size)
+
+    def _prepare_data(self, triplets: list[Triplet]) -> list[Path]:
+        cfg = self.cfg
+        report = precompute(self.pipe, triplets, cfg.cache_path, **self.precompute_options(),
                             rank=self.acc.process_index, world=self.acc.num_processes,
-                            identity_size=cfg.identity_size, progress=self.progress and self.acc.is_main_process)
+                            progress=self.progress and self.acc.is_main_process)
         self.precompute_report = report
         self.acc.wait_for_everyone()
         for line in report.failed:
